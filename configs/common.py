@@ -26,7 +26,13 @@ def base_config(env: str, estimator: str) -> ml_collections.ConfigDict:
   c.env.num_workers = 8               # env worker processes
   c.env.prompt = "paper"              # "paper" prompt or "compact" (small models)
   c.env.choose_admissible = False     # valid only if the action is an admissible command
-  c.env.generate_per_task = 40        # games per task type generated if data_dir is empty
+  c.env.generate_per_task = 40        # ALFWorld: games per task type generated if data_dir is empty
+  if env == "webshop":
+    c.env.use_small = True            # the 1000-product catalog files (the paper's setting)
+    c.env.human_goals = False         # synthetic goals (the paper's wrapper default)
+    c.env.goal_seed = 42              # fixes the goal order, hence the index splits
+    c.env.test_size = 500             # test = goals [0, test_size), train = the rest
+    c.env.num_products = 1000         # size of the catalog generated if data_dir is empty
 
   c.model = ml_collections.ConfigDict()
   c.model.preset = "qwen2.5-1.5b"     # models/config.py PRESETS
@@ -116,8 +122,9 @@ def apply_variant(c: ml_collections.ConfigDict, variant: str) -> ml_collections.
   c.model.remat = False
   c.tokenizer.kind = "sentencepiece"
   c.tokenizer.path = ""               # trained into the workdir from expert walkthroughs
-  c.rollout.max_prompt_tokens = 256
-  c.rollout.max_response_tokens = 24
+  # WebShop pages and search queries are longer than ALFWorld's observations and commands.
+  c.rollout.max_prompt_tokens = 256 if c.env.name == "alfworld" else 512
+  c.rollout.max_response_tokens = 24 if c.env.name == "alfworld" else 64
   c.optim.learning_rate = 1e-5
   c.ppo.mini_batch = 64
   c.ppo.micro_batch = 64

@@ -11,7 +11,10 @@ Conventions:
   * `reward` is the env reward of this step: 10.0 on the winning step, else 0.0 (paper scale).
   * `won` is True only on a successful episode end; `done` is True on any episode end.
   * `admissible_actions` lists the commands the engine accepts now ([] when not applicable).
-  * `info` carries extras (task type, partial score, truncation) as plain Python values.
+  * `info` carries extras (task type, partial score, truncation) as plain Python values. An
+    environment whose observations do not state the task (WebShop) puts the task sentence in
+    the reset result's info["task"]; `task_context` gives the agent that, else the reset
+    observation.
 """
 
 from __future__ import annotations
@@ -62,3 +65,9 @@ class TextEnv(abc.ABC):
 
   def close(self) -> None:
     """Releases engine resources."""
+
+
+def task_context(first: StepResult) -> str:
+  """What an agent reads the task from: info["task"] if the env gives it, else the first
+  observation (ALFWorld states the task in it)."""
+  return first.info.get("task") or first.observation

@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable, Optional, Protocol, Sequence
 
-from environments.base import StepResult, Task, TextEnv
+from environments.base import StepResult, Task, TextEnv, task_context
 from proxmo_jax.rollout.records import Episode, StepRecord
 
 
@@ -37,7 +37,10 @@ class Agent(Protocol):
 
   def build_prompt(self, first_observation: str, history: Sequence[tuple[str, str]],
                    observation: str, admissible: Sequence[str]) -> str:
-    """The text prompt at this turn (history: (observation, action) pairs so far)."""
+    """The text prompt at this turn (history: (observation, action) pairs so far).
+
+    `first_observation` is `environments.base.task_context` of the reset result: the task
+    sentence where the env gives one (WebShop), else the first observation (ALFWorld)."""
 
   def project(self, text: str, admissible: Sequence[str]) -> tuple[str, bool]:
     """Model output -> (action sent to the env, validity flag)."""
@@ -110,7 +113,7 @@ def run_rollout(vec_env: VectorEnv, groups: Sequence[tuple[Task, int]], group_si
       break
     prompts = []
     for k in idx:
-      text = agent.build_prompt(first[k].observation, history[k], current[k].observation,
+      text = agent.build_prompt(task_context(first[k]), history[k], current[k].observation,
                                 current[k].admissible_actions)
       ids = tokenizer.encode(text)
       if max_prompt_tokens is not None and len(ids) > max_prompt_tokens:

@@ -1,7 +1,7 @@
 """Behaviour cloning on expert walkthroughs: a warm start so a small model has non-zero success.
 
-`expert_steps(tasks, agent)` replays each game's stored walkthrough (ALFWorld's hand-coded
-expert) and yields, for every step, the prompt the policy would see and the expert command.
+`expert_steps(tasks, agent)` replays each task's expert walkthrough (ALFWorld's hand-coded
+expert stored with the game, WebShop's oracle plan) and yields, for every step, the prompt the policy would see and the expert command.
 The target response is `<think></think><action>{command}</action>`: valid under the paper's
 projection, with an empty reasoning (small models do not profit from made-up reasoning).
 `train_bc` minimises the cross-entropy of the response tokens given the prompt.
@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from environments.base import Task
+from environments.base import Task, task_context
 from proxmo_jax.models import logprobs as logprobs_lib
 from proxmo_jax.models.config import ModelConfig
 from proxmo_jax.rollout import batching
@@ -35,12 +35,15 @@ def expert_steps(tasks: Sequence[Task], agent, env_factory) -> list[tuple[str, s
   out = []
   try:
     for task in tasks:
-      with open(task.payload) as f:
-        walkthrough = json.load(f).get("walkthrough") or []
       first = env.reset(task, 0)
+      if hasattr(env, "expert_plan"):  # WebShop: the oracle's plan
+        walkthrough = env.expert_plan()
+      else:  # ALFWorld: the walkthrough stored with the game
+        with open(task.payload) as f:
+          walkthrough = json.load(f).get("walkthrough") or []
       cur, history = first, []
       for cmd in walkthrough:
-        prompt = agent.build_prompt(first.observation, history, cur.observation,
+        prompt = agent.build_prompt(task_context(first), history, cur.observation,
                                     cur.admissible_actions)
         out.append((prompt, cmd))
         history.append((cur.observation, cmd))

@@ -29,7 +29,7 @@ def alfworld_row(episodes: Sequence) -> dict:
 def webshop_row(episodes: Sequence) -> dict:
   if not episodes:
     return {"Score": None, "Succ.": None}
-  return {"Score": 100.0 * sum(e.info.get("score", 0.0) for e in episodes) / len(episodes),
+  return {"Score": 100.0 * sum(e.info.get("task_score", 0.0) for e in episodes) / len(episodes),
           "Succ.": 100.0 * sum(e.won for e in episodes) / len(episodes)}
 
 

@@ -75,8 +75,8 @@ def rollout_metrics(episodes: Sequence) -> dict:
     by_type[e.task.task_type].append(e.won)
   for t, w in by_type.items():
     out[f"task/{t}"] = float(np.mean(w))
-  if any("score" in e.info for e in episodes):
-    out["score"] = float(np.mean([e.info.get("score", 0.0) for e in episodes]))
+  if any("task_score" in e.info for e in episodes):  # WebShop: partial score, 0 if no purchase
+    out["task_score"] = float(np.mean([e.info.get("task_score", 0.0) for e in episodes]))
   return out
 
 

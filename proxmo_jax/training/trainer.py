@@ -45,10 +45,11 @@ from proxmo_jax.training import (behavior_cloning, checkpointing, config_validat
 
 def env_setup(config):
   """(train tasks, eval tasks, env factory, agent) of the configured environment."""
+  if config.env.name == "webshop":
+    return _webshop_setup(config)
   if config.env.name != "alfworld":
     raise config_validation.ConfigError(
-        f"config.env.name={config.env.name!r}: only 'alfworld' is wired into the trainer in "
-        "this version.")
+        f"config.env.name={config.env.name!r}: use 'alfworld' or 'webshop'.")
   from environments.alfworld import data as alf_data
   from environments.alfworld.engine import AlfworldEnv
   from environments.alfworld.prompts import AlfworldAgent
@@ -65,6 +66,26 @@ def env_setup(config):
                         history_length=config.env.history_length,
                         choose_admissible=config.env.choose_admissible)
   return train, test, AlfworldEnv, agent
+
+
+def _webshop_setup(config):
+  from environments.webshop import data as ws_data
+  from environments.webshop.env import WebShopEnv
+  from environments.webshop.prompts import WebShopAgent
+  e = config.env
+  if e.choose_admissible:
+    raise config_validation.ConfigError(
+        "config.env.choose_admissible=True: WebShop's search[...] takes free text, so "
+        "choose-from-admissible mode does not apply; set it to False.")
+  ws_data.ensure_data(e.data_dir, e.num_products)
+  kwargs = dict(use_small=e.use_small, human_goals=e.human_goals, seed=e.goal_seed,
+                test_size=e.test_size)
+  train = ws_data.load_tasks(e.data_dir, e.train_split, **kwargs)
+  test = ws_data.load_tasks(e.data_dir, e.eval_split, **kwargs)
+  factory = functools.partial(WebShopEnv, data_dir=e.data_dir, use_small=e.use_small,
+                              human_goals=e.human_goals, goal_seed=e.goal_seed)
+  agent = WebShopAgent(compact=e.prompt == "compact", history_length=e.history_length)
+  return train, test, factory, agent
 
 
 def make_tokenizer(config, workdir, train_tasks, agent, env_factory, pairs=None):
@@ -318,7 +339,9 @@ class Trainer:
       groups = [(t, 1000 + start + k) for k, t in enumerate(tasks[start:start + chunk])]
       eps, _ = self.rollout(groups, 1, temp, jax.random.fold_in(rng, start))
       episodes.extend(eps)
-    return episodes, eval_table.alfworld_row(episodes)
+    row_fn = eval_table.webshop_row if self.config.env.name == "webshop" else \
+        eval_table.alfworld_row
+    return episodes, row_fn(episodes)
 
   def save(self):
     self.ckpt.save(self.iteration, self.state, {"iteration": self.iteration})
