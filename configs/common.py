@@ -93,7 +93,7 @@ def base_config(env: str, estimator: str) -> ml_collections.ConfigDict:
   c.eval.every = 5                    # iterations between evaluations (0 = never)
   c.eval.temperature = 0.4            # sampled, as the reference's validation
   c.eval.num_tasks = 128
-  c.eval.before_train = False
+  c.eval.before_train = env == "webshop"   # the reference validates before training on WebShop
 
   c.sft = ml_collections.ConfigDict()
   c.sft.steps = 2000                  # behaviour-cloning steps on expert walkthroughs

@@ -6,7 +6,8 @@ import pytest
 
 from proxmo_jax.training import config_validation
 
-CONFIGS = ["alfworld_proxmo", "alfworld_gigpo", "alfworld_grpo", "alfworld_rloo"]
+CONFIGS = [f"{env}_{est}" for env in ("alfworld", "webshop")
+           for est in ("proxmo", "gigpo", "grpo", "rloo")]
 
 
 @pytest.mark.parametrize("name", CONFIGS)
@@ -22,7 +23,11 @@ def test_configs_validate(name, variant):
   if variant == "tiny":
     assert c.model.preset == "tiny" and c.tokenizer.kind == "sentencepiece"
   else:  # the paper's recipe
-    assert c.optim.learning_rate == 1e-6 and c.ppo.mini_batch == 256 and c.env.max_steps == 50
+    alf = name.startswith("alfworld")
+    assert c.optim.learning_rate == 1e-6 and c.ppo.micro_batch == (32 if alf else 8)
+    assert c.ppo.mini_batch == (256 if alf else 64) and c.env.max_steps == (50 if alf else 15)
+    assert c.rollout.max_prompt_tokens == (2048 if alf else 4096)
+    assert c.eval.before_train == (not alf)
     assert c.algorithm.psc_alpha == 4.0 and c.algorithm.psc_target_range == 0.05
 
 

@@ -511,3 +511,25 @@ def test_generator_is_deterministic_by_seed():
   assert len({it["asin"] for it in items}) == 50 and all(len(it["asin"]) == 10 for it in items)
   assert {it["category"] for it in items} == {"fashion", "makeup", "electronics", "furniture",
                                               "food"}
+
+
+def test_colour_normalisation_caps_some_exact_purchases_below_one():
+  """The original's substring colour test maps "peppermint" to "mint" and "light wash" to
+  "ash", while the goal keeps the (name, value) tuple: buying exactly the goal scores < 1."""
+  p = make_product(options={"flavor name": ["peppermint"]})
+  g = make_goal(goal_options={"flavor name": "peppermint"})
+  r = reward.purchase_reward(p, g, 10.0, {"flavor name": "peppermint"})
+  assert r.n_opt == 0 and r.score == pytest.approx(2 / 3)
+
+
+def test_env_pool_runs_webshop_workers(official_dir):
+  import functools
+  from proxmo_jax.rollout.env_pool import EnvPool
+  factory = functools.partial(WebShopEnv, data_dir=official_dir)
+  task = Task("webshop", "goal-0", "makeup", payload=0)
+  with EnvPool(factory, num_envs=2, num_workers=2, timeout=120) as pool:
+    first = pool.reset([(task, 0), (task, 1)])
+    assert [r.observation for r in first] == ["'Search'", "'Search'"]
+    out = pool.step({0: "search[lipstick]", 1: "click[nothing]"})
+    assert out[0].observation.startswith("'Back to Search' [SEP] 'Page 1 (Total results: 2)'")
+    assert out[1].observation == "'Search'" and out[1].info["noop"]
