@@ -23,5 +23,8 @@ def initialize(coordinator: Optional[str] = None, num_processes: Optional[int] =
   if coordinator == "auto":
     jax.distributed.initialize()
   elif coordinator and num_processes > 1:
+    # CPU hosts (tests, laptops) run cross-process collectives through gloo; the flag only
+    # concerns the CPU backend.
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
     jax.distributed.initialize(coordinator_address=coordinator, num_processes=num_processes,
                                process_id=process_id)

@@ -42,11 +42,24 @@ def episodes_to_trajectories(episodes: Sequence[Episode]) -> list[Trajectory]:
           for e in episodes if e.steps]
 
 
+def batch_shape(episodes: Sequence[Episode], row_multiple: int = 8, prompt_multiple: int = 64,
+                response_multiple: int = 32) -> tuple[int, int, int]:
+  """(B, P, R) that `build_update_batch` gives these episodes: rows, prompt and response
+  lengths, bucketed and rounded up to the multiples."""
+  steps = [s for e in episodes for s in e.steps]
+  if not steps:
+    raise ValueError("build_update_batch got no step samples: every episode is empty.")
+  return (round_up(bucket_size(len(steps)), row_multiple),
+          round_up(max(len(s.prompt_ids) for s in steps), prompt_multiple),
+          round_up(max(len(s.response_ids) for s in steps), response_multiple))
+
+
 def build_update_batch(episodes: Sequence[Episode],
                        featurizer: Optional[Callable[[Sequence[str]], np.ndarray]],
                        *, row_multiple: int = 8, prompt_multiple: int = 64,
                        response_multiple: int = 32, num_groups: Optional[int] = None,
-                       pad_id: int = 0) -> tuple[TrajectoryBatch, TokenBatch]:
+                       pad_id: int = 0, min_shape: tuple[int, int, int] = (0, 0, 0)
+                       ) -> tuple[TrajectoryBatch, TokenBatch]:
   """Flattens episodes (trajectory-major) into row-aligned advantage and token batches.
 
   Args:
@@ -55,6 +68,8 @@ def build_update_batch(episodes: Sequence[Episode],
     row_multiple: B is bucketed and then rounded up to this (e.g. the PPO mini-batch size).
     prompt_multiple / response_multiple: P and R are rounded up to these.
     num_groups: static number of groups (default: bucketed count).
+    min_shape: lower bounds on (B, P, R), multiples of the above; hosts of a multi-host run
+      agree on one shape with them (`batch_shape` gives each host's own).
 
   Returns:
     (TrajectoryBatch, TokenBatch) with the same B rows.
@@ -63,12 +78,10 @@ def build_update_batch(episodes: Sequence[Episode],
   steps = [s for e in episodes for s in e.steps]
   if not steps:
     raise ValueError("build_update_batch got no step samples: every episode is empty.")
-  n = len(steps)
-  b = round_up(bucket_size(n), row_multiple)
+  b, p, r = (max(x, m) for x, m in zip(
+      batch_shape(episodes, row_multiple, prompt_multiple, response_multiple), min_shape))
   batch, _ = build_trajectory_batch(trajs, featurizer=featurizer, batch_size=b,
                                     num_groups=num_groups)
-  p = round_up(max(len(s.prompt_ids) for s in steps), prompt_multiple)
-  r = round_up(max(len(s.response_ids) for s in steps), response_multiple)
   ids = np.full((b, p + r), pad_id, np.int32)
   attn = np.zeros((b, p + r), np.int32)
   resp = np.zeros((b, p + r), np.float32)

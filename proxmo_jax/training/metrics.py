@@ -12,10 +12,12 @@ fraction-nonzero of each advantage component.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import json
 import math
 import os
-from typing import Mapping, Optional, Sequence
+import types
+from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -78,6 +80,48 @@ def rollout_metrics(episodes: Sequence) -> dict:
   if any("task_score" in e.info for e in episodes):  # WebShop: partial score, 0 if no purchase
     out["task_score"] = float(np.mean([e.info.get("task_score", 0.0) for e in episodes]))
   return out
+
+
+def global_rollout_metrics(episodes: Sequence, sum_fn) -> dict:
+  """The headline rates of `rollout_metrics` over every host's episodes.
+
+  Args:
+    sum_fn: float vector -> its sum over processes (`multihost.sum_over_processes`).
+  """
+  steps = [s for e in episodes for s in e.steps]
+  scored = [e for e in episodes if "task_score" in e.info]
+  n, won, length, n_steps, invalid, n_scored, score = sum_fn([
+      len(episodes), sum(e.won for e in episodes), sum(e.length for e in episodes),
+      len(steps), sum(not s.valid for s in steps), len(scored),
+      sum(e.info.get("task_score", 0.0) for e in episodes)])
+  out = {"success_rate": won / max(n, 1), "episode_length": length / max(n, 1),
+         "invalid_rate": invalid / max(n_steps, 1)}
+  if n_scored:
+    out["task_score"] = score / max(n, 1)
+  return out
+
+
+@dataclasses.dataclass
+class Outcome:
+  """What the evaluation tables read of an episode (`task.task_type`, `won`, `info`)."""
+  task: Any
+  won: bool
+  info: dict
+
+
+def gather_outcomes(episodes: Sequence, task_types: Sequence[str]) -> list[Outcome]:
+  """Every host's episode outcomes (task type, won, task score), on every host."""
+  from jax.experimental import multihost_utils  # pylint: disable=import-outside-toplevel
+  from proxmo_jax.parallel import multihost  # pylint: disable=import-outside-toplevel
+  (n,) = multihost.agree_max([len(episodes)])
+  rows = np.full((max(n, 1), 4), -1.0)
+  for i, e in enumerate(episodes):
+    rows[i] = [task_types.index(e.task.task_type), float(e.won),
+               float(e.info.get("task_score", 0.0)), float("task_score" in e.info)]
+  gathered = np.asarray(multihost_utils.process_allgather(rows)).reshape(-1, 4)
+  return [Outcome(task=types.SimpleNamespace(task_type=task_types[int(t)]), won=bool(w),
+                  info={"task_score": sc} if has else {})
+          for t, w, sc, has in gathered if t >= 0]
 
 
 def advantage_metrics(adv, valid) -> dict:

@@ -35,6 +35,7 @@ from proxmo_jax.models import sampler as sampler_lib
 from proxmo_jax.models import transformer
 from proxmo_jax.proximity import hashed, tfidf
 from proxmo_jax.rollout import batching, loop
+from proxmo_jax.parallel import multihost
 from proxmo_jax.rollout.env_pool import EnvPool
 from proxmo_jax.training import (behavior_cloning, checkpointing, config_validation, eval_table,
                                  losses, metrics as metrics_lib, train_state, update)
@@ -169,12 +170,16 @@ class Trainer:
     self.config = config
     self.workdir = workdir
     os.makedirs(workdir, exist_ok=True)
-    with open(os.path.join(workdir, "config.json"), "w") as f:
-      f.write(config.to_json_best_effort(indent=2))
     parallel.initialize()
-    self.train_tasks, self.eval_tasks, self.env_factory, self.agent = env_setup(config)
-    self.tokenizer = make_tokenizer(config, workdir, self.train_tasks, self.agent,
-                                    self.env_factory)
+    if multihost.is_primary():
+      with open(os.path.join(workdir, "config.json"), "w") as f:
+        f.write(config.to_json_best_effort(indent=2))
+    # The primary generates data and trains the tokenizer; the other hosts then load them.
+    self.train_tasks, self.eval_tasks, self.env_factory, self.agent = multihost.primary_first(
+        lambda: env_setup(config), "env_setup")
+    self.tokenizer = multihost.primary_first(
+        lambda: make_tokenizer(config, workdir, self.train_tasks, self.agent,
+                               self.env_factory), "tokenizer")
     self.model_cfg = model_cfg_for(config, self.tokenizer)
     self.mesh = parallel.make_mesh(dict(config.mesh))
     rng = jax.random.PRNGKey(config.seed)
@@ -223,7 +228,9 @@ class Trainer:
     self._logprob_jit = jax.jit(self.logprob_fn)
     self.ckpt = checkpointing.Checkpointer(os.path.join(workdir, "checkpoints"),
                                            keep=config.checkpoint.keep)
-    self.writer = metrics_lib.MetricWriter(workdir)
+    primary = multihost.is_primary()
+    self.writer = metrics_lib.MetricWriter(workdir if primary else None, tensorboard=primary,
+                                           console=primary)
     self.iteration = 0
     restored = self.ckpt.restore_latest(self.state) if restore else None
     if restored is not None:
@@ -243,6 +250,10 @@ class Trainer:
     return [(self.train_tasks[i], int(self.config.seed * 100003 + iteration * 101 + k))
             for k, i in enumerate(idx)]
 
+  def rollout_params(self):
+    """The policy params for sampling: the state's, or a host-local copy on multi-host."""
+    return multihost.local_copy(self.state.params)
+
   def _sample_fn(self, params, rng, temperature):
     counter = [0]
     c = self.config.rollout
@@ -256,9 +267,10 @@ class Trainer:
       return list(zip(out.tokens, out.logprobs))
     return fn
 
-  def rollout(self, groups, group_size, temperature, rng, max_steps=None):
+  def rollout(self, groups, group_size, temperature, rng, max_steps=None, params=None):
+    params = self.rollout_params() if params is None else params
     return loop.run_rollout(self.pool, groups, group_size,
-                            self._sample_fn(self.state.params, rng, temperature),
+                            self._sample_fn(params, rng, temperature),
                             self.tokenizer, self.agent, max_steps or self.config.env.max_steps,
                             max_prompt_tokens=self.config.rollout.max_prompt_tokens)
 
@@ -283,13 +295,18 @@ class Trainer:
     it = self.iteration
     t0 = time.perf_counter()
     rng = jax.random.fold_in(jax.random.PRNGKey(self.config.seed), 1000 + it)
-    episodes, stats = self.rollout(self.sample_tasks(it), self.config.env.group_size,
-                                   self.config.rollout.temperature, rng)
+    groups = multihost.share(self.sample_tasks(it))  # all of them on one host
+    episodes, stats = self.rollout(groups, self.config.env.group_size,
+                                   self.config.rollout.temperature,
+                                   jax.random.fold_in(rng, multihost.index()))
     t_rollout = time.perf_counter() - t0
     t1 = time.perf_counter()
+    mult = dict(row_multiple=self.config.ppo.mini_batch, prompt_multiple=64,
+                response_multiple=32)
+    shape = multihost.agree_max(batching.batch_shape(episodes, **mult))
     batch, tokens = batching.build_update_batch(
-        episodes, self.featurizer(), row_multiple=self.config.ppo.mini_batch,
-        num_groups=self.config.env.groups_per_batch, pad_id=self.tokenizer.pad_id)
+        episodes, self.featurizer(), **mult, num_groups=len(groups),
+        pad_id=self.tokenizer.pad_id, min_shape=shape)
     t_batch = time.perf_counter() - t1
     t2 = time.perf_counter()
     adv = compute_advantages(self.config.algorithm.estimator, batch, self.adv_cfg)
@@ -299,11 +316,16 @@ class Trainer:
     compute_advantages("grpo", batch, self.adv_cfg).total.block_until_ready()
     t_grpo = time.perf_counter() - t2
     t3 = time.perf_counter()
-    old_lp, _ = self._logprob_jit(self.state.params, tokens.input_ids, tokens.attention_mask)
-    ref_lp, _ = self._logprob_jit(self.ref_params, tokens.input_ids, tokens.attention_mask)
-    mb = {"input_ids": tokens.input_ids, "attention_mask": tokens.attention_mask,
-          "response_mask": tokens.response_mask, "old_logp": old_lp * tokens.response_mask,
-          "ref_logp": ref_lp * tokens.response_mask, "advantages": adv.total}
+    # Each host's rows are its slice of global arrays (the identity on one host).
+    g = multihost.global_batch(
+        {"input_ids": tokens.input_ids, "attention_mask": tokens.attention_mask,
+         "response_mask": tokens.response_mask, "advantages": adv.total},
+        lambda ndim: parallel.batch_sharding(self.mesh, ndim)) if multihost.count() > 1 else {
+            "input_ids": tokens.input_ids, "attention_mask": tokens.attention_mask,
+            "response_mask": tokens.response_mask, "advantages": adv.total}
+    old_lp, _ = self._logprob_jit(self.state.params, g["input_ids"], g["attention_mask"])
+    ref_lp, _ = self._logprob_jit(self.ref_params, g["input_ids"], g["attention_mask"])
+    mb = dict(g, old_logp=old_lp * g["response_mask"], ref_logp=ref_lp * g["response_mask"])
     t_logp = time.perf_counter() - t3
     t4 = time.perf_counter()
     place = lambda d: jax.tree_util.tree_map(
@@ -315,12 +337,13 @@ class Trainer:
           loss_cfg=self.loss_cfg, shard_fn=place)
     t_update = time.perf_counter() - t4
     total = time.perf_counter() - t0
-    out = metrics_lib.rollout_metrics(episodes)
+    out = self.episode_metrics(episodes)
     out.update(metrics_lib.advantage_metrics(adv, batch.valid))
     out.update(upd)
     out.update({"time/rollout": t_rollout, "time/batch": t_batch, "time/advantage": t_adv,
                 "time/advantage_grpo": t_grpo, "time/logprob": t_logp, "time/update": t_update,
-                "time/iteration": total, "step_samples": float(np.sum(batch.valid)),
+                "time/iteration": total,
+                "step_samples": float(multihost.sum_over_processes([np.sum(batch.valid)])[0]),
                 "adv_overhead_vs_grpo_pct": 100.0 * (t_adv - t_grpo) / total,
                 "sampled_tokens": float(stats.sampled_tokens)})
     self.iteration += 1
@@ -330,18 +353,30 @@ class Trainer:
     """Held-out evaluation (group size 1); returns (episodes, table row)."""
     tasks = interleave_task_types(split_tasks or self.eval_tasks)
     num = num_tasks or self.config.eval.num_tasks
-    tasks = tasks[:num]
+    # Seeds follow the global task index; each host evaluates its share.
+    requests = multihost.share([(t, 1000 + k) for k, t in enumerate(tasks[:num])])
     temp = self.config.eval.temperature if temperature is None else temperature
     episodes = []
     chunk = self.pool.num_envs
     rng = jax.random.PRNGKey(self.config.seed + 7777)
-    for start in range(0, len(tasks), chunk):
-      groups = [(t, 1000 + start + k) for k, t in enumerate(tasks[start:start + chunk])]
-      eps, _ = self.rollout(groups, 1, temp, jax.random.fold_in(rng, start))
+    params = self.rollout_params()  # once: on multi-host this is a collective
+    for start in range(0, len(requests), chunk):
+      eps, _ = self.rollout(requests[start:start + chunk], 1, temp,
+                            jax.random.fold_in(rng, start), params=params)
       episodes.extend(eps)
     row_fn = eval_table.webshop_row if self.config.env.name == "webshop" else \
         eval_table.alfworld_row
+    if multihost.count() > 1:  # the table covers every host's episodes
+      types = sorted({t.task_type for t in self.eval_tasks})
+      return episodes, row_fn(metrics_lib.gather_outcomes(episodes, types))
     return episodes, row_fn(episodes)
+
+  def episode_metrics(self, episodes) -> dict:
+    """rollout_metrics; on multi-host the headline rates cover every host's episodes."""
+    out = metrics_lib.rollout_metrics(episodes)
+    if multihost.count() > 1:
+      out.update(metrics_lib.global_rollout_metrics(episodes, multihost.sum_over_processes))
+    return out
 
   def save(self):
     self.ckpt.save(self.iteration, self.state, {"iteration": self.iteration})
@@ -351,7 +386,7 @@ class Trainer:
     rows = {}
     if self.config.eval.before_train and self.iteration == 0:
       eps, rows["start"] = self.evaluate()
-      self.writer.write(0, metrics_lib.rollout_metrics(eps), prefix="eval/")
+      self.writer.write(0, self.episode_metrics(eps), prefix="eval/")
     while self.iteration < total:
       m = self.train_iteration()
       self.writer.write(self.iteration, m)
@@ -359,7 +394,7 @@ class Trainer:
         self.save()
       if self.config.eval.every and self.iteration % self.config.eval.every == 0:
         eps, rows[f"iter {self.iteration}"] = self.evaluate()
-        self.writer.write(self.iteration, metrics_lib.rollout_metrics(eps), prefix="eval/")
+        self.writer.write(self.iteration, self.episode_metrics(eps), prefix="eval/")
     self.save()
     self.ckpt.wait()
     return rows

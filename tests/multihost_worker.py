@@ -1,0 +1,50 @@
+"""One process of the two-process test (tests/test_multihost.py): a tiny WebShop iteration.
+
+Usage: python -m tests.multihost_worker PROCESS_ID PORT WORKDIR DATA_DIR OUT_JSON
+"""
+
+import json
+import os
+import sys
+
+os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
+os.environ["JAX_PLATFORMS"] = "cpu"
+
+
+def main():
+  pid, port, workdir, data_dir, out = sys.argv[1:6]
+  os.environ.update(PROXMO_COORDINATOR=f"127.0.0.1:{port}", PROXMO_NUM_PROCESSES="2",
+                    PROXMO_PROCESS_ID=pid)
+  import jax  # pylint: disable=import-outside-toplevel
+  from configs import webshop_proxmo  # pylint: disable=import-outside-toplevel
+  from proxmo_jax.training import trainer  # pylint: disable=import-outside-toplevel
+  c = webshop_proxmo.get_config("tiny")
+  c.env.data_dir = data_dir
+  c.env.num_products = 200
+  c.env.test_size = 50
+  c.env.groups_per_batch = 2     # one group per process
+  c.env.group_size = 2
+  c.env.num_workers = 1
+  c.env.max_steps = 3
+  c.rollout.max_response_tokens = 16
+  c.tokenizer.vocab_size = 512
+  c.eval.before_train = False
+  t = trainer.Trainer(c, workdir)
+  try:
+    metrics = t.train_iteration()
+    _, row = t.evaluate(num_tasks=4, temperature=0.0)
+    t.save()
+    t.ckpt.wait()
+    result = {"process": jax.process_index(), "processes": jax.process_count(),
+              "devices": jax.device_count(), "local_devices": jax.local_device_count(),
+              "metrics": {k: float(v) for k, v in metrics.items()},
+              "eval": {k: None if v is None else float(v) for k, v in row.items()},
+              "steps": [int(s) for s in t.ckpt.steps()]}
+  finally:
+    t.close()
+  with open(out, "w") as f:
+    json.dump(result, f)
+
+
+if __name__ == "__main__":
+  main()
