@@ -533,3 +533,19 @@ def test_env_pool_runs_webshop_workers(official_dir):
     out = pool.step({0: "search[lipstick]", 1: "click[nothing]"})
     assert out[0].observation.startswith("'Back to Search' [SEP] 'Page 1 (Total results: 2)'")
     assert out[1].observation == "'Search'" and out[1].info["noop"]
+
+
+def test_behaviour_cloning_pairs_follow_the_oracle(official_dir):
+  import functools
+  from proxmo_jax.training import behavior_cloning
+  tasks = data.load_tasks(official_dir, "all")
+  factory = functools.partial(WebShopEnv, data_dir=official_dir)
+  pairs = behavior_cloning.expert_steps(tasks, WebShopAgent(compact=True), factory)
+  goal = data.load_catalog(official_dir).goals[0]
+  first_prompt, first_cmd = pairs[0]
+  assert first_cmd == f"search[{goal.instruction_text.lower()}]"
+  assert f"Task: {goal.instruction_text}" in first_prompt and "search[<your query>]" in first_prompt
+  assert [c for _, c in pairs[:4]][1:] == ["click[b000000001]",
+                                           f"click[{goal.goal_options['color']}]",
+                                           "click[0.12 ounce]"]
+  assert sum(c == "click[buy now]" for _, c in pairs) == len(tasks)
