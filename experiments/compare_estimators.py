@@ -1,6 +1,7 @@
 """Learning comparison: the same tiny policy, the same behaviour-cloned start, every estimator.
 
     python experiments/compare_estimators.py --budget cpu --seeds 0,1,2 \
+        [--env alfworld|webshop] [--set sft.steps=1000 --set env.max_steps=20 ...]
         [--estimators grpo,rloo,gigpo,gigpo_std,proxmo,proxmo_no_modulation,proxmo_no_soft]
         [--out experiments/results/compare]
 
@@ -25,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from configs import alfworld_proxmo  # noqa: E402
+from configs import alfworld_proxmo, webshop_proxmo  # noqa: E402
 from proxmo_jax.training import eval_table, trainer as trainer_lib  # noqa: E402
 
 ESTIMATORS = {
@@ -44,13 +45,17 @@ BUDGETS = {
 }
 
 
-def make_config(budget, overrides, seed):
-  c = alfworld_proxmo.get_config("" if budget == "full" else "tiny")
+def make_config(budget, overrides, seed, env="alfworld"):
+  module = alfworld_proxmo if env == "alfworld" else webshop_proxmo
+  c = module.get_config("" if budget == "full" else "tiny")
   settings = dict(BUDGETS[budget])
   c.iterations = settings.pop("iterations", c.iterations)
   c.eval.every = settings.pop("eval_every", c.eval.every)
   for key, value in list(settings.items()) + list(overrides.items()):
     section, field = key.split(".")
+    kind = type(c[section][field])
+    if isinstance(value, str) and kind is not str:  # --set values arrive as strings
+      value = value.lower() in ("1", "true", "yes") if kind is bool else kind(value)
     c[section][field] = value
   c.seed = seed
   c.eval.before_train = False
@@ -65,9 +70,14 @@ def ci95(values):
   return float(v.mean()), float(half)
 
 
-def report(runs, out):
+def headline(env):
+  return "All" if env == "alfworld" else "Succ."
+
+
+def report(runs, out, env="alfworld"):
   names = list(dict.fromkeys(r["estimator"] for r in runs))
-  cols = [c for c, _ in eval_table.ALFWORLD_COLUMNS] + ["All"]
+  cols = ([c for c, _ in eval_table.ALFWORLD_COLUMNS] + ["All"] if env == "alfworld"
+          else ["Score", "Succ."])
   lines = ["| Estimator | seeds | " + " | ".join(cols) + " | wall min |",
            "|---" * (len(cols) + 3) + "|"]
   for n in names:
@@ -120,7 +130,11 @@ def main():
   parser.add_argument("--seeds", default="0,1,2")
   parser.add_argument("--estimators", default=",".join(ESTIMATORS))
   parser.add_argument("--out", default="experiments/results/compare")
+  parser.add_argument("--env", choices=["alfworld", "webshop"], default="alfworld")
+  parser.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                      help="config override for every run (BC included), repeatable")
   args = parser.parse_args()
+  extra = dict(kv.split("=", 1) for kv in args.set)
   os.makedirs(args.out, exist_ok=True)
   runs_file = os.path.join(args.out, "runs.json")
   runs = json.load(open(runs_file)) if os.path.exists(runs_file) else []
@@ -128,7 +142,8 @@ def main():
   # One tokenizer and one behaviour-cloned start shared by every run.
   shared = {"tokenizer.path": os.path.abspath(os.path.join(args.out, "tokenizer.model"))} if (
       args.budget != "full") else {}
-  base = make_config(args.budget, shared, 0)
+  shared.update(extra)
+  base = make_config(args.budget, shared, 0, args.env)
   sft_dir = os.path.join(args.out, "sft")
   if not os.path.exists(os.path.join(sft_dir, "params.npz")):
     trainer_lib.behavior_clone(base, args.out, sft_dir)
@@ -136,28 +151,29 @@ def main():
     for seed in (int(s) for s in args.seeds.split(",")):
       if (name, seed) in done:
         continue
-      c = make_config(args.budget, {**shared, **ESTIMATORS[name]}, seed)
+      c = make_config(args.budget, {**shared, **ESTIMATORS[name]}, seed, args.env)
       workdir = os.path.join(args.out, f"{name}_s{seed}")
       t0 = time.time()
       t = trainer_lib.Trainer(c, workdir, init_params_dir=sft_dir)
       curve = []
       try:
         _, row0 = t.evaluate()
-        curve.append((0, row0["All"]))
+        curve.append((0, row0[headline(args.env)]))
         while t.iteration < c.iterations:
           t.writer.write(t.iteration + 1, t.train_iteration())
           if t.iteration % c.eval.every == 0 or t.iteration == c.iterations:
             _, row = t.evaluate()
-            curve.append((t.iteration, row["All"]))
+            curve.append((t.iteration, row[headline(args.env)]))
       finally:
         t.close()
-      runs.append({"estimator": name, "seed": seed, "final": row, "curve": curve,
-                   "seconds": time.time() - t0})
+      runs.append({"estimator": name, "seed": seed, "start": row0, "final": row,
+                   "curve": curve, "seconds": time.time() - t0})
       with open(runs_file, "w") as f:
         json.dump(runs, f, indent=1)
-      print(f"[compare] {name} seed {seed}: final All {row['All']:.1f} "
+      print(f"[compare] {name} seed {seed}: final {headline(args.env)} "
+            f"{row[headline(args.env)]:.1f} "
             f"({time.time() - t0:.0f} s)", flush=True)
-  print(report(runs, args.out))
+  print(report(runs, args.out, args.env))
 
 
 if __name__ == "__main__":

@@ -212,7 +212,8 @@ def forward_with_cache(params: dict, tokens, segment_mask, positions, cache: dic
 
   Args:
     tokens: i32[B, T] new tokens; segment_mask: i32[B, T]; positions: i32[B, T].
-    cache: from `init_cache` (or a previous call); cache_index: int32 scalar, first free slot.
+    cache: from `init_cache` (or a previous call); cache_index: int32 scalar, first free slot
+      (the Python int 0 marks a prefill into an empty cache, which skips the cache scores).
     last_only: compute logits for the last position only (prefill before sampling), f32[B,1,V].
 
   The layers read the cache without modifying it; the new keys and values of all layers are
@@ -226,10 +227,17 @@ def forward_with_cache(params: dict, tokens, segment_mask, positions, cache: dic
   new_mask = jnp.tril(jnp.ones((t, t), bool))[None] & seg[:, None, :]
   x = params["embed"].astype(cfg.compute_dtype)[tokens]
 
+  # A prefill into an empty cache (cache_index the literal 0) has no cache slot to attend to:
+  # plain causal attention over the new tokens, without the all-masked cache scores.
+  empty_cache = isinstance(cache_index, int) and cache_index == 0
+
   def body(x, inputs):
     p, k_cache, v_cache = inputs
     q, k, v = _qkv(cfg, p, x, positions)
-    att = _cached_attention(q, k, v, k_cache, v_cache, old_mask, new_mask, cfg)
+    if empty_cache:
+      att = _attention(q, k, v, new_mask, cfg)
+    else:
+      att = _cached_attention(q, k, v, k_cache, v_cache, old_mask, new_mask, cfg)
     return _finish_block(cfg, p, x, att), (k.astype(k_cache.dtype), v.astype(v_cache.dtype))
 
   x, (k_all, v_all) = jax.lax.scan(body, x, (params["layers"], cache["k"], cache["v"]))
