@@ -52,11 +52,14 @@ def make_config(budget, overrides, seed, env="alfworld"):
   c.iterations = settings.pop("iterations", c.iterations)
   c.eval.every = settings.pop("eval_every", c.eval.every)
   for key, value in list(settings.items()) + list(overrides.items()):
-    section, field = key.split(".")
-    kind = type(c[section][field])
+    *sections, field = key.split(".")
+    node = c
+    for section in sections:
+      node = node[section]
+    kind = type(node[field])
     if isinstance(value, str) and kind is not str:  # --set values arrive as strings
       value = value.lower() in ("1", "true", "yes") if kind is bool else kind(value)
-    c[section][field] = value
+    node[field] = value
   c.seed = seed
   c.eval.before_train = False
   return c

@@ -64,6 +64,15 @@ def test_generated_split_loader(tmp_path):
     data.load_tasks("train", str(tmp_path))
 
 
+def test_valid_seen_split_holds_new_games_in_the_train_scenes():
+  tasks = ("pick_and_place_simple", "look_at_obj_in_light")
+  train = set(data._plan("train", 3, tasks, data.SPLIT_SEED_OFFSET["train"]))
+  seen = set(data._plan("valid_seen", 3, tasks, data.SPLIT_SEED_OFFSET["valid_seen"]))
+  assert not train & seen
+  assert {fp for fp, _, _ in seen} <= set(data.SPLIT_SCENES["train"])
+  assert {fp for fp, _, _ in train} == {fp for fp, _, _ in seen}  # same scenes, other seeds
+
+
 def test_official_layout_loader(tmp_path):
   root = tmp_path / "alfworld_data"
   game = G.build_game(402, "pick_and_place_simple", 1)

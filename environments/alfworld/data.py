@@ -1,6 +1,7 @@
 """ALFWorld task sets: generated splits (train scenes vs unseen test scenes) and official data.
 
-Generated splits use ALFRED's scene split: `constants.TRAIN_SCENE_NUMBERS` for "train" and
+Generated splits use ALFRED's scene split: `constants.TRAIN_SCENE_NUMBERS` for "train" and for
+"valid_seen" (other games in the same scenes, as ALFWorld's valid_seen), and
 `constants.TEST_SCENE_NUMBERS` (scenes 1-6, 201-206, 301-306, 401-406) for "test" (unseen
 scenes). `generate_split` builds `per_task` games of every task type, round-robin over the
 feasible scenes, validates each with the (patched) hand-coded expert and stores its walkthrough;
@@ -25,7 +26,12 @@ from tqdm import tqdm
 from environments.alfworld import generator as G
 from environments.base import Task
 
-SPLIT_SCENES = {"train": list(C.TRAIN_SCENE_NUMBERS), "test": list(C.TEST_SCENE_NUMBERS)}
+# Generated splits: train games, held-out games in the train scenes (ALFWorld's "valid_seen"),
+# and games in ALFRED's unseen test scenes. Seeds start at SPLIT_SEED_OFFSET, so no two splits
+# share a game.
+SPLIT_SCENES = {"train": list(C.TRAIN_SCENE_NUMBERS), "valid_seen": list(C.TRAIN_SCENE_NUMBERS),
+                "test": list(C.TEST_SCENE_NUMBERS)}
+SPLIT_SEED_OFFSET = {"train": 0, "valid_seen": 50000, "test": 100000}
 OFFICIAL_SPLITS = {"train": "train", "valid_seen": "valid_seen", "valid_unseen": "valid_unseen",
                    "test": "valid_unseen", "eval_in_distribution": "valid_seen"}
 
@@ -73,11 +79,11 @@ def generate_split(root: str, split: str = "train", per_task: int = 10,
   """Generates and validates a split under `root/<split>/`; returns one record per game.
 
   Games already present and marked solvable are reused, so an interrupted run resumes.
-  seed_offset defaults to 0 for train and 100000 for test.
+  seed_offset defaults to SPLIT_SEED_OFFSET[split] (train 0, valid_seen 50000, test 100000).
   """
   if split not in SPLIT_SCENES:
-    raise ValueError(f"split {split!r}: use 'train' or 'test'.")
-  offset = (0 if split == "train" else 100000) if seed_offset is None else seed_offset
+    raise ValueError(f"split {split!r}: use 'train', 'valid_seen' or 'test'.")
+  offset = SPLIT_SEED_OFFSET[split] if seed_offset is None else seed_offset
   out = os.path.join(root, split)
   jobs = [(out,) + j for j in _plan(split, per_task, task_types, offset)]
   records, todo = [], []
@@ -133,8 +139,8 @@ def load_tasks(split: str, data_dir: Optional[str] = None) -> list[Task]:
   """Solvable tasks of a split, sorted by id.
 
   Args:
-    split: "train" / "test" for generated games; with official data also "valid_seen",
-      "valid_unseen", "eval_in_distribution".
+    split: "train" / "valid_seen" / "test" for generated games; with official data also
+      "valid_unseen" and "eval_in_distribution".
     data_dir: root of generated games (holding train/ and test/), or an official data root
       holding json_2.1.1/. Defaults to $ALFWORLD_DATA when set.
   """
