@@ -139,6 +139,8 @@ def main():
   args = parser.parse_args()
   extra = dict(kv.split("=", 1) for kv in args.set)
   os.makedirs(args.out, exist_ok=True)
+  with open(os.path.join(args.out, "command.txt"), "w") as f:
+    f.write("python " + " ".join(sys.argv) + "\n")
   runs_file = os.path.join(args.out, "runs.json")
   runs = json.load(open(runs_file)) if os.path.exists(runs_file) else []
   done = {(r["estimator"], r["seed"]) for r in runs}
