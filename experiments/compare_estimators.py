@@ -28,6 +28,7 @@ import numpy as np  # noqa: E402
 
 from configs import alfworld_proxmo, webshop_proxmo  # noqa: E402
 from proxmo_jax.training import eval_table, trainer as trainer_lib  # noqa: E402
+from proxmo_jax.training.eval_table import ci95  # noqa: E402
 
 ESTIMATORS = {
     "grpo": {"algorithm.estimator": "grpo"},
@@ -63,14 +64,6 @@ def make_config(budget, overrides, seed, env="alfworld"):
   c.seed = seed
   c.eval.before_train = False
   return c
-
-
-def ci95(values):
-  v = np.asarray([x for x in values if x is not None], float)
-  if v.size == 0:
-    return None, None
-  half = 1.96 * v.std(ddof=1) / np.sqrt(v.size) if v.size > 1 else float("nan")
-  return float(v.mean()), float(half)
 
 
 def headline(env):

@@ -18,17 +18,11 @@ import os
 
 import numpy as np
 
+from proxmo_jax.training.eval_table import ci95
+
 FIDELITY_COMMAND = ("python experiments/credit_fidelity.py --iterations 20 "
                     "--out experiments/results/credit_fidelity.md "
                     "--plot experiments/results/credit_fidelity.png")
-
-
-def ci95(values):
-  v = np.asarray([x for x in values if x is not None], float)
-  if v.size == 0:
-    return None, None
-  half = 1.96 * v.std(ddof=1) / np.sqrt(v.size) if v.size > 1 else float("nan")
-  return float(v.mean()), float(half)
 
 
 def _fidelity_reading(corr, stds) -> str:

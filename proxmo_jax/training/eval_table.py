@@ -33,6 +33,17 @@ def webshop_row(episodes: Sequence) -> dict:
           "Succ.": 100.0 * sum(e.won for e in episodes) / len(episodes)}
 
 
+def ci95(values) -> tuple:
+  """(mean, half-width of the normal-approximation 95 % interval) of the non-None values;
+  (None, None) if there are none, half-width nan for a single value."""
+  import numpy as np  # pylint: disable=import-outside-toplevel
+  v = np.asarray([x for x in values if x is not None], float)
+  if v.size == 0:
+    return None, None
+  half = 1.96 * v.std(ddof=1) / np.sqrt(v.size) if v.size > 1 else float("nan")
+  return float(v.mean()), float(half)
+
+
 def format_markdown(rows: Mapping[str, dict]) -> str:
   cols = list(next(iter(rows.values())).keys())
   lines = ["| Method | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
