@@ -49,3 +49,12 @@ def test_bad_fields_are_named(field, value, match):
 def test_unknown_variant():
   with pytest.raises(ValueError, match="variant"):
     importlib.import_module("configs.alfworld_proxmo").get_config("huge")
+
+
+def test_unknown_alfworld_task_type_is_named(tmp_path):
+  from proxmo_jax.training import trainer
+  c = importlib.import_module("configs.alfworld_proxmo").get_config("tiny")
+  c.env.data_dir = str(tmp_path)
+  c.env.task_types = "pick_and_place_simple, cook_dinner"
+  with pytest.raises(config_validation.ConfigError, match=r"env.task_types.*cook_dinner"):
+    trainer.env_setup(c)

@@ -52,17 +52,31 @@ def env_setup(config):
     raise config_validation.ConfigError(
         f"config.env.name={config.env.name!r}: use 'alfworld' or 'webshop'.")
   from environments.alfworld import data as alf_data
+  from environments.alfworld import generator as alf_generator
   from environments.alfworld.engine import AlfworldEnv
   from environments.alfworld.prompts import AlfworldAgent
   data_dir = config.env.data_dir
+  types = tuple(t.strip() for t in config.env.task_types.split(",") if t.strip())
+  unknown = [t for t in types if t not in alf_generator.TASK_TYPES]
+  if unknown:
+    raise config_validation.ConfigError(
+        f"config.env.task_types: {unknown} are not ALFWorld task types; use a comma-separated "
+        f"subset of {list(alf_generator.TASK_TYPES)} or '' for all.")
+  types = types or tuple(alf_generator.TASK_TYPES)
   for split in {config.env.train_split, config.env.eval_split}:
     if not os.path.isdir(os.path.join(data_dir, split)) and not os.path.isdir(
         os.path.join(data_dir, "json_2.1.1")):
       print(f"generating ALFWorld {split} games into {data_dir} ...", flush=True)
-      alf_data.generate_split(data_dir, split, config.env.generate_per_task,
+      alf_data.generate_split(data_dir, split, config.env.generate_per_task, task_types=types,
                               workers=config.env.num_workers)
-  train = alf_data.load_tasks(config.env.train_split, data_dir)
-  test = alf_data.load_tasks(config.env.eval_split, data_dir)
+  train = [t for t in alf_data.load_tasks(config.env.train_split, data_dir)
+           if t.task_type in types]
+  test = [t for t in alf_data.load_tasks(config.env.eval_split, data_dir)
+          if t.task_type in types]
+  if not train or not test:
+    raise config_validation.ConfigError(
+        f"config.env.task_types={config.env.task_types!r}: no {'train' if not train else 'eval'}"
+        f" game of these types in {data_dir}; generate them or widen the selection.")
   agent = AlfworldAgent(compact=config.env.prompt == "compact",
                         history_length=config.env.history_length,
                         choose_admissible=config.env.choose_admissible)
