@@ -1,11 +1,11 @@
 """Writes experiments/RESULTS.md from the saved results (no training here).
 
     python experiments/make_results.py [--fidelity experiments/results/credit_fidelity.md]
-        [--compare experiments/results/compare_alfworld] [--out experiments/RESULTS.md]
+        [--compare experiments/results/compare_alfworld_pick] [--out experiments/RESULTS.md]
 
 Inputs: the fidelity table written by `experiments/credit_fidelity.py`, and each comparison
-directory written by `experiments/compare_estimators.py` (runs.json, table.md, curves.png,
-by_task.png, command.txt). The reading of the comparison is computed from runs.json: the mean
+directory written by `experiments/compare_estimators.py` (runs.json and command.txt; the table
+and plots are redrawn from runs.json). The reading of the comparison is computed from runs.json: the mean
 change from the behaviour-cloned start per estimator and whether the 95 % intervals of ProxMO
 and each baseline overlap.
 """
@@ -19,6 +19,8 @@ import os
 import numpy as np
 
 from proxmo_jax.training.eval_table import ci95
+
+import compare_estimators  # experiments/ is on sys.path when this file runs as a script
 
 FIDELITY_COMMAND = ("python experiments/credit_fidelity.py --iterations 20 "
                     "--out experiments/results/credit_fidelity.md "
@@ -83,6 +85,8 @@ def _compare_section(directory: str, out_dir: str) -> list[str]:
     return [f"## Learning comparison ({name})", "", "(no runs.json yet)", ""]
   runs = json.load(open(runs_file))
   headline = "All" if "All" in runs[0]["final"] else "Succ."
+  # The table and plots are redrawn from runs.json, so a partial comparison reports too.
+  compare_estimators.report(runs, directory, "alfworld" if headline == "All" else "webshop")
   names = list(dict.fromkeys(r["estimator"] for r in runs))
   seeds = sorted({r["seed"] for r in runs})
   command = open(os.path.join(directory, "command.txt")).read().strip() if os.path.exists(
@@ -132,7 +136,7 @@ def _compare_section(directory: str, out_dir: str) -> list[str]:
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--fidelity", default="experiments/results/credit_fidelity.md")
-  parser.add_argument("--compare", default="experiments/results/compare_alfworld",
+  parser.add_argument("--compare", default="experiments/results/compare_alfworld_pick",
                       help="comma-separated comparison directories")
   parser.add_argument("--out", default="experiments/RESULTS.md")
   args = parser.parse_args()
