@@ -185,6 +185,10 @@ class Trainer:
     self.workdir = workdir
     os.makedirs(workdir, exist_ok=True)
     parallel.initialize()
+    if config.env.groups_per_batch < multihost.count():
+      raise config_validation.ConfigError(
+          f"config.env.groups_per_batch={config.env.groups_per_batch} is below the number of "
+          f"processes ({multihost.count()}); every host rolls out at least one whole group.")
     if multihost.is_primary():
       with open(os.path.join(workdir, "config.json"), "w") as f:
         f.write(config.to_json_best_effort(indent=2))
@@ -331,12 +335,10 @@ class Trainer:
     t_grpo = time.perf_counter() - t2
     t3 = time.perf_counter()
     # Each host's rows are its slice of global arrays (the identity on one host).
-    g = multihost.global_batch(
-        {"input_ids": tokens.input_ids, "attention_mask": tokens.attention_mask,
-         "response_mask": tokens.response_mask, "advantages": adv.total},
-        lambda ndim: parallel.batch_sharding(self.mesh, ndim)) if multihost.count() > 1 else {
-            "input_ids": tokens.input_ids, "attention_mask": tokens.attention_mask,
-            "response_mask": tokens.response_mask, "advantages": adv.total}
+    local = {"input_ids": tokens.input_ids, "attention_mask": tokens.attention_mask,
+             "response_mask": tokens.response_mask, "advantages": adv.total}
+    g = multihost.global_batch(local, lambda ndim: parallel.batch_sharding(self.mesh, ndim)) \
+        if multihost.count() > 1 else local
     old_lp, _ = self._logprob_jit(self.state.params, g["input_ids"], g["attention_mask"])
     ref_lp, _ = self._logprob_jit(self.ref_params, g["input_ids"], g["attention_mask"])
     mb = dict(g, old_logp=old_lp * g["response_mask"], ref_logp=ref_lp * g["response_mask"])
