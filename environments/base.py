@@ -63,6 +63,10 @@ class TextEnv(abc.ABC):
   def step(self, action: str) -> StepResult:
     """Applies one text action (already projected from the model output)."""
 
+  def expert_plan(self) -> list[str]:
+    """The expert's commands for the task loaded by the last reset (behaviour cloning)."""
+    raise NotImplementedError(f"{type(self).__name__} has no expert walkthrough.")
+
   def close(self) -> None:
     """Releases engine resources."""
 

@@ -60,6 +60,14 @@ def test_generated_split_loader(tmp_path):
   assert len(recs) == 1 and recs[0].solvable and recs[0].floorplan in data.SPLIT_SCENES["test"]
   tasks = data.load_tasks("test", str(tmp_path))
   assert len(tasks) == 1 and tasks[0].task_type == "pick_and_place_simple"
+  env = engine.AlfworldEnv()  # the stored walkthrough is the expert plan, and it wins
+  env.reset(tasks[0], seed=0)
+  plan = env.expert_plan()
+  assert plan
+  for cmd in plan:
+    res = env.step(cmd)
+  assert res.won
+  env.close()
   with pytest.raises(FileNotFoundError, match="generate it"):
     data.load_tasks("train", str(tmp_path))
 

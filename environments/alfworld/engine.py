@@ -14,6 +14,7 @@ last action starting with "move " to "put ..." before the original tracking runs
 from __future__ import annotations
 
 import functools
+import json
 import os
 
 import textworld
@@ -130,6 +131,13 @@ class AlfworldEnv(TextEnv):
       raise RuntimeError("AlfworldEnv.step() before reset().")
     state, _, done = self._env.step(str(action))
     return self._result(state, done=bool(done))
+
+  def expert_plan(self) -> list[str]:
+    """The walkthrough stored with the game by the generator (or the official data)."""
+    if self._loaded is None:
+      raise RuntimeError("AlfworldEnv.expert_plan() before reset().")
+    with open(self._loaded) as f:
+      return list(json.load(f).get("walkthrough") or [])
 
   def close(self) -> None:
     try:

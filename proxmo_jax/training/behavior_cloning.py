@@ -1,7 +1,8 @@
 """Behaviour cloning on expert walkthroughs: a warm start so a small model has non-zero success.
 
-`expert_steps(tasks, agent)` replays each task's expert walkthrough (ALFWorld's hand-coded
-expert stored with the game, WebShop's oracle plan) and yields, for every step, the prompt the policy would see and the expert command.
+`expert_steps(tasks, agent)` replays each task's expert walkthrough (`env.expert_plan()`:
+ALFWorld's hand-coded expert stored with the game, WebShop's oracle plan) and yields, for every
+step, the prompt the policy would see and the expert command.
 The target response is `<think></think><action>{command}</action>`: valid under the paper's
 projection, with an empty reasoning (small models do not profit from made-up reasoning).
 `train_bc` minimises the cross-entropy of the response tokens given the prompt.
@@ -10,7 +11,6 @@ projection, with an empty reasoning (small models do not profit from made-up rea
 from __future__ import annotations
 
 import functools
-import json
 import time
 from typing import Sequence
 
@@ -36,11 +36,7 @@ def expert_steps(tasks: Sequence[Task], agent, env_factory) -> list[tuple[str, s
   try:
     for task in tasks:
       first = env.reset(task, 0)
-      if hasattr(env, "expert_plan"):  # WebShop: the oracle's plan
-        walkthrough = env.expert_plan()
-      else:  # ALFWorld: the walkthrough stored with the game
-        with open(task.payload) as f:
-          walkthrough = json.load(f).get("walkthrough") or []
+      walkthrough = env.expert_plan()
       cur, history = first, []
       for cmd in walkthrough:
         prompt = agent.build_prompt(task_context(first), history, cur.observation,
