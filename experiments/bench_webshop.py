@@ -11,7 +11,6 @@ the target when the instruction is searched (recall@10 / @50), and the search la
 from __future__ import annotations
 
 import argparse
-import random
 import statistics
 import time
 
@@ -19,30 +18,6 @@ import numpy as np
 
 from environments.webshop import catalog as catalog_lib
 from environments.webshop import data, generator, policies
-from environments.webshop.engine import WebShopEngine
-
-
-def run_policy(catalog, indices, policy: str, max_steps: int, seed: int = 0):
-  eng = WebShopEngine(catalog, seed)
-  rng = random.Random(seed)
-  scores = []
-  for i in indices:
-    goal = catalog.goals[i]
-    eng.reset(i)
-    plan = policies.oracle_plan(catalog, goal) if policy == "oracle" else None
-    score, done = 0.0, False
-    for t in range(max_steps):
-      if policy == "oracle":
-        if t >= len(plan):
-          break
-        action = plan[t]
-      else:
-        action = policies.random_action(eng.available_actions(), goal.instruction_text, rng)
-      _, score, done, _ = eng.step(action)
-      if done:
-        break
-    scores.append(score if done else 0.0)
-  return np.array(scores)
 
 
 def main():
@@ -80,7 +55,7 @@ def main():
   print(f"\n| policy (test goals: {len(test)}, <= {args.max_steps} steps) | success (score 1.0) "
         "| mean score |\n|---|---|---|")
   for name in ("oracle", "random"):
-    s = run_policy(cat, test, name, args.max_steps)
+    s = policies.run_policy(cat, test, name, args.max_steps)
     print(f"| {name} | {100 * np.mean(s == 1.0):.1f} % | {s.mean():.3f} |")
 
 

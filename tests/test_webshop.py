@@ -479,25 +479,9 @@ def test_prompt_and_projection():
 
 def test_oracle_succeeds_and_random_fails_on_generated_test_goals(generated):
   """The issue's must-show: oracle score 1.0 on >= 95 % of test goals; random far lower."""
-  eng = WebShopEngine(generated)
-  rng = random.Random(0)
-  oracle, rand = [], []
-  for i in generated.split("test"):
-    eng.reset(i)
-    score, done = 0.0, False
-    for a in policies.oracle_plan(generated, generated.goals[i])[:15]:
-      _, score, done, _ = eng.step(a)
-    oracle.append(score if done else 0.0)
-    eng.reset(i)
-    score, done = 0.0, False
-    for _ in range(15):
-      a = policies.random_action(eng.available_actions(), generated.goals[i].instruction_text,
-                                 rng)
-      _, score, done, _ = eng.step(a)
-      if done:
-        break
-    rand.append(score if done else 0.0)
-  oracle, rand = np.array(oracle), np.array(rand)
+  test = generated.split("test")
+  oracle = policies.run_policy(generated, test, "oracle", max_steps=15)
+  rand = policies.run_policy(generated, test, "random", max_steps=15, seed=0)
   assert np.mean(oracle == 1.0) >= 0.95
   assert np.mean(rand == 1.0) < 0.1 and rand.mean() < 0.5 * oracle.mean()
 

@@ -14,8 +14,10 @@ from __future__ import annotations
 import random
 from typing import Mapping
 
+import numpy as np
+
 from environments.webshop.catalog import Catalog
-from environments.webshop.engine import PRODUCT_WINDOW
+from environments.webshop.engine import PRODUCT_WINDOW, WebShopEngine
 from environments.webshop.goals import Goal
 from environments.webshop.reward import MATCH_THRESHOLD, token_set_ratio
 
@@ -53,3 +55,29 @@ def random_action(available: dict, instruction: str, rng: random.Random) -> str:
     return f"search[{instruction.lower()}]"
   choices = [c for c in available["clickables"] if c != "search"]
   return f"click[{rng.choice(choices)}]" if choices else "click[back to search]"
+
+
+def run_policy(catalog: Catalog, indices, policy: str, max_steps: int = 15,
+               seed: int = 0) -> np.ndarray:
+  """[len(indices)] purchase scores of "oracle" or "random" on those goals (0 without a
+  purchase within max_steps)."""
+  if policy not in ("oracle", "random"):
+    raise ValueError(f"unknown policy {policy!r}; use 'oracle' or 'random'")
+  eng = WebShopEngine(catalog, seed)
+  rng = random.Random(seed)
+  scores = []
+  for i in indices:
+    goal = catalog.goals[i]
+    eng.reset(i)
+    plan = oracle_plan(catalog, goal) if policy == "oracle" else None
+    score, done = 0.0, False
+    for t in range(max_steps):
+      if plan is not None and t >= len(plan):
+        break
+      action = plan[t] if plan is not None else random_action(
+          eng.available_actions(), goal.instruction_text, rng)
+      _, score, done, _ = eng.step(action)
+      if done:
+        break
+    scores.append(score if done else 0.0)
+  return np.array(scores)
