@@ -48,3 +48,30 @@ def test_two_process_iteration(tmp_path):
   assert r0["metrics"]["step_samples"] >= 2  # one group of two episodes on each host
   assert r0["eval"] == r1["eval"]
   assert r0["steps"] == r1["steps"] == [1]
+
+
+def test_primary_failure_stops_every_process(tmp_path):
+  """A bad data file on the primary (which prepares data first) ends both processes with
+  errors, instead of leaving process 1 waiting at a barrier."""
+  data = tmp_path / "data"
+  data.mkdir()
+  (data / "items_shuffle_1000.json").write_text("{not json")
+  (data / "items_ins_v2_1000.json").write_text("{}")
+  port = _free_port()
+  env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+  procs = [subprocess.Popen(
+      [sys.executable, "-m", "tests.multihost_worker", str(pid), str(port),
+       str(tmp_path / "run"), str(data), str(tmp_path / f"result{pid}.json")],
+      cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+           for pid in range(2)]
+  logs = []
+  for p in procs:
+    try:
+      logs.append(p.communicate(timeout=300)[0])
+    except subprocess.TimeoutExpired:
+      for q in procs:
+        q.kill()
+      pytest.fail("a process hung after the primary failed")
+  assert procs[0].returncode != 0 and "items_shuffle_1000.json" in logs[0], logs[0][-3000:]
+  assert procs[1].returncode != 0 and "primary process (process 0) failed" in logs[1], \
+      logs[1][-3000:]

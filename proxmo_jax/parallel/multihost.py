@@ -39,22 +39,34 @@ def share(items: Sequence[T]) -> list[T]:
   return list(items[index()::count()])
 
 
-def barrier(name: str) -> None:
-  if count() > 1:
-    multihost_utils.sync_global_devices(name)
-
-
 def primary_first(fn: Callable[[], T], name: str) -> T:
   """Runs `fn` on the primary process, then on the others (which then find its files:
-  generated data, a trained tokenizer)."""
+  generated data, a trained tokenizer).
+
+  The primary tells the others whether `fn` succeeded (an all-gather instead of a bare
+  barrier), so a failure there (a bad data file, a config error) stops every process with
+  an error instead of leaving the others waiting at the barrier forever.
+  """
   if count() == 1:
     return fn()
   if is_primary():
-    out = fn()
-    barrier(name)
+    try:
+      out = fn()
+    except BaseException:
+      _any_failed(True)
+      raise
+    _any_failed(False)
     return out
-  barrier(name)
+  if _any_failed(False):
+    raise RuntimeError(f"{name}: the primary process (process 0) failed; its log names the "
+                       "problem. Fix it there and restart every process.")
   return fn()
+
+
+def _any_failed(failed: bool) -> bool:
+  """All-gathers one failure flag per process (a synchronisation point); True if any is set."""
+  flags = multihost_utils.process_allgather(np.asarray([int(failed)], np.int32))
+  return bool(np.any(flags))
 
 
 def agree_max(values: Sequence[int]) -> tuple[int, ...]:
