@@ -85,6 +85,18 @@ def sum_over_processes(values: np.ndarray) -> np.ndarray:
   return np.sum(multihost_utils.process_allgather(values).reshape(count(), -1), axis=0)
 
 
+def gather_rows(rows: np.ndarray) -> np.ndarray:
+  """Every process's [n_p, k] float rows concatenated in process order (n_p may differ)."""
+  rows = np.asarray(rows, np.float64)
+  if count() == 1:
+    return rows
+  counts = multihost_utils.process_allgather(np.asarray([len(rows)], np.int64)).reshape(-1)
+  padded = np.zeros((max(int(counts.max()), 1),) + rows.shape[1:])
+  padded[:len(rows)] = rows
+  gathered = multihost_utils.process_allgather(padded).reshape((count(),) + padded.shape)
+  return np.concatenate([gathered[p, :int(n)] for p, n in enumerate(counts)])
+
+
 def global_batch(local: Mapping[str, np.ndarray], sharding_fn) -> dict[str, jax.Array]:
   """Host-local rows -> global arrays whose leading axis concatenates the hosts' rows.
 

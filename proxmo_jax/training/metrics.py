@@ -109,19 +109,20 @@ class Outcome:
   info: dict
 
 
-def gather_outcomes(episodes: Sequence, task_types: Sequence[str]) -> list[Outcome]:
-  """Every host's episode outcomes (task type, won, task score), on every host."""
-  from jax.experimental import multihost_utils  # pylint: disable=import-outside-toplevel
-  from proxmo_jax.parallel import multihost  # pylint: disable=import-outside-toplevel
-  (n,) = multihost.agree_max([len(episodes)])
-  rows = np.full((max(n, 1), 4), -1.0)
+def gather_outcomes(episodes: Sequence, task_types: Sequence[str], gather_fn) -> list[Outcome]:
+  """Every host's episode outcomes (task type, won, task score), on every host.
+
+  Args:
+    gather_fn: [n, k] host-local rows -> every process's rows concatenated
+      (`multihost.gather_rows`).
+  """
+  rows = np.zeros((len(episodes), 4))
   for i, e in enumerate(episodes):
     rows[i] = [task_types.index(e.task.task_type), float(e.won),
                float(e.info.get("task_score", 0.0)), float("task_score" in e.info)]
-  gathered = np.asarray(multihost_utils.process_allgather(rows)).reshape(-1, 4)
   return [Outcome(task=types.SimpleNamespace(task_type=task_types[int(t)]), won=bool(w),
                   info={"task_score": sc} if has else {})
-          for t, w, sc, has in gathered if t >= 0]
+          for t, w, sc, has in np.asarray(gather_fn(rows)).reshape(-1, 4)]
 
 
 def advantage_metrics(adv, valid) -> dict:

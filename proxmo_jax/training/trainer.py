@@ -384,7 +384,8 @@ class Trainer:
         eval_table.alfworld_row
     if multihost.count() > 1:  # the table covers every host's episodes
       types = sorted({t.task_type for t in self.eval_tasks})
-      return episodes, row_fn(metrics_lib.gather_outcomes(episodes, types))
+      return episodes, row_fn(metrics_lib.gather_outcomes(episodes, types,
+                                                             multihost.gather_rows))
     return episodes, row_fn(episodes)
 
   def episode_metrics(self, episodes) -> dict:
