@@ -155,7 +155,11 @@ def main():
       t = trainer_lib.Trainer(c, workdir, init_params_dir=sft_dir)
       curve = []
       try:
-        _, row0 = t.evaluate()
+        # The start is the same policy, evaluation seed and games for every estimator of a
+        # seed: evaluate it once per seed.
+        row0 = next((r["start"] for r in runs if r["seed"] == seed), None)
+        if row0 is None:
+          _, row0 = t.evaluate()
         curve.append((0, row0[headline(args.env)]))
         while t.iteration < c.iterations:
           t.writer.write(t.iteration + 1, t.train_iteration())

@@ -126,22 +126,39 @@ def _compare_section(directory: str, out_dir: str) -> list[str]:
       reading.append(f"- ProxMO {pm:.1f} vs {n} {m:.1f} final {headline} (change from the start "
                      f"{pd:+.1f} vs {d:+.1f}): the 95 % intervals "
                      f"{'overlap, so this run does not separate them' if overlap else 'do not overlap'}.")
-  kls = []
+  for n in names:
+    rs = [r for r in runs if r["estimator"] == n]
+    deltas = [r["final"][headline] - r.get("start", {}).get(headline, r["curve"][0][1])
+              for r in rs]
+    ups = sum(d > 0 for d in deltas)
+    reading.append(f"- {n}: held-out {headline} changed by {np.mean(deltas):+.1f} points from "
+                   f"the behaviour-cloned start on average; it rose in {ups} of {len(deltas)} "
+                   "seeds.")
+  kls, config = [], None
   for r in runs:
-    path = os.path.join(directory, f"{r['estimator']}_s{r['seed']}", "metrics.jsonl")
+    run_dir = os.path.join(directory, f"{r['estimator']}_s{r['seed']}")
+    path = os.path.join(run_dir, "metrics.jsonl")
     if os.path.exists(path):
       rows = [json.loads(x) for x in open(path) if '"kl"' in x]
       kls += [rows[-1]["kl"]] if rows else []
-  if kls:
+    if config is None and os.path.exists(os.path.join(run_dir, "config.json")):
+      config = json.load(open(os.path.join(run_dir, "config.json")))
+  if kls and max(kls) < 1e-3:
     reading.append(f"- The policies hardly moved: the final KL to the behaviour-cloned reference "
                    f"is {min(kls):.1e}-{max(kls):.1e} per token, so runs with the same seed "
                    "sample nearly the same trajectories whatever the estimator; equal outcomes "
                    "per seed say the budget is too small to learn, not that the estimators are "
                    "equal.")
-  reading.append("- A CPU budget this small (a 2-layer, d = 128 policy, a handful of iterations of "
-                 "16 episodes) tests the plumbing and the direction of the effect, not the "
-                 "paper's claim: its numbers come from 1.5B-7B models trained for 150 iterations "
-                 "of 128 episodes.")
+  elif kls:
+    reading.append(f"- The final KL to the behaviour-cloned reference is {min(kls):.1e}-"
+                   f"{max(kls):.1e} per token: the policies moved away from the start.")
+  if config:
+    episodes = config["env"]["group_size"] * config["env"]["groups_per_batch"]
+    reading.append(
+        f"- A CPU budget this small (the `{config['model']['preset']}` policy, "
+        f"{config['iterations']} iterations of {episodes} episodes) tests the plumbing and the "
+        "direction of the effect, not the paper's claim: its numbers come from 1.5B-7B models "
+        "trained for 150 iterations of 128 episodes.")
   return lines + reading + [""]
 
 
