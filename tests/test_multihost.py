@@ -17,25 +17,31 @@ def _free_port() -> int:
     return s.getsockname()[1]
 
 
-def test_two_process_iteration(tmp_path):
+def _run_two_processes(tmp_path, data_dir, timeout, what):
+  """Starts tests/multihost_worker.py as processes 0 and 1 on one localhost coordinator and
+  waits for both; returns (processes, their logs, their result files)."""
   port = _free_port()
   env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
-  procs, outs = [], []
-  for pid in range(2):
-    out = tmp_path / f"result{pid}.json"
-    outs.append(out)
-    procs.append(subprocess.Popen(
-        [sys.executable, "-m", "tests.multihost_worker", str(pid), str(port),
-         str(tmp_path / "run"), str(tmp_path / "data"), str(out)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+  outs = [tmp_path / f"result{pid}.json" for pid in range(2)]
+  procs = [subprocess.Popen(
+      [sys.executable, "-m", "tests.multihost_worker", str(pid), str(port),
+       str(tmp_path / "run"), str(data_dir), str(out)],
+      cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+           for pid, out in enumerate(outs)]
   logs = []
   for p in procs:
     try:
-      logs.append(p.communicate(timeout=600)[0])
+      logs.append(p.communicate(timeout=timeout)[0])
     except subprocess.TimeoutExpired:
       for q in procs:
         q.kill()
-      pytest.fail("the two-process run did not finish in 600 s")
+      pytest.fail(what)
+  return procs, logs, outs
+
+
+def test_two_process_iteration(tmp_path):
+  procs, logs, outs = _run_two_processes(tmp_path, tmp_path / "data", 600,
+                                         "the two-process run did not finish in 600 s")
   for p, log in zip(procs, logs):
     assert p.returncode == 0, log[-4000:]
   r0, r1 = (json.loads(o.read_text()) for o in outs)
@@ -57,21 +63,8 @@ def test_primary_failure_stops_every_process(tmp_path):
   data.mkdir()
   (data / "items_shuffle_1000.json").write_text("{not json")
   (data / "items_ins_v2_1000.json").write_text("{}")
-  port = _free_port()
-  env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
-  procs = [subprocess.Popen(
-      [sys.executable, "-m", "tests.multihost_worker", str(pid), str(port),
-       str(tmp_path / "run"), str(data), str(tmp_path / f"result{pid}.json")],
-      cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-           for pid in range(2)]
-  logs = []
-  for p in procs:
-    try:
-      logs.append(p.communicate(timeout=300)[0])
-    except subprocess.TimeoutExpired:
-      for q in procs:
-        q.kill()
-      pytest.fail("a process hung after the primary failed")
+  procs, logs, _ = _run_two_processes(tmp_path, data, 300,
+                                      "a process hung after the primary failed")
   assert procs[0].returncode != 0 and "items_shuffle_1000.json" in logs[0], logs[0][-3000:]
   assert procs[1].returncode != 0 and "primary process (process 0) failed" in logs[1], \
       logs[1][-3000:]
