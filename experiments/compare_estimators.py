@@ -132,8 +132,14 @@ def main():
   args = parser.parse_args()
   extra = dict(kv.split("=", 1) for kv in args.set)
   os.makedirs(args.out, exist_ok=True)
-  with open(os.path.join(args.out, "command.txt"), "w") as f:
-    f.write("python " + " ".join(sys.argv) + "\n")
+  # A comparison can grow over several invocations (more seeds or estimators): keep every
+  # command that contributed runs, one per line.
+  command_file = os.path.join(args.out, "command.txt")
+  command = "python " + " ".join(sys.argv)
+  previous = open(command_file).read().splitlines() if os.path.exists(command_file) else []
+  if command not in previous:
+    with open(command_file, "a") as f:
+      f.write(command + "\n")
   runs_file = os.path.join(args.out, "runs.json")
   runs = json.load(open(runs_file)) if os.path.exists(runs_file) else []
   done = {(r["estimator"], r["seed"]) for r in runs}

@@ -89,8 +89,9 @@ def _compare_section(directory: str, out_dir: str) -> list[str]:
   compare_estimators.report(runs, directory, "alfworld" if headline == "All" else "webshop")
   names = list(dict.fromkeys(r["estimator"] for r in runs))
   seeds = sorted({r["seed"] for r in runs})
-  command = open(os.path.join(directory, "command.txt")).read().strip() if os.path.exists(
-      os.path.join(directory, "command.txt")) else "(see compare_estimators.py)"
+  command_file = os.path.join(directory, "command.txt")
+  commands = [c for c in open(command_file).read().splitlines() if c.strip()] if os.path.exists(
+      command_file) else []
   rel = lambda f: os.path.relpath(os.path.join(directory, f), out_dir)
   lines = [f"## Learning comparison ({name})", "",
            f"Every estimator trains the same tiny policy from the same behaviour-cloned start, "
@@ -115,7 +116,14 @@ def _compare_section(directory: str, out_dir: str) -> list[str]:
     summary[n] = (ci95([rs[s]["final"][headline] for s in seeds if s in rs]), np.mean(deltas))
     lines.append(f"| {n} | " + " | ".join(cells) + f" | {np.mean(deltas):+.1f} |")
   lines += ["", f"![learning curves]({rel('curves.png')})",
-            f"![per task family]({rel('by_task.png')})", "", f"Command: `{command}`", ""]
+            f"![per task family]({rel('by_task.png')})", ""]
+  if len(commands) == 1:
+    lines += [f"Command: `{commands[0]}`", ""]
+  elif commands:
+    lines += ["Commands (the runs were added in this order):", ""]
+    lines += [f"- `{c}`" for c in commands] + [""]
+  else:
+    lines += ["Command: see compare_estimators.py (no command.txt was saved).", ""]
   reading = ["Reading (computed from runs.json):"]
   if "proxmo" in summary:
     (pm, ph), pd = summary["proxmo"]
