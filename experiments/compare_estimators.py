@@ -167,11 +167,15 @@ def main():
         if row0 is None:
           _, row0 = t.evaluate()
         curve.append((0, row0[headline(args.env)]))
+        print(f"[compare] {name} seed {seed} start: held-out {headline(args.env)} "
+              f"{row0[headline(args.env)]:.1f}", flush=True)
         while t.iteration < c.iterations:
           t.writer.write(t.iteration + 1, t.train_iteration())
           if t.iteration % c.eval.every == 0 or t.iteration == c.iterations:
             _, row = t.evaluate()
             curve.append((t.iteration, row[headline(args.env)]))
+            print(f"[compare] {name} seed {seed} iteration {t.iteration}: held-out "
+                  f"{headline(args.env)} {row[headline(args.env)]:.1f}", flush=True)
       finally:
         t.close()
       runs.append({"estimator": name, "seed": seed, "start": row0, "final": row,
