@@ -1,9 +1,10 @@
 """Evaluate a trained policy on held-out tasks and print the paper's table.
 
     python experiments/evaluate.py --config=configs/alfworld_proxmo.py:tiny --workdir=runs/tiny
-        [--params=runs/tiny/sft] [--temperature=0.4] [--num_tasks=128]
+        [--params=runs/tiny/sft] [--temperature=0.4] [--num_tasks=128] [--split=both]
 Uses the latest checkpoint of --workdir unless --params names a params.npz directory; writes
-<workdir>/eval_table.{md,csv}.
+<workdir>/eval_table.{md,csv}. `--split=both` adds a row for the same number of training games,
+so the gap between the two rows shows how much of the policy's success is memorised games.
 """
 
 import os
@@ -21,7 +22,9 @@ _CONFIG = config_flags.DEFINE_config_file("config", None, "config file (path[:va
 _WORKDIR = flags.DEFINE_string("workdir", None, "run directory.")
 _PARAMS = flags.DEFINE_string("params", "", "params.npz directory instead of the checkpoint.")
 _TEMP = flags.DEFINE_float("temperature", None, "sampling temperature (0 = greedy).")
-_NUM = flags.DEFINE_integer("num_tasks", None, "number of held-out tasks.")
+_NUM = flags.DEFINE_integer("num_tasks", None, "number of tasks evaluated per split.")
+_SPLIT = flags.DEFINE_enum("split", "eval", ["eval", "train", "both"],
+                           "held-out tasks (config.env.eval_split), the training tasks, or both.")
 flags.mark_flags_as_required(["config", "workdir"])
 
 
@@ -29,12 +32,18 @@ def main(argv):
   del argv
   t = trainer_lib.Trainer(_CONFIG.value, _WORKDIR.value, init_params_dir=_PARAMS.value or None,
                           restore=not _PARAMS.value)
+  name = os.path.basename(os.path.normpath(_WORKDIR.value))
+  rows = {}
   try:
-    _, row = t.evaluate(num_tasks=_NUM.value, temperature=_TEMP.value)
+    if _SPLIT.value in ("eval", "both"):
+      _, rows[f"{name} (held-out)" if _SPLIT.value == "both" else name] = t.evaluate(
+          num_tasks=_NUM.value, temperature=_TEMP.value)
+    if _SPLIT.value in ("train", "both"):
+      _, rows[f"{name} (training games)"] = t.evaluate(
+          num_tasks=_NUM.value, temperature=_TEMP.value, split_tasks=t.train_tasks)
   finally:
     t.close()
-  name = os.path.basename(os.path.normpath(_WORKDIR.value))
-  print(eval_table.write_tables({name: row}, _WORKDIR.value, "eval_table"))
+  print(eval_table.write_tables(rows, _WORKDIR.value, "eval_table"))
 
 
 if __name__ == "__main__":
