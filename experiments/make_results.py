@@ -78,6 +78,30 @@ def _fidelity_section(path: str, out_dir: str) -> list[str]:
   return lines
 
 
+def _per_seed_table(runs, names, seeds, metric):
+  """Markdown rows 'start -> final' per seed, and per estimator
+  ((final mean, 95 % half-width), mean change, (seeds that rose, seeds))."""
+  rows = ["| estimator | " + " | ".join(f"seed {s}" for s in seeds) + " | mean change |",
+          "|---" * (len(seeds) + 2) + "|"]
+  summary = {}
+  for n in names:
+    rs = {r["seed"]: r for r in runs if r["estimator"] == n}
+    cells, deltas = [], []
+    for s in seeds:
+      r = rs.get(s)
+      start = None if r is None else r.get("start", {}).get(metric)
+      if start is None or r["final"].get(metric) is None:
+        cells.append("-")
+        continue
+      cells.append(f"{start:.1f} -> {r['final'][metric]:.1f}")
+      deltas.append(r["final"][metric] - start)
+    mean_change = float(np.mean(deltas)) if deltas else float("nan")
+    summary[n] = (ci95([rs[s]["final"][metric] for s in seeds if s in rs]),
+                  mean_change, (sum(d > 0 for d in deltas), len(deltas)))
+    rows.append(f"| {n} | " + " | ".join(cells) + f" | {mean_change:+.1f} |")
+  return rows, summary
+
+
 def _compare_section(directory: str, out_dir: str) -> list[str]:
   runs_file = os.path.join(directory, "runs.json")
   name = os.path.basename(directory.rstrip("/"))
@@ -93,28 +117,18 @@ def _compare_section(directory: str, out_dir: str) -> list[str]:
   commands = [c for c in open(command_file).read().splitlines() if c.strip()] if os.path.exists(
       command_file) else []
   rel = lambda f: os.path.relpath(os.path.join(directory, f), out_dir)
+  metrics = [headline] if headline == "All" else ["Score", "Succ."]
+  what = ("held-out success (%) per task family" if headline == "All" else
+          "held-out score (mean reward x 100) and success (%)")
   lines = [f"## Learning comparison ({name})", "",
            f"Every estimator trains the same tiny policy from the same behaviour-cloned start, "
-           f"seeds {seeds}; held-out success (%) per task family after training, mean +- 95 % "
-           "interval over seeds (normal approximation):", "",
-           open(os.path.join(directory, "table.md")).read().strip(), "",
-           f"Held-out {headline} per seed, start -> final:", "",
-           "| estimator | " + " | ".join(f"seed {s}" for s in seeds) + " | mean change |",
-           "|---" * (len(seeds) + 2) + "|"]
+           f"seeds {seeds}; {what} after training, mean +- 95 % interval over seeds (normal "
+           "approximation):", "",
+           open(os.path.join(directory, "table.md")).read().strip()]
   summary = {}
-  for n in names:
-    rs = {r["seed"]: r for r in runs if r["estimator"] == n}
-    cells, deltas = [], []
-    for s in seeds:
-      r = rs.get(s)
-      if r is None:
-        cells.append("-")
-        continue
-      start = r.get("start", {}).get(headline, r["curve"][0][1])
-      cells.append(f"{start:.1f} -> {r['final'][headline]:.1f}")
-      deltas.append(r["final"][headline] - start)
-    summary[n] = (ci95([rs[s]["final"][headline] for s in seeds if s in rs]), np.mean(deltas))
-    lines.append(f"| {n} | " + " | ".join(cells) + f" | {np.mean(deltas):+.1f} |")
+  for metric in metrics:
+    table, summary[metric] = _per_seed_table(runs, names, seeds, metric)
+    lines += ["", f"Held-out {metric} per seed, start -> final:", ""] + table
   lines += ["", f"![learning curves]({rel('curves.png')})",
             f"![per task family]({rel('by_task.png')})", ""]
   if len(commands) == 1:
@@ -125,23 +139,21 @@ def _compare_section(directory: str, out_dir: str) -> list[str]:
   else:
     lines += ["Command: see compare_estimators.py (no command.txt was saved).", ""]
   reading = ["Reading (computed from runs.json):"]
-  if "proxmo" in summary:
-    (pm, ph), pd = summary["proxmo"]
-    for n, ((m, h), d) in summary.items():
-      if n == "proxmo" or m is None:
-        continue
-      overlap = abs(pm - m) <= (ph + h) if np.isfinite(ph + h) else True
-      reading.append(f"- ProxMO {pm:.1f} vs {n} {m:.1f} final {headline} (change from the start "
-                     f"{pd:+.1f} vs {d:+.1f}): the 95 % intervals "
-                     f"{'overlap, so this run does not separate them' if overlap else 'do not overlap'}.")
-  for n in names:
-    rs = [r for r in runs if r["estimator"] == n]
-    deltas = [r["final"][headline] - r.get("start", {}).get(headline, r["curve"][0][1])
-              for r in rs]
-    ups = sum(d > 0 for d in deltas)
-    reading.append(f"- {n}: held-out {headline} changed by {np.mean(deltas):+.1f} points from "
-                   f"the behaviour-cloned start on average; it rose in {ups} of {len(deltas)} "
-                   "seeds.")
+  for metric in metrics:
+    by_name = summary[metric]
+    if "proxmo" in by_name:
+      (pm, ph), pd, _ = by_name["proxmo"]
+      for n, ((m, h), d, _) in by_name.items():
+        if n == "proxmo" or m is None:
+          continue
+        overlap = abs(pm - m) <= (ph + h) if np.isfinite(ph + h) else True
+        reading.append(
+            f"- ProxMO {pm:.1f} vs {n} {m:.1f} final {metric} (change from the start "
+            f"{pd:+.1f} vs {d:+.1f}): the 95 % intervals "
+            f"{'overlap, so this run does not separate them' if overlap else 'do not overlap'}.")
+    for n, (_, d, (ups, count)) in by_name.items():
+      reading.append(f"- {n}: held-out {metric} changed by {d:+.1f} points from the "
+                     f"behaviour-cloned start on average; it rose in {ups} of {count} seeds.")
   kls, config = [], None
   for r in runs:
     run_dir = os.path.join(directory, f"{r['estimator']}_s{r['seed']}")

@@ -17,12 +17,16 @@ def _row(all_value):
   return row
 
 
-def _write_comparison(directory, finals, start=10.0, kl=0.05):
-  """finals: {estimator: [final All per seed]}; every seed starts at `start`."""
+def _webshop_row(score):
+  return {"Score": score, "Succ.": 0.0}
+
+
+def _write_comparison(directory, finals, start=10.0, kl=0.05, row=_row):
+  """finals: {estimator: [final headline per seed]}; every seed starts at `start`."""
   runs = []
   for name, values in finals.items():
     for seed, value in enumerate(values):
-      runs.append({"estimator": name, "seed": seed, "start": _row(start), "final": _row(value),
+      runs.append({"estimator": name, "seed": seed, "start": row(start), "final": row(value),
                    "curve": [[0, start], [4, value]], "seconds": 60.0})
       run_dir = directory / f"{name}_s{seed}"
       run_dir.mkdir()
@@ -65,3 +69,17 @@ def test_compare_section_flags_a_policy_that_did_not_move(tmp_path):
   assert "Command: `python a.py`" in text
   assert "The policies hardly moved" in text
   assert "overlap, so this run does not separate them" in text
+
+
+def test_compare_section_webshop_reports_score_and_success(tmp_path):
+  pytest.importorskip("matplotlib")
+  d = tmp_path / "cmp"
+  d.mkdir()
+  _write_comparison(d, {"grpo": [5.0, 7.0, 3.0], "proxmo": [9.0, 11.0, 7.0]}, start=4.0,
+                    row=_webshop_row)
+  text = "\n".join(make_results._compare_section(str(d), str(tmp_path)))
+  assert "| proxmo | 3 | 9.0 ± 2.3 | 0.0 ± 0.0 |" in text
+  assert "Held-out Score per seed" in text and "Held-out Succ. per seed" in text
+  assert "| proxmo | 4.0 -> 9.0 | 4.0 -> 11.0 | 4.0 -> 7.0 | +5.0 |" in text
+  assert "- proxmo: held-out Score changed by +5.0 points" in text
+  assert "- proxmo: held-out Succ. changed by +0.0 points" in text
