@@ -28,6 +28,7 @@ def base_config(env: str, estimator: str) -> ml_collections.ConfigDict:
   c.env.choose_admissible = False     # valid only if the action is an admissible command
   c.env.generate_per_task = 40        # ALFWorld: games per task type generated if data_dir is empty
   c.env.task_types = ""               # ALFWorld: comma-separated task types to use ("" = all six)
+  c.env.room_types = ""               # ALFWorld: kitchen, livingroom, bedroom, bathroom ("" = all)
   if env == "webshop":
     c.env.use_small = True            # the 1000-product catalog files (the paper's setting)
     c.env.human_goals = False         # synthetic goals (the paper's wrapper default)

@@ -58,3 +58,25 @@ def test_unknown_alfworld_task_type_is_named(tmp_path):
   c.env.task_types = "pick_and_place_simple, cook_dinner"
   with pytest.raises(config_validation.ConfigError, match=r"env.task_types.*cook_dinner"):
     trainer.env_setup(c)
+
+
+def test_unknown_alfworld_room_type_is_named(tmp_path):
+  from proxmo_jax.training import trainer
+  c = importlib.import_module("configs.alfworld_proxmo").get_config("tiny")
+  c.env.data_dir = str(tmp_path)
+  c.env.room_types = "bathroom, garage"
+  with pytest.raises(config_validation.ConfigError, match=r"env.room_types.*garage"):
+    trainer.env_setup(c)
+
+
+def test_room_type_of_generated_and_official_game_directories():
+  from environments.alfworld import data
+  assert data.room_type("data/gen/train/pick_and_place_simple/trial_gen_FloorPlan412_7") == \
+      "bathroom"
+  assert data.room_type("data/gen/train/pick_and_place_simple/trial_gen_FloorPlan7_3") == \
+      "kitchen"
+  assert data.room_type("json_2.1.1/train/pick_and_place_simple-AlarmClock-None-Desk-307/"
+                        "trial_T20190907_072303_146844") == "bedroom"
+  assert data.room_type("json_2.1.1/valid_seen/look_at_obj_in_light-Book-None-DeskLamp-"
+                        "219/trial_T2019") == "livingroom"
+  assert data.room_type("somewhere/else") is None

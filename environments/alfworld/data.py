@@ -18,6 +18,7 @@ import dataclasses
 import json
 import multiprocessing as mp
 import os
+import re
 from typing import Optional, Sequence
 
 from alfworld.gen import constants as C
@@ -107,6 +108,20 @@ def generate_split(root: str, split: str = "train", per_task: int = 10,
       bar.update()
   bar.close()
   return sorted(records, key=lambda r: (r.task_type, r.floorplan, r.seed))
+
+
+# AI2-THOR numbers its floor plans by room type: kitchens 1-30, living rooms 201-230, bedrooms
+# 301-330, bathrooms 401-430.
+ROOM_TYPES = {0: "kitchen", 2: "livingroom", 3: "bedroom", 4: "bathroom"}
+_GENERATED_SCENE = re.compile(r"FloorPlan(\d+)")
+_OFFICIAL_SCENE = re.compile(r"-(\d+)[/\\]trial_")
+
+
+def room_type(task_id: str) -> Optional[str]:
+  """Room type of a game directory, generated (.../trial_gen_FloorPlan412_7) or official
+  (.../pick_and_place_simple-Towel-None-Toilet-412/trial_T2019...); None if it names no scene."""
+  m = _GENERATED_SCENE.search(task_id) or _OFFICIAL_SCENE.search(task_id)
+  return ROOM_TYPES.get(int(m.group(1)) // 100) if m else None
 
 
 def _read_game_info(path: str) -> Optional[dict]:

@@ -69,14 +69,20 @@ def env_setup(config):
       print(f"generating ALFWorld {split} games into {data_dir} ...", flush=True)
       alf_data.generate_split(data_dir, split, config.env.generate_per_task, task_types=types,
                               workers=config.env.num_workers)
-  train = [t for t in alf_data.load_tasks(config.env.train_split, data_dir)
-           if t.task_type in types]
-  test = [t for t in alf_data.load_tasks(config.env.eval_split, data_dir)
-          if t.task_type in types]
+  rooms = tuple(r.strip() for r in config.env.get("room_types", "").split(",") if r.strip())
+  unknown = [r for r in rooms if r not in alf_data.ROOM_TYPES.values()]
+  if unknown:
+    raise config_validation.ConfigError(
+        f"config.env.room_types: {unknown} are not room types; use a comma-separated subset of "
+        f"{list(alf_data.ROOM_TYPES.values())} or '' for all.")
+  keep = lambda t: t.task_type in types and (not rooms or alf_data.room_type(t.task_id) in rooms)
+  train = [t for t in alf_data.load_tasks(config.env.train_split, data_dir) if keep(t)]
+  test = [t for t in alf_data.load_tasks(config.env.eval_split, data_dir) if keep(t)]
   if not train or not test:
     raise config_validation.ConfigError(
-        f"config.env.task_types={config.env.task_types!r}: no {'train' if not train else 'eval'}"
-        f" game of these types in {data_dir}; generate them or widen the selection.")
+        f"config.env.task_types={config.env.task_types!r}, room_types="
+        f"{config.env.get('room_types', '')!r}: no {'train' if not train else 'eval'} game of "
+        f"these types in {data_dir}; generate them or widen the selection.")
   agent = AlfworldAgent(compact=config.env.prompt == "compact",
                         history_length=config.env.history_length,
                         choose_admissible=config.env.choose_admissible)
