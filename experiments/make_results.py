@@ -1,7 +1,8 @@
 """Writes experiments/RESULTS.md from the saved results (no training here).
 
     python experiments/make_results.py [--fidelity experiments/results/credit_fidelity.md]
-        [--compare experiments/results/compare_alfworld_pick] [--out experiments/RESULTS.md]
+        [--compare experiments/results/compare_alfworld_pick,experiments/results/compare_webshop]
+        [--out experiments/RESULTS.md]
 
 Inputs: the fidelity table written by `experiments/credit_fidelity.py`, and each comparison
 directory written by `experiments/compare_estimators.py` (runs.json and command.txt; the table
@@ -154,6 +155,14 @@ def _compare_section(directory: str, out_dir: str) -> list[str]:
     for n, (_, d, (ups, count)) in by_name.items():
       reading.append(f"- {n}: held-out {metric} changed by {d:+.1f} points from the "
                      f"behaviour-cloned start on average; it rose in {ups} of {count} seeds.")
+  for metric in metrics:
+    finals = {}
+    for r in runs:
+      finals.setdefault(r["seed"], set()).add(r["final"][metric])
+    if len(names) > 1 and all(len(v) == 1 for v in finals.values()):
+      reading.append(f"- Every estimator ended at the same held-out {metric} in each seed: at "
+                     "this budget the choice of estimator did not change the held-out "
+                     "outcome.")
   kls, config = [], None
   for r in runs:
     run_dir = os.path.join(directory, f"{r['estimator']}_s{r['seed']}")
@@ -185,7 +194,8 @@ def _compare_section(directory: str, out_dir: str) -> list[str]:
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--fidelity", default="experiments/results/credit_fidelity.md")
-  parser.add_argument("--compare", default="experiments/results/compare_alfworld_pick",
+  parser.add_argument("--compare", default="experiments/results/compare_alfworld_pick,"
+                      "experiments/results/compare_webshop",
                       help="comma-separated comparison directories")
   parser.add_argument("--out", default="experiments/RESULTS.md")
   args = parser.parse_args()

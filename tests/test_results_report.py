@@ -56,6 +56,7 @@ def test_compare_section_tables_and_reading(tmp_path):
   assert "- proxmo: held-out All changed by +20.0 points" in text
   assert "rose in 3 of 3 seeds" in text
   assert "the policies moved away from the start" in text
+  assert "Every estimator ended at the same" not in text
   assert (d / "curves.png").exists() and (d / "by_task.png").exists()
 
 
@@ -68,6 +69,7 @@ def test_compare_section_flags_a_policy_that_did_not_move(tmp_path):
   text = "\n".join(make_results._compare_section(str(d), str(tmp_path)))
   assert "Command: `python a.py`" in text
   assert "The policies hardly moved" in text
+  assert "Every estimator ended at the same held-out All in each seed" in text
   assert "overlap, so this run does not separate them" in text
 
 
