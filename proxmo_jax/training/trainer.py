@@ -63,18 +63,18 @@ def env_setup(config):
         f"config.env.task_types: {unknown} are not ALFWorld task types; use a comma-separated "
         f"subset of {list(alf_generator.TASK_TYPES)} or '' for all.")
   types = types or tuple(alf_generator.TASK_TYPES)
-  for split in {config.env.train_split, config.env.eval_split}:
-    if not os.path.isdir(os.path.join(data_dir, split)) and not os.path.isdir(
-        os.path.join(data_dir, "json_2.1.1")):
-      print(f"generating ALFWorld {split} games into {data_dir} ...", flush=True)
-      alf_data.generate_split(data_dir, split, config.env.generate_per_task, task_types=types,
-                              workers=config.env.num_workers)
   rooms = tuple(r.strip() for r in config.env.get("room_types", "").split(",") if r.strip())
   unknown = [r for r in rooms if r not in alf_data.ROOM_TYPES.values()]
   if unknown:
     raise config_validation.ConfigError(
         f"config.env.room_types: {unknown} are not room types; use a comma-separated subset of "
         f"{list(alf_data.ROOM_TYPES.values())} or '' for all.")
+  for split in {config.env.train_split, config.env.eval_split}:
+    if not os.path.isdir(os.path.join(data_dir, split)) and not os.path.isdir(
+        os.path.join(data_dir, "json_2.1.1")):
+      print(f"generating ALFWorld {split} games into {data_dir} ...", flush=True)
+      alf_data.generate_split(data_dir, split, config.env.generate_per_task, task_types=types,
+                              workers=config.env.num_workers)
   keep = lambda t: t.task_type in types and (not rooms or alf_data.room_type(t.task_id) in rooms)
   train = [t for t in alf_data.load_tasks(config.env.train_split, data_dir) if keep(t)]
   test = [t for t in alf_data.load_tasks(config.env.eval_split, data_dir) if keep(t)]
