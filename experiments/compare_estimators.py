@@ -156,6 +156,7 @@ def main():
       if (name, seed) in done:
         continue
       c = make_config(args.budget, {**shared, **ESTIMATORS[name]}, seed, args.env)
+      metric = headline(args.env)
       workdir = os.path.join(args.out, f"{name}_s{seed}")
       t0 = time.time()
       t = trainer_lib.Trainer(c, workdir, init_params_dir=sft_dir)
@@ -166,24 +167,23 @@ def main():
         row0 = next((r["start"] for r in runs if r["seed"] == seed), None)
         if row0 is None:
           _, row0 = t.evaluate()
-        curve.append((0, row0[headline(args.env)]))
-        print(f"[compare] {name} seed {seed} start: held-out {headline(args.env)} "
-              f"{row0[headline(args.env)]:.1f}", flush=True)
+        curve.append((0, row0[metric]))
+        print(f"[compare] {name} seed {seed} start: held-out {metric} "
+              f"{row0[metric]:.1f}", flush=True)
         while t.iteration < c.iterations:
           t.writer.write(t.iteration + 1, t.train_iteration())
           if t.iteration % c.eval.every == 0 or t.iteration == c.iterations:
             _, row = t.evaluate()
-            curve.append((t.iteration, row[headline(args.env)]))
+            curve.append((t.iteration, row[metric]))
             print(f"[compare] {name} seed {seed} iteration {t.iteration}: held-out "
-                  f"{headline(args.env)} {row[headline(args.env)]:.1f}", flush=True)
+                  f"{metric} {row[metric]:.1f}", flush=True)
       finally:
         t.close()
       runs.append({"estimator": name, "seed": seed, "start": row0, "final": row,
                    "curve": curve, "seconds": time.time() - t0})
       with open(runs_file, "w") as f:
         json.dump(runs, f, indent=1)
-      print(f"[compare] {name} seed {seed}: final {headline(args.env)} "
-            f"{row[headline(args.env)]:.1f} "
+      print(f"[compare] {name} seed {seed}: final {metric} {row[metric]:.1f} "
             f"({time.time() - t0:.0f} s)", flush=True)
   print(report(runs, args.out, args.env))
 

@@ -51,21 +51,16 @@ def test_unknown_variant():
     importlib.import_module("configs.alfworld_proxmo").get_config("huge")
 
 
-def test_unknown_alfworld_task_type_is_named(tmp_path):
+@pytest.mark.parametrize("field,value,named", [
+    ("task_types", "pick_and_place_simple, cook_dinner", "cook_dinner"),
+    ("room_types", "bathroom, garage", "garage"),
+])
+def test_unknown_alfworld_selection_is_named(tmp_path, field, value, named):
   from proxmo_jax.training import trainer
   c = importlib.import_module("configs.alfworld_proxmo").get_config("tiny")
   c.env.data_dir = str(tmp_path)
-  c.env.task_types = "pick_and_place_simple, cook_dinner"
-  with pytest.raises(config_validation.ConfigError, match=r"env.task_types.*cook_dinner"):
-    trainer.env_setup(c)
-
-
-def test_unknown_alfworld_room_type_is_named(tmp_path):
-  from proxmo_jax.training import trainer
-  c = importlib.import_module("configs.alfworld_proxmo").get_config("tiny")
-  c.env.data_dir = str(tmp_path)
-  c.env.room_types = "bathroom, garage"
-  with pytest.raises(config_validation.ConfigError, match=r"env.room_types.*garage"):
+  c.env[field] = value
+  with pytest.raises(config_validation.ConfigError, match=rf"env.{field}.*{named}"):
     trainer.env_setup(c)
 
 

@@ -44,6 +44,18 @@ from proxmo_jax.training import (behavior_cloning, checkpointing, config_validat
 # ----------------------------------------------------------------------------- environment
 
 
+def _comma_subset(env_config, field: str, allowed, what: str) -> tuple:
+  """The names in the comma-separated config.env.<field> ('' = none); a ConfigError names any
+  that is not in `allowed`."""
+  names = tuple(n.strip() for n in env_config.get(field, "").split(",") if n.strip())
+  unknown = [n for n in names if n not in allowed]
+  if unknown:
+    raise config_validation.ConfigError(
+        f"config.env.{field}: {unknown} are not {what}; use a comma-separated subset of "
+        f"{list(allowed)} or '' for all.")
+  return names
+
+
 def env_setup(config):
   """(train tasks, eval tasks, env factory, agent) of the configured environment."""
   if config.env.name == "webshop":
@@ -56,19 +68,10 @@ def env_setup(config):
   from environments.alfworld.engine import AlfworldEnv
   from environments.alfworld.prompts import AlfworldAgent
   data_dir = config.env.data_dir
-  types = tuple(t.strip() for t in config.env.task_types.split(",") if t.strip())
-  unknown = [t for t in types if t not in alf_generator.TASK_TYPES]
-  if unknown:
-    raise config_validation.ConfigError(
-        f"config.env.task_types: {unknown} are not ALFWorld task types; use a comma-separated "
-        f"subset of {list(alf_generator.TASK_TYPES)} or '' for all.")
-  types = types or tuple(alf_generator.TASK_TYPES)
-  rooms = tuple(r.strip() for r in config.env.get("room_types", "").split(",") if r.strip())
-  unknown = [r for r in rooms if r not in alf_data.ROOM_TYPES.values()]
-  if unknown:
-    raise config_validation.ConfigError(
-        f"config.env.room_types: {unknown} are not room types; use a comma-separated subset of "
-        f"{list(alf_data.ROOM_TYPES.values())} or '' for all.")
+  types = _comma_subset(config.env, "task_types", alf_generator.TASK_TYPES,
+                        "ALFWorld task types") or tuple(alf_generator.TASK_TYPES)
+  rooms = _comma_subset(config.env, "room_types", tuple(alf_data.ROOM_TYPES.values()),
+                        "room types")
   for split in {config.env.train_split, config.env.eval_split}:
     if not os.path.isdir(os.path.join(data_dir, split)) and not os.path.isdir(
         os.path.join(data_dir, "json_2.1.1")):
