@@ -21,6 +21,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from environments.alfworld import data, engine, scenes  # noqa: E402
+from environments.alfworld import env as env_lib  # noqa: E402
 from proxmo_jax.rollout.env_pool import EnvPool  # noqa: E402
 
 
@@ -38,7 +39,7 @@ def pick_games(data_dir, room, n):
 
 def throughput(tasks, workers, steps, seed=0):
   rng = random.Random(seed)
-  with EnvPool(engine.AlfworldEnv, num_envs=len(tasks), num_workers=workers) as pool:
+  with EnvPool(env_lib.AlfworldEnv, num_envs=len(tasks), num_workers=workers) as pool:
     pool.reset([(t, 0) for t in tasks])  # warm: engines loaded in each worker
     results = pool.reset([(t, 0) for t in tasks])
     t0 = time.perf_counter()
@@ -54,7 +55,7 @@ def throughput(tasks, workers, steps, seed=0):
 
 def reset_latency(tasks):
   """(median s of a reset that loads a new game, of a reset of the loaded game)."""
-  env = engine.AlfworldEnv()
+  env = env_lib.AlfworldEnv()
   new, again = [], []
   for t in tasks:
     t0 = time.perf_counter()

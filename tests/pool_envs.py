@@ -2,7 +2,7 @@
 
 import os
 
-from environments.base import StepResult, TextEnv
+from environments.interface import StepResult, TextEnv
 
 
 class EchoEnv(TextEnv):

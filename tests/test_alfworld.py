@@ -6,7 +6,8 @@ import os
 import pytest
 
 from environments.alfworld import data, engine, generator as G, scenes
-from environments.base import Task
+from environments.alfworld import env as env_lib
+from environments.interface import Task
 
 # (task type, floorplan) covering all six task types and all four room types.
 SAMPLE = [("pick_and_place_simple", 402), ("look_at_obj_in_light", 303),
@@ -21,7 +22,7 @@ def test_generated_games_are_solved_by_the_expert(tmp_path, task, floorplan):
   won, walkthrough = engine.run_expert(path)
   assert won, f"expert failed on {task} FloorPlan{floorplan}: {walkthrough}"
   # The walkthrough replays to a win in a plain engine (no expert).
-  env = engine.AlfworldEnv()
+  env = env_lib.AlfworldEnv()
   res = env.reset(Task("alfworld", "x", task, payload=path), seed=0)
   assert "Your task is to:" in res.observation and res.admissible_actions
   for cmd in walkthrough:
@@ -60,7 +61,7 @@ def test_generated_split_loader(tmp_path):
   assert len(recs) == 1 and recs[0].solvable and recs[0].floorplan in data.SPLIT_SCENES["test"]
   tasks = data.load_tasks("test", str(tmp_path))
   assert len(tasks) == 1 and tasks[0].task_type == "pick_and_place_simple"
-  env = engine.AlfworldEnv()  # the stored walkthrough is the expert plan, and it wins
+  env = env_lib.AlfworldEnv()  # the stored walkthrough is the expert plan, and it wins
   env.reset(tasks[0], seed=0)
   plan = env.expert_plan()
   assert plan

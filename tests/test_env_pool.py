@@ -1,6 +1,6 @@
 """The worker pool: parallel stepping, crash recovery, clean shutdown."""
 
-from environments.base import Task
+from environments.interface import Task
 from proxmo_jax.rollout.env_pool import EnvPool
 from tests.pool_envs import EchoEnv
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from environments.base import Task
+from environments.interface import Task
 from proxmo_jax.proximity import tfidf_features
 from proxmo_jax.rollout.batching import build_update_batch
 from proxmo_jax.rollout.records import Episode, StepRecord

@@ -1,6 +1,6 @@
 """The rollout loop on a tiny deterministic environment."""
 
-from environments.base import StepResult, Task, TextEnv
+from environments.interface import StepResult, Task, TextEnv
 from proxmo_jax.rollout.loop import SerialVectorEnv, run_rollout
 
 

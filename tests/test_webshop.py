@@ -7,7 +7,7 @@ import random
 import numpy as np
 import pytest
 
-from environments.base import Task, task_context
+from environments.interface import Task, task_context
 from environments.webshop import catalog as catalog_lib
 from environments.webshop import data, generator, goals, policies, products, reward
 from environments.webshop.engine import Page, WebShopEngine, parse_action

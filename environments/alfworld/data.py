@@ -25,7 +25,8 @@ from alfworld.gen import constants as C
 from tqdm import tqdm
 
 from environments.alfworld import generator as G
-from environments.base import Task
+from environments.alfworld.spec import ROOM_OF_FLOORPLAN_HUNDRED, TASK_TYPES
+from environments.interface import Task
 
 # Generated splits: train games, held-out games in the train scenes (ALFWorld's "valid_seen"),
 # and games in ALFRED's unseen test scenes. Seeds start at SPLIT_SEED_OFFSET, so no two splits
@@ -75,7 +76,7 @@ def _make_one(args) -> GameRecord:
 
 
 def generate_split(root: str, split: str = "train", per_task: int = 10,
-                   task_types: Sequence[str] = G.TASK_TYPES, workers: int = 1,
+                   task_types: Sequence[str] = TASK_TYPES, workers: int = 1,
                    seed_offset: Optional[int] = None, progress: bool = True) -> list[GameRecord]:
   """Generates and validates a split under `root/<split>/`; returns one record per game.
 
@@ -112,7 +113,6 @@ def generate_split(root: str, split: str = "train", per_task: int = 10,
 
 # AI2-THOR numbers its floor plans by room type: kitchens 1-30, living rooms 201-230, bedrooms
 # 301-330, bathrooms 401-430.
-ROOM_TYPES = {0: "kitchen", 2: "livingroom", 3: "bedroom", 4: "bathroom"}
 _GENERATED_SCENE = re.compile(r"FloorPlan(\d+)")
 _OFFICIAL_SCENE = re.compile(r"-(\d+)[/\\]trial_")
 
@@ -121,7 +121,7 @@ def room_type(task_id: str) -> Optional[str]:
   """Room type of a game directory, generated (.../trial_gen_FloorPlan412_7) or official
   (.../pick_and_place_simple-Towel-None-Toilet-412/trial_T2019...); None if it names no scene."""
   m = _GENERATED_SCENE.search(task_id) or _OFFICIAL_SCENE.search(task_id)
-  return ROOM_TYPES.get(int(m.group(1)) // 100) if m else None
+  return ROOM_OF_FLOORPLAN_HUNDRED.get(int(m.group(1)) // 100) if m else None
 
 
 def _read_game_info(path: str) -> Optional[dict]:
@@ -145,7 +145,7 @@ def _task_from_dir(directory: str) -> Optional[Task]:
     return None
   with open(traj) as f:
     task_type = json.load(f).get("task_type", "unknown")
-  if task_type not in G.TASK_TYPES:  # movable-receptacle and sliced variants are unsupported
+  if task_type not in TASK_TYPES:  # movable-receptacle and sliced variants are unsupported
     return None
   return Task("alfworld", os.path.relpath(directory), task_type, payload=game)
 

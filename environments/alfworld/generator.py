@@ -27,10 +27,8 @@ from alfworld.gen import constants as C
 from alfworld.gen import goal_library
 
 from environments.alfworld import scenes as S
+from environments.alfworld.spec import TASK_TYPES
 
-TASK_TYPES = ("pick_and_place_simple", "look_at_obj_in_light", "pick_clean_then_place_in_recep",
-              "pick_heat_then_place_in_recep", "pick_cool_then_place_in_recep",
-              "pick_two_obj_and_place")
 APPLIANCE = {"pick_clean_then_place_in_recep": "SinkBasin",
              "pick_heat_then_place_in_recep": "Microwave",
              "pick_cool_then_place_in_recep": "Fridge"}

@@ -16,7 +16,7 @@ import json
 import os
 from typing import Optional
 
-from environments.base import Task
+from environments.interface import Task
 from environments.webshop import generator
 from environments.webshop.catalog import DEFAULT_GOAL_SEED, Catalog, build_catalog
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from environments.base import WIN_REWARD, StepResult, Task, TextEnv
+from environments.interface import WIN_REWARD, StepResult, Task, TextEnv
 from environments.webshop import data as data_lib
 from environments.webshop import policies
 from environments.webshop.catalog import DEFAULT_GOAL_SEED

@@ -21,7 +21,7 @@ import multiprocessing as mp
 import traceback
 from typing import Callable, Optional, Sequence
 
-from environments.base import StepResult, Task, TextEnv
+from environments.interface import StepResult, Task, TextEnv
 
 
 def _worker(conn, env_factory, slots: int):

@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable, Optional, Protocol, Sequence
 
-from environments.base import StepResult, Task, TextEnv, task_context
+from environments.interface import StepResult, Task, TextEnv, task_context
 from proxmo_jax.rollout.records import Episode, StepRecord
 
 
@@ -39,7 +39,7 @@ class Agent(Protocol):
                    observation: str, admissible: Sequence[str]) -> str:
     """The text prompt at this turn (history: (observation, action) pairs so far).
 
-    `first_observation` is `environments.base.task_context` of the reset result: the task
+    `first_observation` is `environments.interface.task_context` of the reset result: the task
     sentence where the env gives one (WebShop), else the first observation (ALFWorld)."""
 
   def project(self, text: str, admissible: Sequence[str]) -> tuple[str, bool]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Optional
 
-from environments.base import Task
+from environments.interface import Task
 
 
 @dataclasses.dataclass

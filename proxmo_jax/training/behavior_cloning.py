@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from environments.base import Task, task_context
+from environments.interface import Task, task_context
 from proxmo_jax.models import logprobs as logprobs_lib
 from proxmo_jax.models.config import ModelConfig
 from proxmo_jax.rollout import batching

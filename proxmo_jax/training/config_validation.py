@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
+from environments import registry as env_registry
 from proxmo_jax.advantages import config as adv_config
 from proxmo_jax.advantages import registry
+from proxmo_jax.errors import ConfigError
 from proxmo_jax.models import config as model_config
-
-
-class ConfigError(ValueError):
-  pass
 
 
 def _require(cond, field, msg):
@@ -17,8 +15,7 @@ def _require(cond, field, msg):
 
 
 def validate(c) -> None:
-  _require(c.env.name in ("alfworld", "webshop"), "env.name",
-           f"{c.env.name!r} is not an environment; use 'alfworld' or 'webshop'.")
+  env_registry.validate(c.env)  # the name, then the environment's own fields
   _require(c.algorithm.estimator in registry.names(), "algorithm.estimator",
            f"{c.algorithm.estimator!r} unknown; choose one of {registry.names()}.")
   _require(c.algorithm.p_mode in adv_config.P_MODES, "algorithm.p_mode",

@@ -26,7 +26,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from environments.base import Task
+from environments import registry as env_registry
+from environments.interface import Task
 from proxmo_jax import parallel
 from proxmo_jax.advantages import AdvantageConfig, compute_advantages
 from proxmo_jax.models import config as model_config
@@ -44,72 +45,10 @@ from proxmo_jax.training import (behavior_cloning, checkpointing, config_validat
 # ----------------------------------------------------------------------------- environment
 
 
-def _comma_subset(env_config, field: str, allowed, what: str) -> tuple:
-  """The names in the comma-separated config.env.<field> ('' = none); a ConfigError names any
-  that is not in `allowed`."""
-  names = tuple(n.strip() for n in env_config.get(field, "").split(",") if n.strip())
-  unknown = [n for n in names if n not in allowed]
-  if unknown:
-    raise config_validation.ConfigError(
-        f"config.env.{field}: {unknown} are not {what}; use a comma-separated subset of "
-        f"{list(allowed)} or '' for all.")
-  return names
-
-
 def env_setup(config):
   """(train tasks, eval tasks, env factory, agent) of the configured environment."""
-  if config.env.name == "webshop":
-    return _webshop_setup(config)
-  if config.env.name != "alfworld":
-    raise config_validation.ConfigError(
-        f"config.env.name={config.env.name!r}: use 'alfworld' or 'webshop'.")
-  from environments.alfworld import data as alf_data
-  from environments.alfworld import generator as alf_generator
-  from environments.alfworld.engine import AlfworldEnv
-  from environments.alfworld.prompts import AlfworldAgent
-  data_dir = config.env.data_dir
-  types = _comma_subset(config.env, "task_types", alf_generator.TASK_TYPES,
-                        "ALFWorld task types") or tuple(alf_generator.TASK_TYPES)
-  rooms = _comma_subset(config.env, "room_types", tuple(alf_data.ROOM_TYPES.values()),
-                        "room types")
-  for split in {config.env.train_split, config.env.eval_split}:
-    if not os.path.isdir(os.path.join(data_dir, split)) and not os.path.isdir(
-        os.path.join(data_dir, "json_2.1.1")):
-      print(f"generating ALFWorld {split} games into {data_dir} ...", flush=True)
-      alf_data.generate_split(data_dir, split, config.env.generate_per_task, task_types=types,
-                              workers=config.env.num_workers)
-  keep = lambda t: t.task_type in types and (not rooms or alf_data.room_type(t.task_id) in rooms)
-  train = [t for t in alf_data.load_tasks(config.env.train_split, data_dir) if keep(t)]
-  test = [t for t in alf_data.load_tasks(config.env.eval_split, data_dir) if keep(t)]
-  if not train or not test:
-    raise config_validation.ConfigError(
-        f"config.env.task_types={config.env.task_types!r}, room_types="
-        f"{config.env.get('room_types', '')!r}: no {'train' if not train else 'eval'} game of "
-        f"these types in {data_dir}; generate them or widen the selection.")
-  agent = AlfworldAgent(compact=config.env.prompt == "compact",
-                        history_length=config.env.history_length,
-                        choose_admissible=config.env.choose_admissible)
-  return train, test, AlfworldEnv, agent
-
-
-def _webshop_setup(config):
-  from environments.webshop import data as ws_data
-  from environments.webshop.env import WebShopEnv
-  from environments.webshop.prompts import WebShopAgent
-  e = config.env
-  if e.choose_admissible:
-    raise config_validation.ConfigError(
-        "config.env.choose_admissible=True: WebShop's search[...] takes free text, so "
-        "choose-from-admissible mode does not apply; set it to False.")
-  ws_data.ensure_data(e.data_dir, e.num_products)
-  kwargs = dict(use_small=e.use_small, human_goals=e.human_goals, seed=e.goal_seed,
-                test_size=e.test_size)
-  train = ws_data.load_tasks(e.data_dir, e.train_split, **kwargs)
-  test = ws_data.load_tasks(e.data_dir, e.eval_split, **kwargs)
-  factory = functools.partial(WebShopEnv, data_dir=e.data_dir, use_small=e.use_small,
-                              human_goals=e.human_goals, goal_seed=e.goal_seed)
-  agent = WebShopAgent(compact=e.prompt == "compact", history_length=e.history_length)
-  return train, test, factory, agent
+  spec = env_registry.make(config.env)
+  return spec.train_tasks, spec.eval_tasks, spec.env_factory, spec.agent
 
 
 def make_tokenizer(config, workdir, train_tasks, agent, env_factory, pairs=None):
