@@ -15,6 +15,8 @@ INSTALL_REQUIRES = [
     "sentencepiece>=0.2.0",
     "tokenizers>=0.20",
     "safetensors>=0.4",
+    "gguf>=0.10",  # GGUF checkpoints: metadata, tokenizer and dequantization (numpy).
+    "jinja2>=3.1",  # the chat templates that checkpoints carry.
     "tqdm>=4.66",
     "tensorboardX>=2.6",
     # Environments. The ALFWorld generator follows the scene data and PDDL domain of this
@@ -37,6 +39,7 @@ EXTRAS_REQUIRE = {
     "hf": [
         "torch>=2.4",
         "transformers>=4.45",
+        "accelerate>=0.26",  # transformers needs it to load GGUF files (parity tests).
     ],
 }
 
