@@ -140,3 +140,49 @@ def test_padded_vocabulary_is_never_sampled():
   seq = jnp.asarray([[5, 6, 7] + out.tokens[0]], jnp.int32)
   lp, ent = logprobs.token_logprobs(PARAMS, seq, jnp.ones_like(seq), cfg)
   assert np.all(np.isfinite(np.asarray(lp))) and np.all(np.isfinite(np.asarray(ent)))
+
+
+def test_response_only_logprobs_equal_full_logprobs():
+  rng = np.random.default_rng(5)
+  toks = jnp.asarray(rng.integers(1, 97, (3, 12)), jnp.int32)
+  mask = jnp.asarray([[0, 0, 0] + [1] * 9, [1] * 12, [1] * 8 + [0] * 4], jnp.int32)
+  resp = np.zeros((3, 12), np.float32)
+  resp[0, 7:], resp[1, 4:10], resp[2, 5:8] = 1, 1, 1
+  idx = logprobs.response_index(resp, multiple=4)
+  assert idx.shape == (3, 8) and idx[2].tolist() == [5, 6, 7, 0, 0, 0, 0, 0]
+  full_lp, full_ent = logprobs.token_logprobs(PARAMS, toks, mask, CFG, 0.7)
+  lp, ent = jax.jit(logprobs.token_logprobs, static_argnames="cfg")(
+      PARAMS, toks, mask, cfg=CFG, temperature=0.7, score_index=jnp.asarray(idx))
+  # The same hidden states and head per position; only the matmul shapes differ (float32).
+  np.testing.assert_allclose(np.asarray(lp), np.asarray(full_lp) * resp, atol=1e-5)
+  np.testing.assert_allclose(np.asarray(ent), np.asarray(full_ent) * resp, atol=1e-5)
+
+
+def test_sampled_logprobs_replace_recomputed_old_logprobs():
+  """On-policy, the sampler's log-probs are PPO's old log-probs in the update layout."""
+  s = sampler.Sampler(CFG, eos_ids=[3])
+  prompts = [[5, 6, 7], [8, 9], [10, 11, 12, 13, 14]]
+  out = s.sample(PARAMS, prompts, jax.random.PRNGKey(7), max_new_tokens=8, temperature=0.7)
+  p, r = 8, 8  # the rollout.batching layout: prompts left-padded into P, responses in R
+  ids = np.zeros((4, p + r), np.int32)
+  attn, resp = np.zeros_like(ids), np.zeros((4, p + r), np.float32)
+  for i, (pr, toks) in enumerate(zip(prompts, out.tokens)):
+    ids[i, p - len(pr):p], ids[i, p:p + len(toks)] = pr, toks
+    attn[i, p - len(pr):p + len(toks)], resp[i, p:p + len(toks)] = 1, 1
+  sampled = logprobs.sampled_logprobs(out.logprobs, 4, p, p + r)
+  recomputed, _ = logprobs.token_logprobs(PARAMS, jnp.asarray(ids), jnp.asarray(attn), CFG, 0.7)
+  # float32: the cached left-padded decode and the full forward sum in different orders.
+  np.testing.assert_allclose(sampled, np.asarray(recomputed) * resp, atol=1e-5)
+
+
+def test_shared_prompts_are_prefilled_once_with_the_same_result():
+  prompts = [[5, 6, 7]] * 4 + [[8, 9]] * 4
+  shared = sampler.Sampler(CFG, eos_ids=[])
+  alone = sampler.Sampler(CFG, eos_ids=[], share_prompts=False)
+  for temp in (0.0, 1.0):
+    a = shared.sample(PARAMS, prompts, jax.random.PRNGKey(2), max_new_tokens=6, temperature=temp)
+    b = alone.sample(PARAMS, prompts, jax.random.PRNGKey(2), max_new_tokens=6, temperature=temp)
+    assert a.tokens == b.tokens
+    np.testing.assert_allclose(np.asarray(a.logprobs), np.asarray(b.logprobs), atol=1e-5)
+  # Members of a group draw their own tokens from the shared prefill.
+  assert len({tuple(t) for t in a.tokens[:4]}) > 1

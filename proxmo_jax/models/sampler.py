@@ -13,6 +13,17 @@ log softmax(logits / T) of the drawn token (T = 1 for greedy). The EOS token is 
 response. Stop strings are applied on the host after decoding: a response is cut after the first
 token at which its decoded text contains a stop string.
 
+Shared prompts: rows with the same prompt (the n members of a group at their first turn, or any
+rows whose histories coincide) are prefilled once; the prefill runs over the distinct prompts
+(their own batch bucket) and its cache and last logits are gathered into the rows, which then
+draw and decode independently. Each row sees the same cache values it would have computed
+itself (the prefill is per row; only float32 rounding of a different batch size may differ).
+
+Prefix reuse across turns is not done: a turn's prompt is rebuilt from a sliding window of the
+last k (observation, action) pairs, preceded by text that changes every turn (ALFWorld: "you have
+already taken t step(s)"; the compact form starts with the oldest kept action), and long prompts
+are cut from the left, so turn t + 1's prompt does not extend turn t's sequence.
+
 Bucketing keeps the number of compiled programs small: the batch is padded with dummy rows up
 to the next batch bucket and the prompt length up to the next prompt bucket, and
 `max_new_tokens` is part of the compiled shape (keep it fixed within a run).
@@ -80,26 +91,33 @@ def _draw(rng, logits, temperature, top_k, top_p):
 
 
 @functools.partial(jax.jit, static_argnames=("cfg", "max_new_tokens", "top_k"))
-def generate(params, prompt_ids, prompt_mask, rng, temperature, top_p, eos_ids, *,
-             cfg: ModelConfig, max_new_tokens: int, top_k: int = 0):
+def generate(params, prompt_ids, prompt_mask, rng, temperature, top_p, eos_ids, row_index=None,
+             *, cfg: ModelConfig, max_new_tokens: int, top_k: int = 0):
   """The jitted sampling program.
 
   Args:
-    prompt_ids: i32[B, P] left-padded; prompt_mask: i32[B, P].
+    prompt_ids: i32[U, P] left-padded; prompt_mask: i32[U, P].
     rng: PRNG key; temperature, top_p: f32 scalars; eos_ids: i32[E] (pad with -1).
+    row_index: optional i32[B], the prompt of each sampled row (rows sharing a prompt share its
+      prefill); None: one row per prompt (B = U).
     cfg, max_new_tokens, top_k: static.
 
   Returns:
     (tokens i32[B, N], logprobs f32[B, N], lengths i32[B]) with N = max_new_tokens; tokens past
     a row's length are 0 and their log-probs 0.
   """
-  b, p = prompt_ids.shape
+  p = prompt_ids.shape[1]
   n = max_new_tokens
-  cache = transformer.init_cache(cfg, b, p + n)
+  cache = transformer.init_cache(cfg, prompt_ids.shape[0], p + n)
   positions = transformer.positions_from_mask(prompt_mask)
   logits, cache = transformer.forward_with_cache(params, prompt_ids, prompt_mask, positions,
                                                  cache, 0, cfg, last_only=True)
   next_pos = jnp.sum(prompt_mask, axis=1).astype(jnp.int32)
+  if row_index is not None:  # broadcast the shared prefills: [U, ...] -> [B, ...]
+    logits, next_pos = logits[row_index], next_pos[row_index]
+    cache = {"k": cache["k"][:, row_index], "v": cache["v"][:, row_index],
+             "mask": cache["mask"][row_index]}
+  b = logits.shape[0]
   rng, sub = jax.random.split(rng)
   tok, lp = _draw(sub, logits[:, -1], temperature, top_k, top_p)
   done = jnp.isin(tok, eos_ids)
@@ -171,8 +189,10 @@ class Sampler:
   def __init__(self, cfg: ModelConfig, eos_ids: Sequence[int], pad_id: int = 0,
                batch_buckets: Sequence[int] = (1, 2, 4, 8, 16, 32, 64, 128, 256),
                prompt_buckets: Sequence[int] = (32, 64, 128, 256, 512, 1024, 2048, 4096),
-               candidate_buckets: Sequence[int] = (4, 8, 16, 32, 64, 128)):
+               candidate_buckets: Sequence[int] = (4, 8, 16, 32, 64, 128),
+               share_prompts: bool = True):
     self.cfg = cfg
+    self.share_prompts = share_prompts
     self.eos = jnp.asarray(list(eos_ids) or [-1], jnp.int32)
     self.pad_id = pad_id
     self.batch_buckets = tuple(batch_buckets)
@@ -207,9 +227,17 @@ class Sampler:
     if not prompts:
       return SampleOutput([], [])
     rows = _next_bucket(len(prompts), self.batch_buckets)
-    ids, mask = self._pad_prompts(prompts, rows)
+    distinct = {}
+    index = [distinct.setdefault(tuple(p), len(distinct)) for p in prompts]
+    shared_rows = _next_bucket(len(distinct), self.batch_buckets)
+    if self.share_prompts and shared_rows < rows:
+      ids, mask = self._pad_prompts([list(p) for p in distinct], shared_rows)
+      row_index = jnp.asarray(index + [0] * (rows - len(prompts)), jnp.int32)
+    else:
+      ids, mask = self._pad_prompts(prompts, rows)
+      row_index = None
     toks, lps, lens = generate(params, ids, mask, rng, jnp.float32(temperature),
-                               jnp.float32(top_p), self.eos, cfg=self.cfg,
+                               jnp.float32(top_p), self.eos, row_index, cfg=self.cfg,
                                max_new_tokens=max_new_tokens, top_k=top_k)
     toks, lps, lens = np.asarray(toks), np.asarray(lps), np.asarray(lens)
     out_t, out_l = [], []

@@ -25,6 +25,15 @@ of real tokens, so a left-padded row gets the same positions as its unpadded ver
 KV cache: {"k", "v": [L, B, S_max, KV, hd], "mask": i32[B, S_max]}; a forward with `cache` and
 `cache_index` writes its T new keys at slots cache_index .. cache_index + T - 1 and attends over
 all filled slots.
+
+LoRA (`proxmo_jax.models.lora`): an adapter tree {name: {"a": [L, d_in, r], "b": [L, r, d_out]}}
+for some of wq, wk, wv, wo, w_gate, w_up, w_down adds s (h A) B to the projection h W
+(s = alpha / r), i.e. the forward of W + s A B without forming it. With `lora=None` (or B = 0)
+the forward is the base model's, bit for bit.
+
+Scoring only some positions: `hidden_states` stops before the LM head and `lm_head` applies it
+to any [B, T, D] slice, so log-probs of R response tokens cost an [R, D] x [D, V] head per row
+instead of [T, D] x [D, V] (`proxmo_jax.models.logprobs`).
 """
 
 from __future__ import annotations
@@ -118,12 +127,22 @@ def _attention(q, k, v, mask, cfg):
   return out.reshape(b, t, h * hd)
 
 
-def _qkv(cfg, p, x, positions):
+def _dense(h, p, lo, name, dt, scale):
+  """h @ W (+ scale (h @ A) @ B when `lo` holds an adapter for `name`)."""
+  y = h @ p[name].astype(dt)
+  if lo is not None and name in lo:
+    a, b = lo[name]["a"].astype(dt), lo[name]["b"].astype(dt)
+    y = y + scale * ((h @ a) @ b)
+  return y
+
+
+def _qkv(cfg, p, x, positions, lo=None, scale=1.0):
   """Pre-norm q/k/v projections with rotary embeddings: [B,T,H,hd], [B,T,KV,hd] x 2."""
   dt = cfg.compute_dtype
   b, t, _ = x.shape
   h = rms_norm(x, p["attn_norm"], cfg.rms_eps)
-  q, k, v = h @ p["wq"].astype(dt), h @ p["wk"].astype(dt), h @ p["wv"].astype(dt)
+  q, k, v = (_dense(h, p, lo, "wq", dt, scale), _dense(h, p, lo, "wk", dt, scale),
+             _dense(h, p, lo, "wv", dt, scale))
   if cfg.qkv_bias:
     q, k, v = q + p["bq"].astype(dt), k + p["bk"].astype(dt), v + p["bv"].astype(dt)
   q = rotary(q.reshape(b, t, cfg.n_heads, cfg.hd), positions, cfg.rope_theta)
@@ -131,13 +150,18 @@ def _qkv(cfg, p, x, positions):
   return q, k, v.reshape(b, t, cfg.n_kv_heads, cfg.hd)
 
 
-def _finish_block(cfg, p, x, attn_out):
+def _finish_block(cfg, p, x, attn_out, lo=None, scale=1.0):
   """Residual attention output, then the pre-norm SwiGLU MLP with its residual."""
   dt = cfg.compute_dtype
-  x = x + attn_out @ p["wo"].astype(dt)
+  x = x + _dense(attn_out, p, lo, "wo", dt, scale)
   h = rms_norm(x, p["mlp_norm"], cfg.rms_eps)
-  mlp = jax.nn.silu(h @ p["w_gate"].astype(dt)) * (h @ p["w_up"].astype(dt))
-  return x + mlp @ p["w_down"].astype(dt)
+  mlp = jax.nn.silu(_dense(h, p, lo, "w_gate", dt, scale)) * _dense(h, p, lo, "w_up", dt, scale)
+  return x + _dense(mlp, p, lo, "w_down", dt, scale)
+
+
+def lm_head(params: dict, x, cfg: ModelConfig):
+  """Final RMSNorm and the LM head: x [B, T, D] (any T positions) -> logits f32[B, T, V]."""
+  return _head(params, x, cfg)
 
 
 def _head(params, x, cfg):
@@ -150,15 +174,14 @@ def _head(params, x, cfg):
   return logits
 
 
-def forward(params: dict, tokens, segment_mask, cfg: ModelConfig, positions=None):
-  """Full-sequence forward (training / scoring).
+def hidden_states(params: dict, tokens, segment_mask, cfg: ModelConfig, positions=None, *,
+                  lora: Optional[dict] = None, lora_scale: float = 1.0):
+  """The residual stream after the last layer (before the final norm): f32[B, T, D].
 
   Args:
     tokens: i32[B, T]; segment_mask: i32[B, T] (1 real, 0 padding).
     positions: i32[B, T] (default from the mask).
-
-  Returns:
-    logits f32[B, T, V].
+    lora: optional adapter tree (see module docstring); lora_scale: alpha / r (static).
   """
   if positions is None:
     positions = positions_from_mask(segment_mask)
@@ -167,13 +190,31 @@ def forward(params: dict, tokens, segment_mask, cfg: ModelConfig, positions=None
   mask = causal[None] & (segment_mask[:, None, :] > 0)
   x = params["embed"].astype(cfg.compute_dtype)[tokens]
 
-  def body(x, p):
-    q, k, v = _qkv(cfg, p, x, positions)
-    return _finish_block(cfg, p, x, _attention(q, k, v, mask, cfg)), None
+  def body(x, inputs):
+    p, lo = inputs
+    q, k, v = _qkv(cfg, p, x, positions, lo, lora_scale)
+    return _finish_block(cfg, p, x, _attention(q, k, v, mask, cfg), lo, lora_scale), None
 
   if cfg.remat:
     body = jax.checkpoint(body)
-  x, _ = jax.lax.scan(body, x, params["layers"])
+  x, _ = jax.lax.scan(body, x, (params["layers"], lora))
+  return x
+
+
+def forward(params: dict, tokens, segment_mask, cfg: ModelConfig, positions=None, *,
+            lora: Optional[dict] = None, lora_scale: float = 1.0):
+  """Full-sequence forward (training / scoring).
+
+  Args:
+    tokens: i32[B, T]; segment_mask: i32[B, T] (1 real, 0 padding).
+    positions: i32[B, T] (default from the mask).
+    lora: optional adapter tree; lora_scale: alpha / r (static).
+
+  Returns:
+    logits f32[B, T, V].
+  """
+  x = hidden_states(params, tokens, segment_mask, cfg, positions, lora=lora,
+                    lora_scale=lora_scale)
   return _head(params, x, cfg)
 
 

@@ -6,53 +6,85 @@ the accumulation count), then one clipped AdamW step is taken. If the loss or th
 is not finite, the step is skipped: params and optimizer state are kept, `state.skipped` grows,
 and the metrics say so.
 
-    logprob_fn(params, input_ids, attention_mask) -> (logp f32[B, L], entropy f32[B, L])
+    logprob_fn(params, input_ids, attention_mask, **kw) -> (logp f32[B, L], entropy f32[B, L])
 
-is the policy (e.g. `functools.partial(models.token_logprobs, cfg=..., temperature=...)`).
+is the policy (e.g. `functools.partial(models.token_logprobs, cfg=..., temperature=...)`); it is
+called with `score_index=` when the mini-batch has one and with `lora=` under LoRA.
+
+Response-only scoring: a mini-batch may carry `score_index` i32[M, R] (`logprobs.response_index`:
+the columns of each row's response tokens). The policy then runs its LM head on those R
+positions only and the loss is computed on [M, R] gathers of old/ref log-probs and the mask; the
+token-mean loss is the same sum over the same tokens.
+
+LoRA: with `base` given, `state.params` is the adapter tree and the policy is
+`logprob_fn(base, ..., lora=state.params)`; the gradient, the optimizer state and the update are
+the adapters' only, and `base` is read, never donated or copied.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Callable
+from typing import Callable, Optional
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
+from proxmo_jax.models import logprobs as logprobs_lib
 from proxmo_jax.training import losses
 from proxmo_jax.training.train_state import TrainState
 
 MINIBATCH_KEYS = ("input_ids", "attention_mask", "response_mask", "old_logp", "ref_logp",
                   "advantages")
+OPTIONAL_KEYS = ("score_index",)
 
 
-def _micro_loss(params, mb, logprob_fn, loss_cfg):
-  logp, ent = logprob_fn(params, mb["input_ids"], mb["attention_mask"])
+def _micro_loss(params, mb, base, logprob_fn, loss_cfg):
+  kw = {}
+  if base is not None:
+    kw["lora"] = params
+    params = base
+  if "score_index" in mb:
+    idx = mb["score_index"]
+    logp, ent = logprob_fn(params, mb["input_ids"], mb["attention_mask"], score_index=idx, **kw)
+    # The policy returns the [M, L] layout; read back its [M, R] entries (a gather, no compute).
+    logp, ent = logprobs_lib.gather_columns(logp, idx), logprobs_lib.gather_columns(ent, idx)
+    mask = logprobs_lib.gather_columns(mb["response_mask"], idx)
+    old = logprobs_lib.gather_columns(mb["old_logp"], idx)
+    ref = logprobs_lib.gather_columns(mb["ref_logp"], idx)
+    return losses.actor_loss(logp, ent, old, ref, mb["advantages"], mask, loss_cfg)
+  logp, ent = logprob_fn(params, mb["input_ids"], mb["attention_mask"], **kw)
   return losses.actor_loss(logp, ent, mb["old_logp"], mb["ref_logp"], mb["advantages"],
                            mb["response_mask"], loss_cfg)
 
 
 @functools.partial(jax.jit, static_argnames=("tx", "logprob_fn", "loss_cfg", "micro_batches"),
                    donate_argnums=(0,))
-def update_step(state: TrainState, minibatch: dict, *, tx: optax.GradientTransformation,
-                logprob_fn: Callable, loss_cfg: losses.LossConfig, micro_batches: int = 1):
-  """One optimizer step on a mini-batch (dict of MINIBATCH_KEYS, leading dim M)."""
+def update_step(state: TrainState, minibatch: dict, base: Optional[dict] = None, *,
+                tx: optax.GradientTransformation, logprob_fn: Callable,
+                loss_cfg: losses.LossConfig, micro_batches: int = 1):
+  """One optimizer step on a mini-batch (dict of MINIBATCH_KEYS [+ score_index], leading dim M).
+
+  `base`: the frozen base params when `state.params` is a LoRA adapter tree (else None).
+  """
   k = micro_batches
   micro = jax.tree_util.tree_map(lambda x: x.reshape((k, x.shape[0] // k) + x.shape[1:]),
                                  minibatch)
   grad_fn = jax.value_and_grad(_micro_loss, has_aux=True)
 
-  def body(acc, mb):
-    (loss, metrics), grads = grad_fn(state.params, mb, logprob_fn, loss_cfg)
-    acc_g, acc_l = acc
-    acc_g = jax.tree_util.tree_map(lambda a, g: a + g / k, acc_g, grads)
-    return (acc_g, acc_l + loss / k), metrics
+  if k == 1:  # no accumulation buffer: the gradient of the only micro-batch is the gradient
+    (loss, metrics), grads = grad_fn(state.params, minibatch, base, logprob_fn, loss_cfg)
+  else:
+    def body(acc, mb):
+      (loss, metrics), grads = grad_fn(state.params, mb, base, logprob_fn, loss_cfg)
+      acc_g, acc_l = acc
+      acc_g = jax.tree_util.tree_map(lambda a, g: a + g / k, acc_g, grads)
+      return (acc_g, acc_l + loss / k), metrics
 
-  zeros = jax.tree_util.tree_map(jnp.zeros_like, state.params)
-  (grads, loss), metrics = jax.lax.scan(body, (zeros, jnp.float32(0.0)), micro)
-  metrics = jax.tree_util.tree_map(jnp.mean, metrics)
+    zeros = jax.tree_util.tree_map(jnp.zeros_like, state.params)
+    (grads, loss), metrics = jax.lax.scan(body, (zeros, jnp.float32(0.0)), micro)
+    metrics = jax.tree_util.tree_map(jnp.mean, metrics)
   gnorm = optax.global_norm(grads)
   ok = jnp.isfinite(loss) & jnp.isfinite(gnorm)
   updates, new_opt = tx.update(grads, state.opt_state, state.params)
@@ -62,19 +94,23 @@ def update_step(state: TrainState, minibatch: dict, *, tx: optax.GradientTransfo
                         opt_state=keep(new_opt, state.opt_state),
                         step=state.step + ok.astype(jnp.int32),
                         skipped=state.skipped + (~ok).astype(jnp.int32))
+  metrics = dict(metrics)
   metrics.update(loss=loss, grad_norm=gnorm, skipped=(~ok).astype(jnp.float32))
   return state, metrics
 
 
 def ppo_epoch(state: TrainState, batch: dict, *, mini_batch: int, micro_batch: int, tx,
-              logprob_fn, loss_cfg, shard_fn=None) -> tuple[TrainState, dict]:
+              logprob_fn, loss_cfg, shard_fn=None,
+              base: Optional[dict] = None) -> tuple[TrainState, dict]:
   """Sequential updates over the mini-batches of `batch` (no shuffle, one epoch).
 
   Args:
-    batch: dict of MINIBATCH_KEYS with leading dim B, a multiple of `mini_batch`.
+    batch: dict of MINIBATCH_KEYS (and optionally `score_index`) with leading dim B, a multiple
+      of `mini_batch`.
     mini_batch: step samples per optimizer step; micro_batch: per accumulation step.
     shard_fn: optional fn placing a mini-batch on the mesh (e.g. `jax.device_put` with the
       batch sharding).
+    base: frozen base params when `state.params` is a LoRA adapter tree.
 
   Returns:
     (state, mean metrics over the mini-batches, as floats).
@@ -84,15 +120,16 @@ def ppo_epoch(state: TrainState, batch: dict, *, mini_batch: int, micro_batch: i
     raise ValueError(f"batch of {b} rows, mini_batch={mini_batch}, micro_batch={micro_batch}: "
                      "the batch must be a multiple of mini_batch and mini_batch of micro_batch "
                      "(pad the batch with build_update_batch(row_multiple=mini_batch)).")
+  keys = MINIBATCH_KEYS + tuple(k for k in OPTIONAL_KEYS if k in batch)
   all_metrics = []
   for start in range(0, b, mini_batch):
-    mb = {k: batch[k][start:start + mini_batch] for k in MINIBATCH_KEYS}
+    mb = {k: batch[k][start:start + mini_batch] for k in keys}
     if float(jnp.sum(mb["response_mask"])) == 0:
       continue  # only padding rows
     if shard_fn is not None:
       mb = shard_fn(mb)
-    state, metrics = update_step(state, mb, tx=tx, logprob_fn=logprob_fn, loss_cfg=loss_cfg,
-                                 micro_batches=mini_batch // micro_batch)
+    state, metrics = update_step(state, mb, base, tx=tx, logprob_fn=logprob_fn,
+                                 loss_cfg=loss_cfg, micro_batches=mini_batch // micro_batch)
     all_metrics.append(metrics)
   if not all_metrics:
     return state, {}

@@ -1,0 +1,116 @@
+"""LoRA: a fresh adapter is the base model, merge == adapted forward, only adapters train."""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from proxmo_jax.models import config, logprobs, lora, transformer
+from proxmo_jax.training import losses, train_state, update
+
+CFG = config.ModelConfig(vocab_size=64, d_model=32, n_layers=2, n_heads=4, n_kv_heads=2,
+                         d_ff=48, rope_theta=10000.0, qkv_bias=False)
+PARAMS = transformer.init_params(CFG, jax.random.PRNGKey(0))
+LCFG = lora.LoraConfig(rank=4, alpha=8.0, targets="q,k,v,o,gate,up,down")
+FWD = jax.jit(transformer.forward, static_argnames=("cfg", "lora_scale"))
+TOKS = jnp.asarray(np.random.default_rng(0).integers(1, 64, (3, 10)), jnp.int32)
+MASK = jnp.asarray([[0, 0, 1, 1, 1, 1, 1, 1, 1, 1], [1] * 10, [0] * 5 + [1] * 5], jnp.int32)
+
+
+def _random_adapters(seed=1, b_std=0.05):
+  """Adapters with a non-zero B, so the adapted model differs from the base."""
+  ad = lora.init_lora(CFG, LCFG, jax.random.PRNGKey(seed))
+  keys = iter(jax.random.split(jax.random.PRNGKey(seed + 100), len(ad)))
+  return {n: {"a": ab["a"], "b": b_std * jax.random.normal(next(keys), ab["b"].shape)}
+          for n, ab in ad.items()}
+
+
+def test_targets_parse_from_string_or_tuple():
+  assert lora.parse_targets("q, v") == ("wq", "wv")
+  assert lora.parse_targets(("down_proj", "q_proj")) == ("wq", "w_down")
+  assert lora.LoraConfig(targets=("gate", "up")).targets == ("w_gate", "w_up")
+  with pytest.raises(ValueError, match="unknown"):
+    lora.parse_targets("q,qkv")
+  with pytest.raises(ValueError, match="rank"):
+    lora.LoraConfig(rank=0)
+
+
+def test_fresh_adapters_give_the_base_logits_exactly():
+  ad = lora.init_lora(CFG, LCFG, jax.random.PRNGKey(1))
+  assert set(ad) == set(LCFG.targets)
+  assert ad["wq"]["a"].shape == (2, 32, 4) and ad["w_down"]["b"].shape == (2, 4, 32)
+  base = FWD(PARAMS, TOKS, MASK, cfg=CFG)
+  adapted = FWD(PARAMS, TOKS, MASK, cfg=CFG, lora=ad, lora_scale=LCFG.scale)
+  np.testing.assert_array_equal(np.asarray(adapted), np.asarray(base))
+
+
+def test_merged_equals_unmerged_forward():
+  ad = _random_adapters()
+  unmerged = FWD(PARAMS, TOKS, MASK, cfg=CFG, lora=ad, lora_scale=LCFG.scale)
+  merged = FWD(lora.merge(PARAMS, ad, LCFG), TOKS, MASK, cfg=CFG)
+  base = FWD(PARAMS, TOKS, MASK, cfg=CFG)
+  # The adapters move the logits by O(0.1); h(W + sAB) and hW + s(hA)B differ by float32
+  # rounding of a few dot products of width <= 48 (relative 1e-7 each) on logits of size O(1).
+  assert float(jnp.max(jnp.abs(unmerged - base))) > 1e-2
+  np.testing.assert_allclose(np.asarray(merged), np.asarray(unmerged), atol=1e-5, rtol=1e-5)
+
+
+def test_gradients_reach_only_the_adapters():
+  ad = _random_adapters()
+  fn = functools.partial(logprobs.token_logprobs, cfg=CFG, lora_scale=LCFG.scale)
+
+  def loss(base, adapters):
+    lp, _ = fn(base, TOKS, MASK, lora=adapters)
+    return -jnp.sum(lp)
+
+  g_ad = jax.grad(loss, argnums=1)(PARAMS, ad)
+  for path, g in jax.tree_util.tree_leaves_with_path(g_ad):
+    assert float(jnp.max(jnp.abs(g))) > 0, jax.tree_util.keystr(path)
+  # The update differentiates w.r.t. the adapters only: its state holds no base-shaped leaf.
+  tx = train_state.make_optimizer(train_state.OptimizerConfig(learning_rate=1e-2))
+  state = train_state.create_train_state(ad, tx, jax.random.PRNGKey(0))
+  ad_shapes = {x.shape for x in jax.tree_util.tree_leaves(ad)}
+  opt_shapes = {x.shape for x in jax.tree_util.tree_leaves(state.opt_state)}
+  assert opt_shapes - {()} == ad_shapes
+  assert sum(x.size for x in jax.tree_util.tree_leaves(state.opt_state)) <= 2 * lora.count(ad) + 8
+
+
+def _toy_batch(rows=8, length=10, seed=0):
+  rng = np.random.default_rng(seed)
+  ids = jnp.asarray(rng.integers(1, 64, (rows, length)), jnp.int32)
+  attn = jnp.ones((rows, length), jnp.int32)
+  resp = jnp.asarray(np.r_[[0] * 6, [1] * 4][None].repeat(rows, 0), jnp.float32)
+  lp, _ = logprobs.token_logprobs(PARAMS, ids, attn, CFG)
+  adv = jnp.asarray(rng.normal(size=rows), jnp.float32)
+  return {"input_ids": ids, "attention_mask": attn, "response_mask": resp,
+          "old_logp": lp * resp, "ref_logp": lp * resp, "advantages": adv,
+          "score_index": jnp.asarray(logprobs.response_index(resp, multiple=4))}
+
+
+def test_lora_updates_lower_the_loss_and_leave_the_base_alone():
+  batch = _toy_batch()
+  base_before = jax.tree_util.tree_map(np.asarray, PARAMS)
+  ad = lora.init_lora(CFG, LCFG, jax.random.PRNGKey(1))
+  tx = train_state.make_optimizer(train_state.OptimizerConfig(learning_rate=1e-2))
+  state = train_state.create_train_state(ad, tx, jax.random.PRNGKey(0))
+  fn = functools.partial(logprobs.token_logprobs, cfg=CFG, lora_scale=LCFG.scale)
+  loss_cfg = losses.LossConfig()
+  first = None
+  for _ in range(6):
+    state, m = update.ppo_epoch(state, batch, mini_batch=8, micro_batch=4, tx=tx,
+                                logprob_fn=fn, loss_cfg=loss_cfg, base=PARAMS)
+    first = m["loss"] if first is None else first
+  assert int(state.step) == 6 and m["skipped"] == 0.0
+  assert m["loss"] < first - 1e-3, (first, m["loss"])
+  for a, b in zip(jax.tree_util.tree_leaves(PARAMS), jax.tree_util.tree_leaves(base_before)):
+    np.testing.assert_array_equal(np.asarray(a), b)
+  # The reference policy is the base params without adapters, no copy needed.
+  ref, _ = logprobs.token_logprobs(PARAMS, batch["input_ids"], batch["attention_mask"], CFG)
+  np.testing.assert_array_equal(np.asarray(ref * batch["response_mask"]),
+                                np.asarray(batch["ref_logp"]))
+  merged = lora.merge(PARAMS, state.params, LCFG)
+  lp_m, _ = logprobs.token_logprobs(merged, batch["input_ids"], batch["attention_mask"], CFG)
+  lp_u, _ = fn(PARAMS, batch["input_ids"], batch["attention_mask"], lora=state.params)
+  np.testing.assert_allclose(np.asarray(lp_m), np.asarray(lp_u), atol=1e-5)
