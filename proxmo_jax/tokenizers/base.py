@@ -1,41 +1,31 @@
-"""One tokenizer interface over sentencepiece models and HF `tokenizer.json` files.
+"""The one tokenizer interface: sentencepiece models, HF `tokenizer.json` and GGUF vocabularies.
 
-    tok.encode(text) -> list[int]        tok.decode(ids) -> str
-    tok.eos_id, tok.pad_id, tok.vocab_size
+    tok.encode(text) -> list[int]          tok.decode(ids) -> str
+    tok.eos_id, tok.pad_id: int            tok.bos_id: int | None
+    tok.vocab_size: int                    tok.token_to_id(token) -> int | None
+    tok.chat_template: str | None          the checkpoint's Jinja chat template
     tok.apply_chat_template(messages, add_generation_prompt=True) -> str
+    tok.stop_ids: list[int]                eos, then the template's end-of-turn tokens
 
-The chat template is Qwen2.5-Instruct's ChatML layout, which the paper's prompts go through:
-
-    <|im_start|>system\\n{system}<|im_end|>\\n<|im_start|>user\\n{user}<|im_end|>\\n
-    <|im_start|>assistant\\n
-
-with Qwen's default system message when the conversation has none.
+`encode` never adds BOS/EOS (prompts go through the chat template, which writes whatever
+special tokens the model expects); special tokens written in the text (`<|im_start|>`) are
+single ids. `apply_chat_template` renders the model's own template (see `chat_template.py`);
+a tokenizer without one (the project's trained sentencepiece models) raises ChatTemplateError.
 """
 
 from __future__ import annotations
 
 import abc
-from typing import Sequence
+from typing import Mapping, Optional, Sequence
 
-QWEN_DEFAULT_SYSTEM = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
-
-
-def chatml(messages: Sequence[dict], add_generation_prompt: bool = True,
-           default_system: str = QWEN_DEFAULT_SYSTEM) -> str:
-  """Renders messages [{"role", "content"}] in the ChatML layout of Qwen2.5-Instruct."""
-  parts = []
-  if not messages or messages[0].get("role") != "system":
-    parts.append(f"<|im_start|>system\n{default_system}<|im_end|>\n")
-  for m in messages:
-    if m.get("role") not in ("system", "user", "assistant"):
-      raise ValueError(f"chat message role {m.get('role')!r}: use system, user or assistant.")
-    parts.append(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n")
-  if add_generation_prompt:
-    parts.append("<|im_start|>assistant\n")
-  return "".join(parts)
+from proxmo_jax.tokenizers import chat_template as chat_template_lib
 
 
 class Tokenizer(abc.ABC):
+  """Text <-> token ids, the special ids a policy needs, and the model's chat template."""
+
+  #: The checkpoint's Jinja chat template; None when the tokenizer has none.
+  chat_template: Optional[str] = None
 
   @abc.abstractmethod
   def encode(self, text: str) -> list[int]: ...
@@ -55,10 +45,33 @@ class Tokenizer(abc.ABC):
   @abc.abstractmethod
   def vocab_size(self) -> int: ...
 
-  def apply_chat_template(self, messages: Sequence[dict], add_generation_prompt: bool = True,
-                          compact: bool = False) -> str:
-    """ChatML text (see module docstring); `compact` drops the system turn (small models)."""
-    if compact:
-      text = "".join(f"{m['role']}: {m['content']}\n" for m in messages)
-      return text + ("assistant: " if add_generation_prompt else "")
-    return chatml(messages, add_generation_prompt)
+  @property
+  def bos_id(self) -> Optional[int]:
+    """The beginning-of-sequence id, None when the vocabulary has none."""
+    return None
+
+  def token_to_id(self, token: str) -> Optional[int]:
+    """The id of a whole token (e.g. "<|im_end|>"), None when it is not one token."""
+    ids = self.encode(token)
+    return ids[0] if len(ids) == 1 else None
+
+  @property
+  def special_tokens(self) -> Mapping[str, str]:
+    """Named special tokens the chat template may use (bos_token, eos_token, ...)."""
+    return {}
+
+  def apply_chat_template(self, messages: Sequence[Mapping],
+                          add_generation_prompt: bool = True) -> str:
+    """`messages` ([{"role", "content"}]) as the model's chat template writes them."""
+    return chat_template_lib.render(self.chat_template, messages, add_generation_prompt,
+                                    self.special_tokens)
+
+  @property
+  def stop_ids(self) -> list[int]:
+    """Ids at which generation stops: eos, then each end-of-turn token the template writes."""
+    ids = [self.eos_id]
+    for token in chat_template_lib.end_of_turn_tokens(self.chat_template):
+      i = self.token_to_id(token)
+      if i is not None and i not in ids:
+        ids.append(i)
+    return ids

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import os
-from typing import Iterable, Sequence
+from typing import Iterable, Optional, Sequence
 
 import sentencepiece as spm
 
@@ -15,7 +15,8 @@ USER_SYMBOLS = ("<think>", "</think>", "<action>", "</action>", "<|im_start|>", 
 
 
 class SentencePieceTokenizer(Tokenizer):
-  """Wraps a `sentencepiece.SentencePieceProcessor` (pad 0, eos 1, unk 2, bos 3)."""
+  """Wraps a `sentencepiece.SentencePieceProcessor` (pad 0, eos 1, unk 2, bos 3); no chat
+  template (`chat_template` is None), so prompts are built as plain text."""
 
   def __init__(self, model_proto: bytes):
     self.model_proto = model_proto
@@ -52,8 +53,16 @@ class SentencePieceTokenizer(Tokenizer):
     return self.sp.pad_id()
 
   @property
+  def bos_id(self) -> Optional[int]:
+    return self.sp.bos_id() if self.sp.bos_id() >= 0 else None
+
+  @property
   def vocab_size(self) -> int:
     return self.sp.get_piece_size()
+
+  def token_to_id(self, token: str) -> Optional[int]:
+    i = self.sp.piece_to_id(token)
+    return None if i == self.sp.unk_id() and token != self.sp.id_to_piece(i) else i
 
 
 def train_sentencepiece(texts: Iterable[str], vocab_size: int = 2048,
