@@ -1,40 +1,98 @@
 """The shared base of every experiment config (ml_collections), with the paper's recipe.
 
-Full-scale defaults follow spec/estimators.md section 7 (the reference ProxMO run scripts);
-`apply_variant(config, "tiny")` shrinks everything to what trains on a 2-core CPU.
+One config file per environment (configs/alfworld.py, configs/webshop.py, ...); its argument
+picks the estimator, the size and any field, parsed like big_vision's `parse_arg`:
+
+    --config=configs/alfworld.py                   proxmo, the paper's recipe at full scale
+    --config=configs/alfworld.py:grpo,tiny         GRPO on the 2-core CPU size
+    --config=configs/alfworld.py:proxmo,tiny,seed=3
+
+Full-scale defaults follow the reference ProxMO run scripts (docs/method.md,
+"Hyperparameters"). Every estimator name means one thing everywhere (`ESTIMATORS`).
 """
 
 from __future__ import annotations
 
+from typing import Mapping, Sequence
+
 import ml_collections
 
+# Estimator variants: the registry estimator and the options that define each name.
+ESTIMATORS = {
+    "grpo": {"estimator": "grpo"},
+    "grpo_dr": {"estimator": "grpo_dr"},
+    "rloo": {"estimator": "rloo"},
+    "gigpo": {"estimator": "gigpo", "gigpo_mode": "mean_norm"},          # F_norm = 1 (yaml)
+    "gigpo_std": {"estimator": "gigpo", "gigpo_mode": "mean_std_norm"},  # verl-agent script
+    "proxmo": {"estimator": "proxmo"},
+    "proxmo_no_modulation": {"estimator": "proxmo_no_modulation"},
+    "proxmo_no_soft": {"estimator": "proxmo_no_soft"},
+}
+SIZES = ("full", "tiny", "cpu")
 
-def base_config(env: str, estimator: str) -> ml_collections.ConfigDict:
+
+def parse_arg(arg: str, sizes: Sequence[str] = SIZES) -> tuple[str, str, dict]:
+  """"proxmo,tiny,seed=3" -> ("proxmo", "tiny", {"seed": "3"}): an estimator of
+  `ESTIMATORS`, a size of `sizes` (default: proxmo, full) and field=value overrides."""
+  estimator, size, overrides = "proxmo", "full", {}
+  for token in (t.strip() for t in (arg or "").split(",")):
+    if not token:
+      continue
+    if "=" in token:
+      key, value = token.split("=", 1)
+      overrides[key.strip()] = value.strip()
+    elif token in ESTIMATORS:
+      estimator = token
+    elif token in sizes:
+      size = token
+    else:
+      raise ValueError(f"config argument {token!r} is not an estimator {list(ESTIMATORS)}, a "
+                       f"size {list(sizes)} or a field=value override.")
+  return estimator, size, overrides
+
+
+def set_fields(c: ml_collections.ConfigDict, overrides: Mapping[str, object]):
+  """Sets dotted fields ("env.group_size": "4"); strings are converted to the field's type."""
+  for key, value in overrides.items():
+    *sections, field = key.split(".")
+    node = c
+    for section in sections:
+      node = node[section]
+    if field not in node:
+      raise ValueError(f"config field {key!r} does not exist.")
+    kind = type(node[field])
+    if isinstance(value, str) and kind is not str:
+      value = value.lower() in ("1", "true", "yes") if kind is bool else kind(value)
+    node[field] = value
+  return c
+
+
+def apply_estimator(c: ml_collections.ConfigDict, name: str) -> ml_collections.ConfigDict:
+  if name not in ESTIMATORS:
+    raise ValueError(f"unknown estimator variant {name!r}; use one of {list(ESTIMATORS)}.")
+  for k, v in ESTIMATORS[name].items():
+    c.algorithm[k] = v
+  c.algorithm.variant = name
+  return c
+
+
+def base_config(env: str, estimator: str = "proxmo") -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
   c.seed = 0                          # PRNG seed of sampling, task order and init
   c.iterations = 150                  # rollout -> advantage -> update iterations (epochs)
 
   c.env = ml_collections.ConfigDict()
-  c.env.name = env                    # "alfworld" or "webshop"
-  c.env.data_dir = "data/alfworld_gen" if env == "alfworld" else "data/webshop_gen"
+  c.env.name = env                    # registry name (environments/registry.py)
+  c.env.data_dir = f"data/{env}_gen"  # data of the environment (generated when missing)
   c.env.train_split = "train"         # task split for rollouts
-  c.env.eval_split = "test"           # held-out split (unseen scenes for generated ALFWorld)
-  c.env.max_steps = 50 if env == "alfworld" else 15   # turns per episode
+  c.env.eval_split = "test"           # held-out split
+  c.env.max_steps = 50                # turns per episode
   c.env.history_length = 2            # past (observation, action) records in the prompt
   c.env.group_size = 8                # n trajectories per task and seed (one group)
   c.env.groups_per_batch = 16         # G task groups per rollout batch
   c.env.num_workers = 8               # env worker processes
   c.env.prompt = "paper"              # "paper" prompt or "compact" (small models)
   c.env.choose_admissible = False     # valid only if the action is an admissible command
-  c.env.generate_per_task = 40        # ALFWorld: games per task type generated if data_dir is empty
-  c.env.task_types = ""               # ALFWorld: comma-separated task types to use ("" = all six)
-  c.env.room_types = ""               # ALFWorld: kitchen, livingroom, bedroom, bathroom ("" = all)
-  if env == "webshop":
-    c.env.use_small = True            # the 1000-product catalog files (the paper's setting)
-    c.env.human_goals = False         # synthetic goals (the paper's wrapper default)
-    c.env.goal_seed = 42              # fixes the goal order, hence the index splits
-    c.env.test_size = 500             # test = goals [0, test_size), train = the rest
-    c.env.num_products = 1000         # size of the catalog generated if data_dir is empty
 
   c.model = ml_collections.ConfigDict()
   c.model.preset = "qwen2.5-1.5b"     # models/config.py PRESETS
@@ -51,10 +109,11 @@ def base_config(env: str, estimator: str) -> ml_collections.ConfigDict:
   c.rollout.temperature = 1.0         # training rollouts (vLLM defaults of the reference)
   c.rollout.top_p = 1.0
   c.rollout.top_k = 0                 # 0 = off
-  c.rollout.max_prompt_tokens = 2048 if env == "alfworld" else 4096
+  c.rollout.max_prompt_tokens = 2048
   c.rollout.max_response_tokens = 512
 
   c.algorithm = ml_collections.ConfigDict()
+  c.algorithm.variant = estimator     # ESTIMATORS name; sets estimator (and gigpo_mode)
   c.algorithm.estimator = estimator   # advantages registry name
   c.algorithm.gamma = 0.95            # step-return discount
   c.algorithm.omega = 1.0             # weight of the step term
@@ -81,11 +140,16 @@ def base_config(env: str, estimator: str) -> ml_collections.ConfigDict:
   c.ppo.dual_clip_c = 3.0
   c.ppo.kl_coef = 0.01                # low-variance KL loss to the frozen reference
   c.ppo.entropy_coef = 0.001
-  c.ppo.mini_batch = 256 if env == "alfworld" else 64   # step samples per optimizer step
-  c.ppo.micro_batch = 32 if env == "alfworld" else 8    # per accumulation step
+  c.ppo.mini_batch = 256              # step samples per optimizer step
+  c.ppo.micro_batch = 32              # per accumulation step
   c.ppo.epochs = 1
 
   c.mesh = ml_collections.ConfigDict({"data": -1, "fsdp": 1, "tensor": 1})
+  # Logical axis of the params / activations -> mesh axis (None = replicated), big_vision
+  # style; the proximity kernel splits its groups over "data" when that axis has > 1 device.
+  c.sharding_rules = [("vocab", "tensor"), ("embed", "fsdp"), ("heads", "tensor"),
+                      ("kv", "tensor"), ("mlp", "tensor"), ("layers", None),
+                      ("embed_norm", None), ("batch", ("data", "fsdp"))]
 
   c.checkpoint = ml_collections.ConfigDict()
   c.checkpoint.every = 5              # iterations between checkpoints
@@ -95,7 +159,7 @@ def base_config(env: str, estimator: str) -> ml_collections.ConfigDict:
   c.eval.every = 5                    # iterations between evaluations (0 = never)
   c.eval.temperature = 0.4            # sampled, as the reference's validation
   c.eval.num_tasks = 128
-  c.eval.before_train = env == "webshop"   # the reference validates before training on WebShop
+  c.eval.before_train = False         # evaluate the start before training
 
   c.sft = ml_collections.ConfigDict()
   c.sft.steps = 2000                  # behaviour-cloning steps on expert walkthroughs
@@ -105,28 +169,18 @@ def base_config(env: str, estimator: str) -> ml_collections.ConfigDict:
   return c
 
 
-def apply_variant(c: ml_collections.ConfigDict, variant: str) -> ml_collections.ConfigDict:
-  """"" (full scale) or "tiny"/"cpu": the settings that train on a 2-core CPU."""
-  if variant in ("", "full"):
-    return c
-  if variant not in ("tiny", "cpu"):
-    raise ValueError(f"unknown config variant {variant!r}; use '' (full scale) or 'tiny'.")
+def apply_tiny(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """The settings that train on a 2-core CPU (environment files add their own)."""
   c.iterations = 4
-  c.env.data_dir = "data/alfworld_demo" if c.env.name == "alfworld" else "data/webshop_demo"
-  c.env.max_steps = 12 if c.env.name == "alfworld" else 10
   c.env.group_size = 4
   c.env.groups_per_batch = 4
   c.env.num_workers = 2
   c.env.prompt = "compact"
-  c.env.generate_per_task = 4
   c.model.preset = "tiny"
   c.model.dtype = "float32"
   c.model.remat = False
   c.tokenizer.kind = "sentencepiece"
   c.tokenizer.path = ""               # trained into the workdir from expert walkthroughs
-  # WebShop pages and search queries are longer than ALFWorld's observations and commands.
-  c.rollout.max_prompt_tokens = 256 if c.env.name == "alfworld" else 512
-  c.rollout.max_response_tokens = 24 if c.env.name == "alfworld" else 64
   c.optim.learning_rate = 1e-5
   c.ppo.mini_batch = 64
   c.ppo.micro_batch = 64
@@ -138,3 +192,9 @@ def apply_variant(c: ml_collections.ConfigDict, variant: str) -> ml_collections.
   c.sft.learning_rate = 3e-3
   c.sft.batch_size = 16
   return c
+
+
+def finish(c: ml_collections.ConfigDict, estimator: str, overrides: Mapping[str, object]):
+  """Applies the estimator variant, then the field=value overrides."""
+  apply_estimator(c, estimator)
+  return set_fields(c, overrides)

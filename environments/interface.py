@@ -84,7 +84,16 @@ def task_context(first: StepResult) -> str:
 
 
 class Agent(Protocol):
-  """The environment-specific half of a policy: prompt text in, action text out."""
+  """The environment-specific half of a policy: prompt text in, action text out.
+
+  `environments.projection.ProtocolAgent` implements all but `build_prompt` for the paper's
+  `<think>...</think><action>...</action>` responses.
+  """
+
+  stop_strings: tuple[str, ...]  # sampling stops once the response contains one of these
+
+  def expert_response(self, command: str) -> str:
+    """The response text that makes the env receive `command` (behaviour-cloning target)."""
 
   def build_prompt(self, task_context: str, history: Sequence[tuple[str, str]],
                    observation: str, admissible: Sequence[str]) -> str:

@@ -1,4 +1,9 @@
-"""Model text -> environment action, with the reference's validity flag (spec section 6.4).
+"""The response protocol of the paper's agents: `<think>...</think><action>...</action>`.
+
+One place for it: `format_response` writes a response (behaviour-cloning targets), `STOP`
+ends sampling after the action, and `project_action` reads a model's text back into an
+environment action with the reference's validity flag (docs/environments.md, "From model text
+to action"):
 
     text_l  = text.lower()
     action  = text_l[i + len("<action>") : j].strip()   i, j = first "<action>", first "</action>"
@@ -17,8 +22,19 @@ from __future__ import annotations
 import re
 from typing import Optional, Sequence
 
+THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
+ACTION_OPEN, ACTION_CLOSE = "<action>", "</action>"
+TAGS = (THINK_OPEN, THINK_CLOSE, ACTION_OPEN, ACTION_CLOSE)
+STOP = ACTION_CLOSE  # sampling stops once the action is closed
+
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _SPACES = re.compile(r"\s+")
+
+
+def format_response(command: str, thought: str = "") -> str:
+  """A response in the protocol; an empty thought by default (behaviour-cloning targets: small
+  models do not profit from made-up reasoning)."""
+  return f"{THINK_OPEN}{thought}{THINK_CLOSE}{ACTION_OPEN}{command}{ACTION_CLOSE}"
 
 
 def project_action(text: str, tail: int = 30,
@@ -39,3 +55,23 @@ def project_action(text: str, tail: int = 30,
     else:
       valid = False
   return action, valid
+
+
+class ProtocolAgent:
+  """Base of the agents that speak this protocol: the prompt builder is the subclass's; the
+  stop strings, the behaviour-cloning response and the projection are shared.
+
+  Attributes:
+    tail: characters of an invalid output sent to the env (30 ALFWorld, 20 WebShop).
+    choose_admissible: an action must also be one of the admissible commands to be valid.
+  """
+  tail = 30
+  choose_admissible = False
+  stop_strings = (STOP,)
+  special_strings = TAGS  # kept whole by a tokenizer trained for the agent
+
+  def expert_response(self, command: str) -> str:
+    return format_response(command)
+
+  def project(self, text: str, admissible: Sequence[str]) -> tuple[str, bool]:
+    return project_action(text, self.tail, admissible if self.choose_admissible else None)

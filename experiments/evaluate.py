@@ -1,23 +1,24 @@
-"""Evaluate a trained policy on held-out tasks and print the paper's table.
+"""Evaluate a policy on held-out tasks and print the environment's table.
 
-    python experiments/evaluate.py --config=configs/alfworld_proxmo.py:tiny --workdir=runs/tiny
+    python experiments/evaluate.py --config=configs/alfworld.py:proxmo,tiny --workdir=runs/tiny
         [--params=runs/tiny/sft] [--temperature=0.4] [--num_tasks=128] [--split=both]
-Uses the latest checkpoint of --workdir unless --params names a params.npz directory; writes
-<workdir>/eval_table.{md,csv}. `--split=both` adds a row for the same number of training games,
-so the gap between the two rows shows how much of the policy's success is memorised games.
+
+Uses the latest checkpoint of --workdir unless --params names a params.npz directory (or
+config.model.init names a pretrained model); writes <workdir>/eval_table.{md,csv}.
+`--split=both` adds a row for the same number of training tasks, so the gap between the two
+rows shows how much of the policy's success is memorised. No optimizer is built.
 """
 
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from absl import app, flags
+from ml_collections import config_flags
 
-from absl import app, flags  # noqa: E402
-from ml_collections import config_flags  # noqa: E402
+from proxmo_jax import parallel
+from proxmo_jax.parallel import multihost
+from proxmo_jax.training import checkpointing, eval_table, train
 
-from proxmo_jax.training import eval_table, trainer as trainer_lib  # noqa: E402
-
-_CONFIG = config_flags.DEFINE_config_file("config", None, "config file (path[:variant]).",
+_CONFIG = config_flags.DEFINE_config_file("config", None, "config file (path[:arg]).",
                                           lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "run directory.")
 _PARAMS = flags.DEFINE_string("params", "", "params.npz directory instead of the checkpoint.")
@@ -30,20 +31,24 @@ flags.mark_flags_as_required(["config", "workdir"])
 
 def main(argv):
   del argv
-  t = trainer_lib.Trainer(_CONFIG.value, _WORKDIR.value, init_params_dir=_PARAMS.value or None,
-                          restore=not _PARAMS.value)
+  parallel.initialize()
+  exp = train.build(_CONFIG.value, _WORKDIR.value, init_params_dir=_PARAMS.value or None)
   name = os.path.basename(os.path.normpath(_WORKDIR.value))
   rows = {}
   try:
-    if _SPLIT.value in ("eval", "both"):
-      _, rows[f"{name} (held-out)" if _SPLIT.value == "both" else name] = t.evaluate(
-          num_tasks=_NUM.value, temperature=_TEMP.value)
-    if _SPLIT.value in ("train", "both"):
-      _, rows[f"{name} (training games)"] = t.evaluate(
-          num_tasks=_NUM.value, temperature=_TEMP.value, split_tasks=t.train_tasks)
+    if not _PARAMS.value:
+      exp.policy.params = checkpointing.restore_params(
+          os.path.join(_WORKDIR.value, "checkpoints"), exp.policy.params)
+    splits = ["eval", "train"] if _SPLIT.value == "both" else [_SPLIT.value]
+    for split in splits:
+      label = name if _SPLIT.value != "both" else (
+          f"{name} (held-out)" if split == "eval" else f"{name} (training tasks)")
+      _, rows[label] = exp.evaluator.evaluate(num_tasks=_NUM.value, temperature=_TEMP.value,
+                                              split=split)
   finally:
-    t.close()
-  print(eval_table.write_tables(rows, _WORKDIR.value, "eval_table"))
+    exp.close()
+  if multihost.is_primary():
+    print(eval_table.write_tables(rows, _WORKDIR.value, "eval_table"))
 
 
 if __name__ == "__main__":

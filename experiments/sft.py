@@ -1,20 +1,16 @@
-"""Behaviour-cloning warm start on expert walkthroughs (ALFWorld hand-coded expert).
+"""Behaviour-cloning warm start on the environment's expert (ALFWorld walkthroughs, WebShop
+oracle plans, ...).
 
-    python experiments/sft.py --config=configs/alfworld_proxmo.py:tiny --workdir=runs/tiny
+    python experiments/sft.py --config=configs/alfworld.py:proxmo,tiny --workdir=runs/tiny
 Writes <workdir>/sft/params.npz (and the tokenizer, if trained) for train.py --init_params.
 """
 
-import os
-import sys
+from absl import app, flags
+from ml_collections import config_flags
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from proxmo_jax.training import train
 
-from absl import app, flags  # noqa: E402
-from ml_collections import config_flags  # noqa: E402
-
-from proxmo_jax.training import trainer as trainer_lib  # noqa: E402
-
-_CONFIG = config_flags.DEFINE_config_file("config", None, "config file (path[:variant]).",
+_CONFIG = config_flags.DEFINE_config_file("config", None, "config file (path[:arg]).",
                                           lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "run directory.")
 flags.mark_flags_as_required(["config", "workdir"])
@@ -22,7 +18,7 @@ flags.mark_flags_as_required(["config", "workdir"])
 
 def main(argv):
   del argv
-  print("params written to", trainer_lib.behavior_clone(_CONFIG.value, _WORKDIR.value))
+  print("params written to", train.behavior_clone(_CONFIG.value, _WORKDIR.value))
 
 
 if __name__ == "__main__":

@@ -1,23 +1,21 @@
-"""Train an agent with ProxMO or a baseline.
+"""Train an agent with ProxMO or a baseline, then evaluate it on held-out tasks.
 
-    python experiments/train.py --config=configs/alfworld_proxmo.py:tiny --workdir=runs/tiny
-    python experiments/train.py --config=configs/alfworld_proxmo.py --workdir=runs/full \
-        --config.model.init=hf:/path/to/Qwen2.5-1.5B-Instruct --config.tokenizer.path=/path/...
+    python experiments/train.py --config=configs/alfworld.py:proxmo,tiny --workdir=runs/tiny \
+        [--init_params=runs/tiny/sft]
+    python experiments/train.py --config=configs/alfworld.py:proxmo --workdir=runs/full \
+        --config.model.init=hf:/path/to/Qwen2.5-1.5B-Instruct --config.tokenizer.kind=model
 
-Re-running with the same --workdir resumes from its latest checkpoint.
+Re-running with the same --workdir resumes from its latest checkpoint. Writes
+<workdir>/metrics.jsonl, tb/, checkpoints/ and eval.{md,csv}.
 """
 
-import os
-import sys
+from absl import app, flags
+from ml_collections import config_flags
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from proxmo_jax import parallel
+from proxmo_jax.training import train
 
-from absl import app, flags  # noqa: E402
-from ml_collections import config_flags  # noqa: E402
-
-from proxmo_jax.training import eval_table, trainer as trainer_lib  # noqa: E402
-
-_CONFIG = config_flags.DEFINE_config_file("config", None, "config file (path[:variant]).",
+_CONFIG = config_flags.DEFINE_config_file("config", None, "config file (path[:arg]).",
                                           lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "run directory (checkpoints, metrics, tables).")
 _INIT = flags.DEFINE_string("init_params", "", "params.npz directory to start from (e.g. SFT).")
@@ -26,13 +24,8 @@ flags.mark_flags_as_required(["config", "workdir"])
 
 def main(argv):
   del argv
-  t = trainer_lib.Trainer(_CONFIG.value, _WORKDIR.value, init_params_dir=_INIT.value or None)
-  try:
-    rows = t.train()
-    _, rows["final"] = t.evaluate()
-  finally:
-    t.close()
-  print(eval_table.write_tables(rows, _WORKDIR.value, "eval"))
+  parallel.initialize()
+  train.train_and_evaluate(_CONFIG.value, _WORKDIR.value, _INIT.value or None)
 
 
 if __name__ == "__main__":

@@ -16,9 +16,11 @@ def main():
   os.environ.update(PROXMO_COORDINATOR=f"127.0.0.1:{port}", PROXMO_NUM_PROCESSES="2",
                     PROXMO_PROCESS_ID=pid)
   import jax  # pylint: disable=import-outside-toplevel
-  from configs import webshop_proxmo  # pylint: disable=import-outside-toplevel
-  from proxmo_jax.training import trainer  # pylint: disable=import-outside-toplevel
-  c = webshop_proxmo.get_config("tiny")
+  from configs import webshop  # pylint: disable=import-outside-toplevel
+  from proxmo_jax import parallel  # pylint: disable=import-outside-toplevel
+  from proxmo_jax.training import train  # pylint: disable=import-outside-toplevel
+  parallel.initialize()
+  c = webshop.get_config("proxmo,tiny")
   c.env.data_dir = data_dir
   c.env.num_products = 200
   c.env.test_size = 50
@@ -29,10 +31,11 @@ def main():
   c.rollout.max_response_tokens = 16
   c.tokenizer.vocab_size = 512
   c.eval.before_train = False
-  t = trainer.Trainer(c, workdir)
+  run = train.Run(c, workdir)
+  t = run.trainer
   try:
     metrics = t.train_iteration()
-    _, row = t.evaluate(num_tasks=4, temperature=0.0)
+    _, row = run.evaluate(num_tasks=4, temperature=0.0)
     t.save()
     t.ckpt.wait()
     result = {"process": jax.process_index(), "processes": jax.process_count(),
@@ -41,7 +44,7 @@ def main():
               "eval": {k: None if v is None else float(v) for k, v in row.items()},
               "steps": [int(s) for s in t.ckpt.steps()]}
   finally:
-    t.close()
+    run.close()
   with open(out, "w") as f:
     json.dump(result, f)
 

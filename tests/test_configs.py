@@ -6,20 +6,25 @@ import pytest
 
 from proxmo_jax.training import config_validation
 
-CONFIGS = [f"{env}_{est}" for env in ("alfworld", "webshop")
-           for est in ("proxmo", "gigpo", "grpo", "rloo")]
+from configs import common
+
+ENVS = ("alfworld", "webshop")
 
 
-@pytest.mark.parametrize("name", CONFIGS)
+@pytest.mark.parametrize("env", ENVS)
+@pytest.mark.parametrize("estimator", list(common.ESTIMATORS))
 @pytest.mark.parametrize("variant", ["", "tiny"])
-def test_configs_validate(name, variant):
-  c = importlib.import_module(f"configs.{name}").get_config(variant)
+def test_configs_validate(env, estimator, variant):
+  name = f"{env}_{estimator}"
+  c = importlib.import_module(f"configs.{env}").get_config(
+      ",".join(x for x in (estimator, variant) if x))
   if not variant:
     with pytest.raises(config_validation.ConfigError, match="tokenizer.path"):
       config_validation.validate(c)  # full scale needs the HF checkpoint's tokenizer
     c.tokenizer.path = "/checkpoints/Qwen2.5-1.5B-Instruct"
   config_validation.validate(c)
-  assert c.algorithm.estimator == name.split("_")[1]
+  assert c.algorithm.variant == estimator
+  assert c.algorithm.estimator == common.ESTIMATORS[estimator]["estimator"]
   if variant == "tiny":
     assert c.model.preset == "tiny" and c.tokenizer.kind == "sentencepiece"
   else:  # the paper's recipe
@@ -39,16 +44,32 @@ def test_configs_validate(name, variant):
     ("rollout.top_p", 0.0, "rollout.top_p"),
 ])
 def test_bad_fields_are_named(field, value, match):
-  c = importlib.import_module("configs.alfworld_proxmo").get_config("tiny")
+  c = importlib.import_module("configs.alfworld").get_config("proxmo,tiny")
   section, key = field.split(".")
   c[section][key] = value
   with pytest.raises(config_validation.ConfigError, match=match):
     config_validation.validate(c)
 
 
-def test_unknown_variant():
-  with pytest.raises(ValueError, match="variant"):
-    importlib.import_module("configs.alfworld_proxmo").get_config("huge")
+def test_unknown_config_argument_is_named():
+  with pytest.raises(ValueError, match="huge"):
+    importlib.import_module("configs.alfworld").get_config("proxmo,huge")
+
+
+def test_config_argument_sets_fields_and_estimator_names_mean_one_thing():
+  c = importlib.import_module("configs.alfworld").get_config("gigpo_std,tiny,seed=3,env.group_size=2")
+  assert (c.seed, c.env.group_size, c.model.preset) == (3, 2, "tiny")
+  assert (c.algorithm.estimator, c.algorithm.gigpo_mode) == ("gigpo", "mean_std_norm")
+  for env in ENVS:
+    g = importlib.import_module(f"configs.{env}").get_config("gigpo")
+    assert g.algorithm.gigpo_mode == "mean_norm"  # the registry default, everywhere
+
+
+def test_unknown_environment_is_named():
+  c = importlib.import_module("configs.alfworld").get_config("proxmo,tiny")
+  c.env.name = "minecraft"
+  with pytest.raises(config_validation.ConfigError, match="minecraft"):
+    config_validation.validate(c)
 
 
 @pytest.mark.parametrize("field,value,named", [
@@ -56,12 +77,12 @@ def test_unknown_variant():
     ("room_types", "bathroom, garage", "garage"),
 ])
 def test_unknown_alfworld_selection_is_named(tmp_path, field, value, named):
-  from proxmo_jax.training import trainer
-  c = importlib.import_module("configs.alfworld_proxmo").get_config("tiny")
+  from environments import registry
+  c = importlib.import_module("configs.alfworld").get_config("proxmo,tiny")
   c.env.data_dir = str(tmp_path)
   c.env[field] = value
   with pytest.raises(config_validation.ConfigError, match=rf"env.{field}.*{named}"):
-    trainer.env_setup(c)
+    registry.make(c.env)
 
 
 def test_room_type_of_generated_and_official_game_directories():

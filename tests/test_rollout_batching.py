@@ -49,7 +49,7 @@ def test_sentencepiece_decode_ignores_out_of_range_ids():
 
 
 def test_eval_tasks_interleave_task_types():
-  from proxmo_jax.training.trainer import interleave_task_types
+  from proxmo_jax.training.evaluation import interleave_task_types
   tasks = [Task("alfworld", f"{t}{k}", t) for t in ("a", "b", "c") for k in range(3)]
   tasks = tasks[:7]  # a0 a1 a2 b0 b1 b2 c0
   assert [t.task_id for t in interleave_task_types(tasks)] == [

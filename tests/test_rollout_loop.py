@@ -48,8 +48,10 @@ def test_groups_share_task_and_episodes_end_or_truncate():
             for i, p in enumerate(prompts)]
 
   envs = SerialVectorEnv([CounterEnv() for _ in range(4)])
+  tok = WordTokenizer()
   episodes, stats = run_rollout(envs, [(task, 0), (task, 1)], group_size=2, sample_fn=sample_fn,
-                                tokenizer=WordTokenizer(), agent=EchoAgent(), max_steps=5)
+                                encode_prompt=tok.encode, decode=tok.decode, agent=EchoAgent(),
+                                max_steps=5)
   assert [e.group for e in episodes] == [0, 0, 1, 1]
   assert episodes[0].won and episodes[0].length == 2 and episodes[0].total_reward == 10.0
   assert episodes[0].steps[-1].reward == 10.0 and episodes[0].steps[0].reward == 0.0
@@ -58,3 +60,6 @@ def test_groups_share_task_and_episodes_end_or_truncate():
   for e in episodes:
     assert e.won != e.truncated and e.length <= 5
   assert calls[0] == 4 and stats.turns == len(calls)
+  assert stats.env_steps == sum(calls) == sum(e.length for e in episodes)
+  m = stats.metrics()
+  assert m["rollout/env_steps"] == stats.env_steps and m["time/sample"] >= 0.0

@@ -4,9 +4,9 @@ import math
 
 import pytest
 
-from configs import alfworld_proxmo
+from configs import alfworld
 from environments.alfworld import data
-from proxmo_jax.training import trainer as trainer_lib
+from proxmo_jax.training import train
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +19,7 @@ def data_dir(tmp_path_factory):
 
 
 def _config(data_dir):
-  c = alfworld_proxmo.get_config("tiny")
+  c = alfworld.get_config("proxmo,tiny")
   c.env.data_dir = data_dir
   c.env.group_size = 2
   c.env.groups_per_batch = 2
@@ -41,28 +41,30 @@ def _comparable(m):
 
 def test_iteration_checkpoint_and_identical_resume(data_dir, tmp_path):
   c = _config(data_dir)
-  straight = trainer_lib.Trainer(c, str(tmp_path / "a"))
+  run = train.Run(c, str(tmp_path / "a"))
+  straight = run.trainer
   try:
     m1 = straight.train_iteration()
     straight.save()
     m2 = straight.train_iteration()
   finally:
-    straight.close()
+    run.close()
   assert m1["step_samples"] > 0 and math.isfinite(m1["loss"]) and m1["skipped"] == 0.0
   assert set(m1) >= {"success_rate", "invalid_rate", "adv/step_std", "kl", "entropy",
                      "clip_frac", "time/rollout", "time/advantage", "adv_overhead_vs_grpo_pct"}
   # Run b stops after iteration 1 (as if killed after its checkpoint) and resumes.
-  first = trainer_lib.Trainer(c, str(tmp_path / "b"))
+  run = train.Run(c, str(tmp_path / "b"))
   try:
-    first.train_iteration()
-    first.save()
-    first.ckpt.wait()
+    run.trainer.train_iteration()
+    run.trainer.save()
+    run.trainer.ckpt.wait()
   finally:
-    first.close()
-  resumed = trainer_lib.Trainer(c, str(tmp_path / "b"))
+    run.close()
+  run = train.Run(c, str(tmp_path / "b"))
+  resumed = run.trainer
   try:
     assert resumed.iteration == 1
     m2b = resumed.train_iteration()
   finally:
-    resumed.close()
+    run.close()
   assert _comparable(m2b) == pytest.approx(_comparable(m2), rel=1e-5, abs=1e-6)

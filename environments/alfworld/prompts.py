@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from environments.projection import project_action
+from environments.projection import ProtocolAgent
 
 INSTRUCTION = ("Now it's your turn to take an action. First reason step by step about the "
                "situation inside <think> </think> tags. Then give exactly one admissible action "
@@ -77,8 +77,8 @@ def build_compact_prompt(first_observation: str, history: Sequence[tuple[str, st
   return "\n".join(lines) + "\n"
 
 
-class AlfworldAgent:
-  """Prompt builder + projection for the rollout loop (`proxmo_jax.rollout.loop.Agent`).
+class AlfworldAgent(ProtocolAgent):
+  """Prompt builder + projection for the rollout loop (`environments.interface.Agent`).
 
   Args:
     compact: use the compact prompt.
@@ -94,9 +94,6 @@ class AlfworldAgent:
     self.history_length = history_length
     self.choose_admissible = choose_admissible
 
-  def build_prompt(self, first_observation, history, observation, admissible):
+  def build_prompt(self, task_context, history, observation, admissible):
     fn = build_compact_prompt if self.compact else build_prompt
-    return fn(first_observation, history, observation, admissible, self.history_length)
-
-  def project(self, text, admissible):
-    return project_action(text, self.tail, admissible if self.choose_admissible else None)
+    return fn(task_context, history, observation, admissible, self.history_length)

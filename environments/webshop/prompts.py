@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from environments.projection import project_action
+from environments.projection import ProtocolAgent
 
 MAX_HISTORY_PROMPT_CHARS = 13000
 PERSONA = "You are an expert autonomous agent operating in the WebShop e-commerce environment."
@@ -70,10 +70,11 @@ def build_compact_prompt(task: str, history: Sequence[tuple[str, str]], observat
   return "\n".join(lines) + "\n"
 
 
-class WebShopAgent:
-  """Prompt builder + projection for the rollout loop (`proxmo_jax.rollout.loop.Agent`).
+class WebShopAgent(ProtocolAgent):
+  """Prompt builder + projection for the rollout loop (`environments.interface.Agent`).
 
-  `first_observation` is the environment's task sentence (WebShopEnv's info["task"]).
+  `task_context` is the environment's task sentence (WebShopEnv's info["task"]); search[...]
+  takes free text, so admissibility is never part of validity.
   """
 
   tail = 20
@@ -82,10 +83,6 @@ class WebShopAgent:
     self.compact = compact
     self.history_length = history_length
 
-  def build_prompt(self, first_observation, history, observation, admissible):
+  def build_prompt(self, task_context, history, observation, admissible):
     fn = build_compact_prompt if self.compact else build_prompt
-    return fn(first_observation, history, observation, admissible, self.history_length)
-
-  def project(self, text, admissible):
-    del admissible  # search[...] takes free text: admissibility is not part of validity
-    return project_action(text, self.tail)
+    return fn(task_context, history, observation, admissible, self.history_length)

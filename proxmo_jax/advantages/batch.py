@@ -31,12 +31,13 @@ layout; `TrajectoryBatch.validate()` checks a hand-made batch on the host.
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Callable, Optional, Sequence
 
 import flax.struct
 import jax.numpy as jnp
 import numpy as np
+
+from proxmo_jax import buckets
 
 
 @flax.struct.dataclass
@@ -125,15 +126,8 @@ class Trajectory:
                        f"flags for {len(self.rewards)} steps.")
 
 
-def bucket_size(n: int, minimum: int = 8, granularity: float = 2.0 ** 0.5) -> int:
-  """Smallest bucket >= n from a geometric ladder (minimum * granularity^k, rounded to 8).
-
-  Buckets bound the number of distinct compiled shapes to O(log n) while wasting < ~41 %.
-  """
-  size = minimum
-  while size < n:
-    size = int(math.ceil(size * granularity / 8.0) * 8)
-  return size
+# Smallest bucket >= n from a geometric ladder (minimum * sqrt(2)^k, rounded to 8).
+bucket_size = buckets.geometric
 
 
 def build_trajectory_batch(

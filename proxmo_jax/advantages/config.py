@@ -7,6 +7,7 @@ comments say where the paper's wording differs.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any, Optional
 
 P_MODES = ("code", "paper")
 STATS = ("step", "trajectory")
@@ -42,6 +43,10 @@ class AdvantageConfig:
     invalid_penalty: subtracted from the score and the step return of a sample whose model
       output was invalid (0.1).
     soft_chunk: groups per step of the blocked proximity kernel (memory/speed trade-off).
+    group_mesh, group_axis: placement, not maths: when `group_mesh` is set and its axis
+      `group_axis` has more than one device, the proximity kernel runs under `jax.shard_map`
+      with the groups split over that axis (`proximity.sharded_soft_baselines`); the numbers
+      are the same up to float summation order.
   """
   gamma: float = 0.95
   omega: float = 1.0
@@ -56,6 +61,8 @@ class AdvantageConfig:
   gigpo_mode: str = "mean_norm"
   invalid_penalty: float = 0.1
   soft_chunk: int = 8
+  group_mesh: Optional[Any] = None
+  group_axis: str = "data"
 
   def __post_init__(self):
     for field, allowed in (("p_mode", P_MODES), ("stats", STATS), ("gigpo_mode", GIGPO_MODES),

@@ -31,6 +31,7 @@ from proxmo_jax.advantages import returns as returns_lib
 from proxmo_jax.advantages import segments
 from proxmo_jax.advantages.batch import TrajectoryBatch
 from proxmo_jax.advantages.config import AdvantageConfig
+from proxmo_jax.advantages.registry import register
 from proxmo_jax.proximity import soft_baseline
 
 
@@ -142,10 +143,17 @@ def soft_step_advantage(g, batch: TrajectoryBatch, cfg: AdvantageConfig):
   If no valid row has a non-zero feature (the reference's empty-vocabulary case, where its
   vectorizer raises), A^S = 0.
   """
-  b = soft_baseline.soft_baselines(batch.features, g, batch.group_ids, batch.valid,
-                                   num_groups=batch.num_groups,
-                                   capacity=batch.group_capacity, tau=cfg.tau,
-                                   chunk=cfg.soft_chunk)
+  mesh = cfg.group_mesh
+  if mesh is not None and mesh.shape.get(cfg.group_axis, 1) > 1:
+    b = soft_baseline.sharded_soft_baselines(
+        batch.features, g, batch.group_ids, batch.valid, mesh=mesh, axis=cfg.group_axis,
+        num_groups=batch.num_groups, capacity=batch.group_capacity, tau=cfg.tau,
+        chunk=cfg.soft_chunk)
+  else:
+    b = soft_baseline.soft_baselines(batch.features, g, batch.group_ids, batch.valid,
+                                     num_groups=batch.num_groups,
+                                     capacity=batch.group_capacity, tau=cfg.tau,
+                                     chunk=cfg.soft_chunk)
   has_vocab = jnp.any((batch.features != 0) & batch.valid[:, None])
   return jnp.where(batch.valid & has_vocab, g - b, 0.0)
 
@@ -157,6 +165,7 @@ def _zeros(batch):
 # ----------------------------------------------------------------------------- estimators
 
 
+@register("grpo")
 def grpo(batch: TrajectoryBatch, cfg: AdvantageConfig, *, norm_by_std: bool = True):
   """GRPO (norm_by_std=True) or Dr.GRPO (False) episode advantage."""
   s = scores(batch, cfg)
@@ -168,10 +177,12 @@ def grpo(batch: TrajectoryBatch, cfg: AdvantageConfig, *, norm_by_std: bool = Tr
   return Advantages(episode=adv, step=_zeros(batch), total=adv)
 
 
+@register("grpo_dr")
 def grpo_dr(batch: TrajectoryBatch, cfg: AdvantageConfig):
   return grpo(batch, cfg, norm_by_std=False)
 
 
+@register("rloo")
 def rloo(batch: TrajectoryBatch, cfg: AdvantageConfig):
   """RLOO: N / (N - 1) * (s - mu) with N the group's number of entries; s itself if N = 1."""
   s = scores(batch, cfg)
@@ -181,6 +192,7 @@ def rloo(batch: TrajectoryBatch, cfg: AdvantageConfig):
   return Advantages(episode=adv, step=_zeros(batch), total=adv)
 
 
+@register("gigpo", needs_features=False, exact_states=True)
 def gigpo(batch: TrajectoryBatch, cfg: AdvantageConfig):
   """GiGPO: episode term (std per gigpo_mode) + omega * exact anchor-state step term."""
   s = scores(batch, cfg)
@@ -193,6 +205,7 @@ def gigpo(batch: TrajectoryBatch, cfg: AdvantageConfig):
   return Advantages(episode=ep, step=st, total=ep + cfg.omega * st)
 
 
+@register("proxmo", needs_features=True, needs_group_blocks=True, exact_states=False)
 def proxmo(batch: TrajectoryBatch, cfg: AdvantageConfig, *, modulation: bool = True,
            soft: bool = True):
   """ProxMO: (s - mu) * w (modulation) + omega * (G - soft baseline)."""
@@ -210,9 +223,11 @@ def proxmo(batch: TrajectoryBatch, cfg: AdvantageConfig, *, modulation: bool = T
   return Advantages(episode=ep, step=st, total=ep + cfg.omega * st)
 
 
+@register("proxmo_no_modulation", needs_features=True, needs_group_blocks=True)
 def proxmo_no_modulation(batch: TrajectoryBatch, cfg: AdvantageConfig):
   return proxmo(batch, cfg, modulation=False)
 
 
+@register("proxmo_no_soft", exact_states=True)
 def proxmo_no_soft(batch: TrajectoryBatch, cfg: AdvantageConfig):
   return proxmo(batch, cfg, soft=False)

@@ -3,8 +3,9 @@
     adv = compute_advantages("proxmo", batch)                 # reference defaults
     adv = compute_advantages("gigpo", batch, gigpo_mode="mean_std_norm")
 
-New estimators register with `@register("name")`; a function takes
-(batch: TrajectoryBatch, cfg: AdvantageConfig) and returns `Advantages`.
+Estimators register where they are defined, with `@register("name", needs_features=...,
+needs_group_blocks=..., exact_states=...)`; a function takes (batch: TrajectoryBatch,
+cfg: AdvantageConfig) and returns `Advantages`. `info(name)` gives the metadata.
 """
 
 from __future__ import annotations
@@ -15,38 +16,58 @@ from typing import Callable, Optional
 
 import jax
 
-from proxmo_jax.advantages import estimators
 from proxmo_jax.advantages.batch import TrajectoryBatch, bucket_size
 from proxmo_jax.advantages.config import AdvantageConfig
 from proxmo_jax.proximity import blocks
 
-Estimator = Callable[[TrajectoryBatch, AdvantageConfig], estimators.Advantages]
-_REGISTRY: dict[str, Estimator] = {}
+Estimator = Callable[[TrajectoryBatch, AdvantageConfig], "estimators.Advantages"]
 
 
-def register(name: str):
+@dataclasses.dataclass(frozen=True)
+class EstimatorInfo:
+  """A registered estimator and what it needs of the batch.
+
+  Attributes:
+    fn: (batch, cfg) -> Advantages.
+    needs_features: reads `batch.features` (proximity features of the anchor observations);
+      without it the caller may pass zero-width features.
+    needs_group_blocks: runs the group-blocked proximity kernel, so the batch needs a static
+      `group_capacity` (measured and bucketed by `compute_advantages` when 0).
+    exact_states: groups step samples by exact anchor state (`batch.anchor_ids`).
+  """
+  fn: Estimator
+  needs_features: bool = False
+  needs_group_blocks: bool = False
+  exact_states: bool = False
+
+
+_REGISTRY: dict[str, EstimatorInfo] = {}
+
+
+def register(name: str, *, needs_features: bool = False, needs_group_blocks: bool = False,
+             exact_states: bool = False):
+  """Decorator: registers `fn(batch, cfg) -> Advantages` under `name` with its metadata."""
   def wrap(fn: Estimator) -> Estimator:
     if name in _REGISTRY:
       raise ValueError(f"estimator {name!r} is already registered.")
-    _REGISTRY[name] = fn
+    _REGISTRY[name] = EstimatorInfo(fn, needs_features, needs_group_blocks, exact_states)
     return fn
   return wrap
-
-
-for _name in ("grpo", "grpo_dr", "rloo", "gigpo", "proxmo", "proxmo_no_modulation",
-              "proxmo_no_soft"):
-  register(_name)(getattr(estimators, _name))
 
 
 def names() -> tuple[str, ...]:
   return tuple(sorted(_REGISTRY))
 
 
-def get(name: str) -> Estimator:
+def info(name: str) -> EstimatorInfo:
   try:
     return _REGISTRY[name]
   except KeyError:
     raise ValueError(f"unknown advantage estimator {name!r}; choose one of {names()}.") from None
+
+
+def get(name: str) -> Estimator:
+  return info(name).fn
 
 
 @functools.partial(jax.jit, static_argnames=("name", "cfg"))
@@ -67,11 +88,11 @@ def compute_advantages(name: str, batch: TrajectoryBatch, cfg: Optional[Advantag
   Returns:
     Advantages(episode, step, total), each f32[B].
   """
-  get(name)
+  meta = info(name)
   cfg = cfg or AdvantageConfig()
   if overrides:
     cfg = dataclasses.replace(cfg, **overrides)
-  if name.startswith("proxmo") and name != "proxmo_no_soft":
+  if meta.needs_group_blocks:
     traced = isinstance(batch.group_ids, jax.core.Tracer)
     if batch.group_capacity <= 0:
       if traced:
@@ -82,3 +103,7 @@ def compute_advantages(name: str, batch: TrajectoryBatch, cfg: Optional[Advantag
     elif not traced:
       blocks.check_capacity(batch.group_ids, batch.valid, batch.group_capacity)
   return _jitted(batch, name, cfg)
+
+
+# The built-in estimators register themselves when their module is imported.
+from proxmo_jax.advantages import estimators  # noqa: E402,F401  pylint: disable=wrong-import-position

@@ -26,6 +26,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from proxmo_jax import buckets
+
 TOKEN_PATTERN = re.compile(r"(?u)\b\w\w+\b")
 MAX_FEATURES = 1024
 
@@ -37,10 +39,7 @@ def tokenize(text: str) -> list[str]:
 
 def feature_width_bucket(num_terms: int, minimum: int = 128) -> int:
   """Padded feature width: the next power of two >= num_terms (at least `minimum`)."""
-  width = minimum
-  while width < num_terms:
-    width *= 2
-  return width
+  return buckets.power_of_two(num_terms, minimum)
 
 
 class TfidfResult:

@@ -13,13 +13,13 @@ B, P and R are bucketed (see `bucket_size`), so the jitted update compiles once 
 
 from __future__ import annotations
 
-import math
 from typing import Callable, Optional, Sequence
 
 import flax.struct
 import jax.numpy as jnp
 import numpy as np
 
+from proxmo_jax import buckets
 from proxmo_jax.advantages import Trajectory, TrajectoryBatch, build_trajectory_batch, bucket_size
 from proxmo_jax.rollout.records import Episode
 
@@ -30,10 +30,6 @@ class TokenBatch:
   attention_mask: jnp.ndarray  # i32[B, L]
   response_mask: jnp.ndarray   # f32[B, L]
   prompt_len: int = flax.struct.field(pytree_node=False, default=0)  # P
-
-
-def round_up(n: int, multiple: int) -> int:
-  return int(math.ceil(max(n, 1) / multiple) * multiple)
 
 
 def episodes_to_trajectories(episodes: Sequence[Episode]) -> list[Trajectory]:
@@ -49,9 +45,9 @@ def batch_shape(episodes: Sequence[Episode], row_multiple: int = 8, prompt_multi
   steps = [s for e in episodes for s in e.steps]
   if not steps:
     raise ValueError("build_update_batch got no step samples: every episode is empty.")
-  return (round_up(bucket_size(len(steps)), row_multiple),
-          round_up(max(len(s.prompt_ids) for s in steps), prompt_multiple),
-          round_up(max(len(s.response_ids) for s in steps), response_multiple))
+  return (buckets.round_up(bucket_size(len(steps)), row_multiple),
+          buckets.round_up(max(len(s.prompt_ids) for s in steps), prompt_multiple),
+          buckets.round_up(max(len(s.response_ids) for s in steps), response_multiple))
 
 
 def build_update_batch(episodes: Sequence[Episode],

@@ -7,20 +7,25 @@ projected to an action and a validity flag, and the environments are stepped tog
 environment stays active through the step on which it reports `done`; after `max_steps` turns
 the rest are truncated (reward 0, no terminal bonus).
 
-Pluggable pieces (protocols below):
+Pluggable pieces:
   * `VectorEnv`: resets and steps many environments (in-process `SerialVectorEnv`, or a worker
     pool with the same two methods);
-  * `Agent`: the environment-specific prompt builder and projection;
+  * `Agent` (environments/interface.py): the environment-specific prompt builder and projection;
   * `sample_fn`: prompts (token-id lists) -> (response ids, sampler log-probs) per prompt;
-  * a tokenizer with `encode(str) -> list[int]` and `decode(list[int]) -> str`.
+  * `encode_prompt(text) -> ids` (the policy's: chat template, truncation) and
+    `decode(ids) -> text`.
+
+`RolloutStats` times each stage (env reset and step, prompt building + tokenisation, sampling,
+detokenisation + projection) so every iteration's metrics carry the breakdown.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import Callable, Optional, Protocol, Sequence
 
-from environments.interface import StepResult, Task, TextEnv, task_context
+from environments.interface import Agent, StepResult, Task, TextEnv, task_context
 from proxmo_jax.rollout.records import Episode, StepRecord
 
 
@@ -31,26 +36,6 @@ class VectorEnv(Protocol):
 
   def step(self, actions: dict[int, str]) -> dict[int, StepResult]:
     """Steps the environments named by the keys; returns their results."""
-
-
-class Agent(Protocol):
-
-  def build_prompt(self, first_observation: str, history: Sequence[tuple[str, str]],
-                   observation: str, admissible: Sequence[str]) -> str:
-    """The text prompt at this turn (history: (observation, action) pairs so far).
-
-    `first_observation` is `environments.interface.task_context` of the reset result: the task
-    sentence where the env gives one (WebShop), else the first observation (ALFWorld)."""
-
-  def project(self, text: str, admissible: Sequence[str]) -> tuple[str, bool]:
-    """Model output -> (action sent to the env, validity flag)."""
-
-
-class Tokenizer(Protocol):
-
-  def encode(self, text: str) -> list[int]: ...
-
-  def decode(self, ids: Sequence[int]) -> str: ...
 
 
 SampleFn = Callable[[list[list[int]]], list[tuple[list[int], Optional[list[float]]]]]
@@ -77,14 +62,28 @@ class SerialVectorEnv:
 
 @dataclasses.dataclass
 class RolloutStats:
+  """Counts and seconds of one rollout, by stage."""
   turns: int = 0
   sampled_tokens: int = 0
   env_steps: int = 0
+  time_env_reset: float = 0.0
+  time_env_step: float = 0.0
+  time_prompt: float = 0.0      # prompt building + tokenisation
+  time_sample: float = 0.0      # the sampler (prefill + decode, compiles included)
+  time_decode: float = 0.0      # detokenisation + projection
+
+  def metrics(self) -> dict:
+    return {"rollout/turns": float(self.turns), "rollout/env_steps": float(self.env_steps),
+            "rollout/sampled_tokens": float(self.sampled_tokens),
+            "time/env_reset": self.time_env_reset, "time/env_step": self.time_env_step,
+            "time/prompt": self.time_prompt, "time/sample": self.time_sample,
+            "time/decode": self.time_decode}
 
 
 def run_rollout(vec_env: VectorEnv, groups: Sequence[tuple[Task, int]], group_size: int,
-                sample_fn: SampleFn, tokenizer: Tokenizer, agent: Agent, max_steps: int,
-                max_prompt_tokens: Optional[int] = None) -> tuple[list[Episode], RolloutStats]:
+                sample_fn: SampleFn, encode_prompt: Callable[[str], list[int]],
+                decode: Callable[[Sequence[int]], str], agent: Agent,
+                max_steps: int) -> tuple[list[Episode], RolloutStats]:
   """Rolls out `group_size` episodes of every (task, seed) in `groups`.
 
   Args:
@@ -92,44 +91,52 @@ def run_rollout(vec_env: VectorEnv, groups: Sequence[tuple[Task, int]], group_si
     groups: the G (task, seed) pairs.
     group_size: n environments per group.
     sample_fn: batched sampler (see module docstring).
-    tokenizer, agent: prompt / projection pieces.
+    encode_prompt: prompt text -> token ids (the policy's `prompt_ids`; a too long prompt
+      keeps its last tokens there: the reference errors instead, and a rollout should not die
+      on one long observation).
+    decode: response token ids -> text.
+    agent: prompt builder and projection.
     max_steps: turn limit per episode.
-    max_prompt_tokens: if set, a longer prompt keeps its last `max_prompt_tokens` tokens
-      (the reference errors instead; a rollout should not die on one long observation).
 
   Returns:
     (episodes in group-major, trajectory order; stats).
   """
+  stats = RolloutStats()
+  clock = time.perf_counter
   requests = [(task, seed) for task, seed in groups for _ in range(group_size)]
+  t = clock()
   first = vec_env.reset(requests)
+  stats.time_env_reset += clock() - t
   episodes = [Episode(group=k // group_size, task=task) for k, (task, _) in enumerate(requests)]
   current = list(first)
   history: list[list[tuple[str, str]]] = [[] for _ in requests]
   active = [True] * len(requests)
-  stats = RolloutStats()
   for _ in range(max_steps):
     idx = [k for k, a in enumerate(active) if a]
     if not idx:
       break
-    prompts = []
-    for k in idx:
-      text = agent.build_prompt(task_context(first[k]), history[k], current[k].observation,
-                                current[k].admissible_actions)
-      ids = tokenizer.encode(text)
-      if max_prompt_tokens is not None and len(ids) > max_prompt_tokens:
-        ids = ids[-max_prompt_tokens:]
-      prompts.append(ids)
+    t = clock()
+    prompts = [encode_prompt(agent.build_prompt(task_context(first[k]), history[k],
+                                                current[k].observation,
+                                                current[k].admissible_actions)) for k in idx]
+    t1 = clock()
     outputs = sample_fn(prompts)
+    t2 = clock()
+    stats.time_prompt += t1 - t
+    stats.time_sample += t2 - t1
     actions, records = {}, {}
     for k, ids, (resp, logps) in zip(idx, prompts, outputs):
-      text = tokenizer.decode(resp)
+      text = decode(resp)
       action, valid = agent.project(text, current[k].admissible_actions)
       actions[k] = action
       records[k] = StepRecord(prompt_ids=ids, response_ids=list(resp),
                               observation=current[k].observation, action=action, valid=valid,
                               reward=0.0, sample_logprobs=logps)
       stats.sampled_tokens += len(resp)
+    t3 = clock()
+    stats.time_decode += t3 - t2
     results = vec_env.step(actions)
+    stats.time_env_step += clock() - t3
     stats.turns += 1
     stats.env_steps += len(actions)
     for k in idx:

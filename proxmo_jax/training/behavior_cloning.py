@@ -1,10 +1,11 @@
 """Behaviour cloning on expert walkthroughs: a warm start so a small model has non-zero success.
 
-`expert_steps(tasks, agent)` replays each task's expert walkthrough (`env.expert_plan()`:
-ALFWorld's hand-coded expert stored with the game, WebShop's oracle plan) and yields, for every
-step, the prompt the policy would see and the expert command.
-The target response is `<think></think><action>{command}</action>`: valid under the paper's
-projection, with an empty reasoning (small models do not profit from made-up reasoning).
+`expert_steps(tasks, agent, env_factory)` replays each task's expert walkthrough
+(`env.expert_plan()`: ALFWorld's walkthrough stored with the game, WebShop's oracle plan) and
+yields, for every step, the prompt text the policy would see and the expert command.
+`encode_pairs` turns them into token ids the way the policy sees them: the prompt through the
+model's chat template, the target response `agent.expert_response(command)` (the paper's
+`<think></think><action>{command}</action>`, valid under the projection).
 `train_bc` minimises the cross-entropy of the response tokens given the prompt.
 """
 
@@ -22,11 +23,7 @@ import optax
 from environments.interface import Task, task_context
 from proxmo_jax.models import logprobs as logprobs_lib
 from proxmo_jax.models.config import ModelConfig
-from proxmo_jax.rollout import batching
-
-
-def target_response(command: str) -> str:
-  return f"<think></think><action>{command}</action>"
+from proxmo_jax import buckets
 
 
 def expert_steps(tasks: Sequence[Task], agent, env_factory) -> list[tuple[str, str]]:
@@ -51,14 +48,11 @@ def expert_steps(tasks: Sequence[Task], agent, env_factory) -> list[tuple[str, s
   return out
 
 
-def encode_pairs(pairs, tokenizer, max_prompt_tokens: int):
-  """-> list of (prompt ids, response ids); prompts keep their last max_prompt_tokens tokens."""
-  out = []
-  for prompt, cmd in pairs:
-    p = tokenizer.encode(prompt)[-max_prompt_tokens:]
-    r = tokenizer.encode(target_response(cmd))
-    out.append((p, r))
-  return out
+def encode_pairs(pairs, policy, agent):
+  """-> list of (prompt ids, response ids), as `policy` encodes prompts in a rollout (chat
+  template, last max_prompt_tokens tokens kept) and `agent` writes expert responses."""
+  return [(policy.prompt_ids(prompt), policy.response_ids(agent.expert_response(cmd)))
+          for prompt, cmd in pairs]
 
 
 def _pad(examples, length):
@@ -98,7 +92,7 @@ def train_bc(params, examples, cfg: ModelConfig, *, steps: int, batch_size: int,
     idx = rng.choice(len(examples), size=min(batch_size, len(examples)), replace=False)
     batch = [examples[i] for i in idx]
     longest = max(len(p) + len(r) for p, r in batch)
-    length = batching.round_up(longest, length_multiple)
+    length = buckets.round_up(longest, length_multiple)
     params, opt_state, loss = step(params, opt_state, *_pad(batch, length))
     losses.append(float(loss))
     if log_every and (s + 1) % log_every == 0:

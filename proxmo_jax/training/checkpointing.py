@@ -87,3 +87,37 @@ def _check_shapes(target, restored, step):
       raise CheckpointMismatch(
           f"checkpoint step {step}: {jax.tree_util.keystr(path)} has shape {np.shape(r)}, the "
           f"model expects {np.shape(t)}. Use the run's model config or a fresh --workdir.")
+
+
+def restore_params(directory: str, like):
+  """The params of the newest readable checkpoint in `directory`, in the structure, shapes and
+  shardings of `like`, without building an optimizer (evaluation). Raises FileNotFoundError
+  when there is no checkpoint."""
+  ckpt = Checkpointer(directory, async_save=False)
+  try:
+    for step in reversed(ckpt.steps()):
+      try:
+        restored = ckpt.manager.restore(step, args=ocp.args.Composite(
+            state=ocp.args.StandardRestore()))
+      except Exception as e:  # noqa: BLE001 - corrupted / partial checkpoint
+        logging.warning("checkpoint step %d in %s is unreadable (%s: %s); trying the previous "
+                        "one.", step, directory, type(e).__name__, e)
+        continue
+      saved = restored["state"]["params"]
+      flat = {jax.tree_util.keystr(k): v for k, v in jax.tree_util.tree_leaves_with_path(saved)}
+      leaves = []
+      for path, t in jax.tree_util.tree_leaves_with_path(like):
+        key = jax.tree_util.keystr(path)
+        if key not in flat or np.shape(flat[key]) != np.shape(t):
+          raise CheckpointMismatch(
+              f"checkpoint step {step} in {directory}: parameter {key} missing or of shape "
+              f"{np.shape(flat[key]) if key in flat else None}, the model expects "
+              f"{np.shape(t)}. Use the run's model config.")
+        value = np.asarray(flat[key], dtype=t.dtype)
+        sharding = getattr(t, "sharding", None)
+        leaves.append(jax.device_put(value, sharding) if sharding is not None else value)
+      return jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(like), leaves)
+  finally:
+    ckpt.close()
+  raise FileNotFoundError(f"no readable checkpoint in {directory}; train first, or pass "
+                          "--params=<dir with params.npz>.")

@@ -4,14 +4,13 @@
     writer.write(step, {"success_rate": 0.4, "time/rollout": 12.1})
     writer.close()
 
-`rollout_metrics(episodes)` and `advantage_metrics(adv, valid)` compute the standard scalars:
+`rollout_metrics(episodes, ...)` and `advantage_metrics(adv, valid)` compute the standard scalars:
 success rate overall and per task type, episode length, invalid-action rate, and mean / std /
 fraction-nonzero of each advantage component.
 """
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import json
 import math
@@ -61,44 +60,43 @@ class MetricWriter:
       self._tb.close()
 
 
-def rollout_metrics(episodes: Sequence) -> dict:
-  """Success (overall, per task type), lengths, invalid-action rate of finished episodes."""
-  if not episodes:
-    return {}
-  won = np.array([e.won for e in episodes], float)
-  lengths = np.array([e.length for e in episodes], float)
-  steps = [s for e in episodes for s in e.steps]
-  out = {"success_rate": won.mean(), "episode_length": lengths.mean(),
-         "invalid_rate": float(np.mean([not s.valid for s in steps])) if steps else 0.0,
-         "truncated_rate": float(np.mean([e.truncated for e in episodes])),
-         "response_tokens": float(np.mean([len(s.response_ids) for s in steps])) if steps else 0.0}
-  by_type = collections.defaultdict(list)
-  for e in episodes:
-    by_type[e.task.task_type].append(e.won)
-  for t, w in by_type.items():
-    out[f"task/{t}"] = float(np.mean(w))
-  if any("task_score" in e.info for e in episodes):  # WebShop: partial score, 0 if no purchase
-    out["task_score"] = float(np.mean([e.info.get("task_score", 0.0) for e in episodes]))
-  return out
+def rollout_metrics(episodes: Sequence, score_key: Optional[str] = None,
+                    task_types: Optional[Sequence[str]] = None, sum_fn=None) -> dict:
+  """Success (overall, per task type), lengths, invalid and truncated rates, response length
+  and the partial task score of finished episodes, over every host's episodes.
 
-
-def global_rollout_metrics(episodes: Sequence, sum_fn) -> dict:
-  """The headline rates of `rollout_metrics` over every host's episodes.
+  One formula for one host and many: each rate is a ratio of sums, and `sum_fn` (float vector
+  -> its sum over processes, `multihost.sum_over_processes`; identity when None) adds the
+  hosts' sums. Per-type rates need the same `task_types` list on every host (default: the
+  types of these episodes, which is only right on one host); a type no host saw is left out.
 
   Args:
-    sum_fn: float vector -> its sum over processes (`multihost.sum_over_processes`).
+    score_key: info key of a partial score in [0, 1] (WebShop's "task_score"), or None.
   """
+  sum_fn = sum_fn or (lambda v: np.asarray(v, np.float64))
+  types = list(task_types) if task_types is not None else sorted(
+      {e.task.task_type for e in episodes})
   steps = [s for e in episodes for s in e.steps]
-  scored = [e for e in episodes if "task_score" in e.info]
-  n, won, length, n_steps, invalid, n_scored, score = sum_fn([
-      len(episodes), sum(e.won for e in episodes), sum(e.length for e in episodes),
-      len(steps), sum(not s.valid for s in steps), len(scored),
-      sum(e.info.get("task_score", 0.0) for e in episodes)])
-  out = {"success_rate": won / max(n, 1), "episode_length": length / max(n, 1),
-         "invalid_rate": invalid / max(n_steps, 1)}
-  if n_scored:
-    out["task_score"] = score / max(n, 1)
-  return out
+  per_type_n = [sum(e.task.task_type == t for e in episodes) for t in types]
+  per_type_won = [sum(bool(e.won) for e in episodes if e.task.task_type == t) for t in types]
+  head = [len(episodes), sum(bool(e.won) for e in episodes), sum(e.length for e in episodes),
+          len(steps), sum(not s.valid for s in steps), sum(bool(e.truncated) for e in episodes),
+          sum(len(s.response_ids) for s in steps),
+          sum(float(e.info.get(score_key, 0.0)) for e in episodes) if score_key else 0.0]
+  totals = np.asarray(sum_fn(np.asarray(head + per_type_n + per_type_won, np.float64)))
+  n, won, length, n_steps, invalid, truncated, resp_tokens, score = totals[:8]
+  if n == 0:
+    return {}
+  out = {"success_rate": won / n, "episode_length": length / n,
+         "invalid_rate": invalid / n_steps if n_steps else 0.0, "truncated_rate": truncated / n,
+         "response_tokens": resp_tokens / n_steps if n_steps else 0.0}
+  k = len(types)
+  for t, count, w in zip(types, totals[8:8 + k], totals[8 + k:]):
+    if count:
+      out[f"task/{t}"] = float(w / count)
+  if score_key:
+    out[score_key] = score / n
+  return {key: float(v) for key, v in out.items()}
 
 
 @dataclasses.dataclass
@@ -109,20 +107,25 @@ class Outcome:
   info: dict
 
 
-def gather_outcomes(episodes: Sequence, task_types: Sequence[str], gather_fn) -> list[Outcome]:
-  """Every host's episode outcomes (task type, won, task score), on every host.
+def gather_outcomes(episodes: Sequence, task_types: Sequence[str], gather_fn,
+                    score_key: Optional[str] = None) -> list[Outcome]:
+  """Every host's episode outcomes (task type, won, partial score), on every host.
 
   Args:
+    task_types: the same list on every host, holding every episode's type.
     gather_fn: [n, k] host-local rows -> every process's rows concatenated
       (`multihost.gather_rows`).
   """
-  rows = np.zeros((len(episodes), 4))
+  rows = np.zeros((len(episodes), 3))
   for i, e in enumerate(episodes):
+    if e.task.task_type not in task_types:
+      raise ValueError(f"episode of task type {e.task.task_type!r} is not in the agreed type "
+                       f"list {list(task_types)}; build the list from the evaluated tasks.")
     rows[i] = [task_types.index(e.task.task_type), float(e.won),
-               float(e.info.get("task_score", 0.0)), float("task_score" in e.info)]
+               float(e.info.get(score_key, 0.0)) if score_key else 0.0]
   return [Outcome(task=types.SimpleNamespace(task_type=task_types[int(t)]), won=bool(w),
-                  info={"task_score": sc} if has else {})
-          for t, w, sc, has in np.asarray(gather_fn(rows)).reshape(-1, 4)]
+                  info={score_key: sc} if score_key else {})
+          for t, w, sc in np.asarray(gather_fn(rows)).reshape(-1, 3)]
 
 
 def advantage_metrics(adv, valid) -> dict:

@@ -1,0 +1,44 @@
+"""Rollouts of a policy in an environment's envs: shared by training and evaluation.
+
+    runner = RolloutRunner(spec, policy, num_envs=G * n, num_workers=2, max_steps=50)
+    episodes, stats = runner.run(groups, group_size, temperature, rng)
+
+The envs live in worker processes (`EnvPool`), or in this process when the environment says
+it is cheap to step (`EnvSpec.in_process`) or `num_workers` is 0.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+from environments.interface import EnvSpec, Task
+from proxmo_jax.parallel import multihost
+from proxmo_jax.rollout import loop
+from proxmo_jax.rollout.env_pool import EnvPool
+
+
+class RolloutRunner:
+
+  def __init__(self, spec: EnvSpec, policy, *, num_envs: int, num_workers: int,
+               max_steps: int):
+    self.spec = spec
+    self.policy = policy
+    self.max_steps = max_steps
+    self.num_envs = max(num_envs, 1)
+    if spec.in_process or num_workers == 0:
+      self.vec_env = loop.SerialVectorEnv([spec.env_factory() for _ in range(self.num_envs)])
+    else:
+      self.vec_env = EnvPool(spec.env_factory, num_envs=self.num_envs, num_workers=num_workers)
+
+  def run(self, groups: Sequence[tuple[Task, int]], group_size: int, temperature: float, rng,
+          params=None, max_steps: Optional[int] = None):
+    """Rolls out `group_size` episodes of each (task, seed); params default to the policy's
+    (a process-local copy on multi-host). Returns (episodes, RolloutStats)."""
+    params = multihost.local_copy(self.policy.params) if params is None else params
+    return loop.run_rollout(self.vec_env, groups, group_size,
+                            self.policy.sample_fn(rng, temperature, params),
+                            self.policy.prompt_ids, self.policy.tokenizer.decode,
+                            self.spec.agent, max_steps or self.max_steps)
+
+  def close(self):
+    self.vec_env.close()

@@ -1,0 +1,172 @@
+"""Experiment entry points, in the style of flax examples/lm1b: the mains stay thin.
+
+    rows = train_and_evaluate(config, workdir)            # RL from config.model.init / a start
+    params_dir = behavior_clone(config, workdir)          # warm start on the env's expert
+    exp = build(config, workdir); exp.evaluator.evaluate(split="train")   # evaluation only
+
+`build` makes the pieces every job shares: the environment (found by name in the registry),
+the mesh, the `Policy`, the rollout runner and the evaluator; `train_and_evaluate` adds the
+`Trainer` (optimizer, reference policy, checkpoints) and the metric writer. On multi-host runs
+the mains call `parallel.initialize()` first; the primary process then generates data and
+trains the tokenizer before the others load them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from typing import Optional
+
+import jax
+
+from environments import registry as env_registry
+from proxmo_jax import parallel, policy as policy_lib
+from proxmo_jax.models import transformer
+from proxmo_jax.parallel import multihost
+from proxmo_jax.rollout.runner import RolloutRunner
+from proxmo_jax.training import (behavior_cloning, config_validation, eval_table, evaluation,
+                                 metrics as metrics_lib, trainer as trainer_lib)
+
+
+@dataclasses.dataclass
+class Experiment:
+  """The shared pieces of a job (see module docstring)."""
+  config: object
+  workdir: str
+  spec: object
+  mesh: object
+  policy: policy_lib.Policy
+  runner: RolloutRunner
+  evaluator: evaluation.Evaluator
+
+  def close(self):
+    self.runner.close()
+
+
+def param_shardings_fn(config, mesh):
+  """params, model config -> NamedShardings by the config's logical-axis rules."""
+  rules = tuple((k, v) for k, v in config.sharding_rules) if config.get("sharding_rules") \
+      else parallel.DEFAULT_RULES
+
+  def fn(params, model_cfg):
+    return parallel.param_shardings(params, transformer.logical_axes(model_cfg), mesh, rules)
+  return fn
+
+
+def build(config, workdir: str, init_params_dir: Optional[str] = None) -> Experiment:
+  """Environment, mesh, policy, runner and evaluator of `config`; writes config.json."""
+  config_validation.validate(config)
+  os.makedirs(workdir, exist_ok=True)
+  if multihost.is_primary():
+    with open(os.path.join(workdir, "config.json"), "w") as f:
+      f.write(config.to_json_best_effort(indent=2))
+  # The primary generates data and trains the tokenizer; the other hosts then load them.
+  spec = multihost.primary_first(lambda: env_registry.make(config.env), "environment")
+  tokenizer = multihost.primary_first(
+      lambda: policy_lib.make_tokenizer(config, workdir, spec, pretrained_tokenizer=None)
+      if not policy_lib.is_pretrained(config.model.init) or config.tokenizer.kind != "model"
+      else None, "tokenizer")
+  mesh = parallel.make_mesh(dict(config.mesh))
+  policy = policy_lib.build_policy(config, workdir, spec, init_params_dir, tokenizer=tokenizer,
+                                   shardings_fn=param_shardings_fn(config, mesh))
+  runner = RolloutRunner(spec, policy,
+                         num_envs=config.env.group_size * config.env.groups_per_batch,
+                         num_workers=config.env.num_workers, max_steps=config.env.max_steps)
+  return Experiment(config, workdir, spec, mesh, policy, runner,
+                    evaluation.Evaluator(config, spec, runner))
+
+
+class Run:
+  """An experiment with its trainer and metric writer; `train()` runs the RL loop."""
+
+  def __init__(self, config, workdir: str, init_params_dir: Optional[str] = None,
+               restore: bool = True):
+    self.exp = build(config, workdir, init_params_dir)
+    self.config = config
+    self.trainer = trainer_lib.Trainer(config, workdir, self.exp.spec, self.exp.policy,
+                                       self.exp.runner, self.exp.mesh, restore=restore)
+    primary = multihost.is_primary()
+    self.writer = metrics_lib.MetricWriter(workdir if primary else None, tensorboard=primary,
+                                           console=primary)
+
+  def evaluate(self, **kwargs):
+    return self.exp.evaluator.evaluate(**kwargs)
+
+  def write_eval(self, step: int, episodes):
+    self.writer.write(step, self.trainer.episode_metrics(episodes), prefix="eval/")
+
+  def train(self, iterations: Optional[int] = None) -> dict:
+    """Runs the loop to `iterations` (default config.iterations), evaluating before (iteration
+    0, if config.eval.before_train), every config.eval.every iterations and after the last;
+    returns the table rows {"start", "iter k", ..., "final"}."""
+    c = self.config
+    t = self.trainer
+    total = iterations or c.iterations
+    rows = {}
+    if c.eval.before_train and t.iteration == 0:
+      eps, rows["start"] = self.evaluate()
+      self.write_eval(0, eps)
+    while t.iteration < total:
+      m = t.train_iteration()
+      self.writer.write(t.iteration, m)
+      if c.checkpoint.every and t.iteration % c.checkpoint.every == 0:
+        t.save()
+      if c.eval.every and t.iteration % c.eval.every == 0:
+        eps, rows[f"iter {t.iteration}"] = self.evaluate()
+        self.write_eval(t.iteration, eps)
+    t.save()
+    t.ckpt.wait()
+    if f"iter {t.iteration}" in rows:  # the last evaluation already is the final one
+      rows["final"] = rows.pop(f"iter {t.iteration}")
+    else:
+      eps, rows["final"] = self.evaluate()
+      self.write_eval(t.iteration, eps)
+    return rows
+
+  def close(self):
+    self.trainer.close()
+    self.exp.close()
+    self.writer.close()
+
+
+def train_and_evaluate(config, workdir: str, init_params_dir: Optional[str] = None) -> dict:
+  """Trains (resuming from workdir) and evaluates; writes <workdir>/eval.{md,csv}; returns
+  the table rows."""
+  run = Run(config, workdir, init_params_dir)
+  try:
+    rows = run.train()
+  finally:
+    run.close()
+  if multihost.is_primary():
+    print(eval_table.write_tables(rows, workdir, "eval"), flush=True)
+  return rows
+
+
+def behavior_clone(config, workdir: str, out_dir: Optional[str] = None) -> str:
+  """Trains the configured model on the environment's expert; returns the params directory."""
+  config_validation.validate(config)
+  os.makedirs(workdir, exist_ok=True)
+  spec = env_registry.make(config.env)
+  games = spec.train_tasks[:config.sft.num_games] if config.sft.num_games else spec.train_tasks
+  pairs = behavior_cloning.expert_steps(games, spec.agent, spec.env_factory)
+  tokenizer = None
+  if not policy_lib.is_pretrained(config.model.init) or config.tokenizer.kind != "model":
+    tokenizer = policy_lib.make_tokenizer(config, workdir, spec, pairs=pairs)
+  policy = policy_lib.build_policy(config, workdir, spec, tokenizer=tokenizer)
+  examples = behavior_cloning.encode_pairs(pairs, policy, spec.agent)
+  print(f"behaviour cloning on {len(examples)} expert steps from {len(games)} tasks "
+        f"(model {config.model.preset if not config.model.init else config.model.init}, "
+        f"vocab {policy.model_cfg.vocab_size})", flush=True)
+  params, losses_ = behavior_cloning.train_bc(
+      policy.params, examples, policy.model_cfg, steps=config.sft.steps,
+      batch_size=config.sft.batch_size, learning_rate=config.sft.learning_rate, seed=config.seed)
+  out_dir = out_dir or os.path.join(workdir, "sft")
+  policy_lib.save_params(params, out_dir)
+  with open(os.path.join(out_dir, "bc_log.json"), "w") as f:
+    json.dump({"examples": len(examples), "tasks": len(games), "losses": losses_[::10]}, f)
+  return out_dir
+
+
+__all__ = ["Experiment", "Run", "behavior_clone", "build", "train_and_evaluate"]
+del jax
