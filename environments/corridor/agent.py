@@ -1,0 +1,83 @@
+"""Corridor prompts and projection (the Agent of the rollout loop).
+
+Compact prompt (default), oldest first, so that a prompt cut from the left to the model's limit
+drops history before the current observation, the task and the commands:
+
+    > {action k}                      (last `history_length` turns)
+    {observation after it}
+    ...                               (the last one is the current observation)
+    Task: {task sentence}
+    Actions: a | b | ...
+
+The paper prompt carries the same facts in the paper's ALFWorld phrasing (docs/environments.md,
+"Corridor"). Projection is the paper's (environments/projection.py, tail 30); with
+choose_admissible an action must also be one of the admissible commands to count as valid.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from environments.projection import project_action
+
+INSTRUCTION = ("Now it's your turn to take an action. First reason step by step about the "
+               "situation inside <think> </think> tags. Then give exactly one admissible action "
+               "for this step inside <action> </action> tags.")
+
+
+def build_compact_prompt(task: str, history: Sequence[tuple[str, str]], observation: str,
+                         admissible: Sequence[str], history_length: int = 2) -> str:
+  recent = list(history[-history_length:]) if history_length > 0 else []
+  lines = []
+  if recent:
+    after = [o for o, _ in recent[1:]] + [observation]
+    lines += [f"> {a}\n{o_next}" for (_, a), o_next in zip(recent, after)]
+  else:
+    lines.append(observation)
+  lines.append(f"Task: {task}")
+  lines.append("Actions: " + " | ".join(admissible))
+  return "\n".join(lines) + "\n"
+
+
+def build_paper_prompt(task: str, history: Sequence[tuple[str, str]], observation: str,
+                       admissible: Sequence[str], history_length: int = 2) -> str:
+  actions = "\n ".join(f"'{a}'" for a in admissible)
+  head = f"You are an expert agent escaping a corridor of halls. Your task is: {task}\n"
+  if history:
+    t = len(history)
+    recent = list(history[-history_length:]) if history_length > 0 else []
+    first_k = t - len(recent) + 1
+    records = "\n".join(f"[Observation {first_k + i}: '{o}', Action {first_k + i}: '{a}']"
+                        for i, (o, a) in enumerate(recent))
+    head += (f"Prior to this step, you have already taken {t} step(s). Below are the most "
+             f"recent {len(recent)} observations and the actions you took:\n{records}\n"
+             f"You are now at step {t + 1} and your current observation is: {observation}\n")
+  else:
+    head += f"Your current observation is: {observation}\n"
+  return (f"{head}Your admissible actions in this situation are:\n [{actions}].\n\n"
+          f"{INSTRUCTION}")
+
+
+class CorridorAgent:
+  """Prompt builder + projection.
+
+  Args:
+    compact: the compact prompt (else the paper's phrasing).
+    history_length: past (observation, action) records shown.
+    choose_admissible: an action must be an admissible command to be valid.
+  """
+
+  tail = 30
+
+  def __init__(self, compact: bool = True, history_length: int = 2,
+               choose_admissible: bool = False):
+    self.compact = compact
+    self.history_length = history_length
+    self.choose_admissible = choose_admissible
+
+  def build_prompt(self, task_context, history, observation, admissible):
+    fn = build_compact_prompt if self.compact else build_paper_prompt
+    return fn(task_context, history, observation, admissible, self.history_length)
+
+  def project(self, text, admissible):
+    return project_action(text, self.tail, admissible if self.choose_admissible else None)
