@@ -1,7 +1,7 @@
 """Corridor: a procedural multi-turn text environment with exact state values.
 
-Registered as "corridor"; `spec.make(env_config)` builds its `EnvSpec` (docs/environments.md,
-"Corridor").
+Registered as "corridor"; `spec.make(env_config)` builds its `EnvSpec`
+(docs/environments.md#corridor).
 """
 
 from environments import registry as _registry

@@ -9,16 +9,17 @@ drops history before the current observation, the task and the commands:
     Task: {task sentence}
     Actions: a | b | ...
 
-The paper prompt carries the same facts in the paper's ALFWorld phrasing (docs/environments.md,
-"Corridor"). Projection is the paper's (environments/projection.py, tail 30); with
-choose_admissible an action must also be one of the admissible commands to count as valid.
+The paper prompt carries the same facts in the paper's ALFWorld phrasing
+(docs/environments.md#corridor). Responses and projection follow the paper's protocol
+(environments/projection.py, tail 30); with choose_admissible an action must also be one of
+the admissible commands to be valid.
 """
 
 from __future__ import annotations
 
 from typing import Sequence
 
-from environments.projection import project_action
+from environments.projection import ProtocolAgent
 
 INSTRUCTION = ("Now it's your turn to take an action. First reason step by step about the "
                "situation inside <think> </think> tags. Then give exactly one admissible action "
@@ -58,16 +59,15 @@ def build_paper_prompt(task: str, history: Sequence[tuple[str, str]], observatio
           f"{INSTRUCTION}")
 
 
-class CorridorAgent:
-  """Prompt builder + projection.
+class CorridorAgent(ProtocolAgent):
+  """Prompt builder; the protocol (stop strings, expert response, projection) is
+  ProtocolAgent's.
 
   Args:
     compact: the compact prompt (else the paper's phrasing).
     history_length: past (observation, action) records shown.
     choose_admissible: an action must be an admissible command to be valid.
   """
-
-  tail = 30
 
   def __init__(self, compact: bool = True, history_length: int = 2,
                choose_admissible: bool = False):
@@ -78,6 +78,3 @@ class CorridorAgent:
   def build_prompt(self, task_context, history, observation, admissible):
     fn = build_compact_prompt if self.compact else build_paper_prompt
     return fn(task_context, history, observation, admissible, self.history_length)
-
-  def project(self, text, admissible):
-    return project_action(text, self.tail, admissible if self.choose_admissible else None)

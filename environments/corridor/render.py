@@ -6,8 +6,8 @@ it is too dim to read), the keys on the floor (key hall only) and what the agent
     You are in the second hall. Doors: red, blue and green. A sign says: enter the blue door.
     Keys lie here: white and red. You hold nothing.
 
-Paraphrase (docs/environments.md, "Corridor"): each visit is rendered canonically (template 0
-of every sentence, lists in canonical order, style 'a, b and c', no filler, '.') with
+Paraphrase (docs/environments.md#corridor): each visit is rendered canonically (template 0 of
+every sentence, lists in canonical order, style 'a, b and c', no filler, '.') with
 probability 1 - paraphrase_rate, else paraphrased in two layers:
 
   * surface, always: the door and key lists in random order and one of three list styles, the

@@ -1,7 +1,7 @@
 """Corridor as a registered environment: config checks and `make(env_config) -> EnvSpec`.
 
-Config fields (config.env; a missing field takes its DEFAULTS value, docs/environments.md,
-"Corridor"):
+Config fields (config.env; a missing field takes its DEFAULTS value,
+docs/environments.md#corridor):
 
   difficulty         center of the per-instance difficulty d in [0, 1]
   difficulty_spread  width of the range d is drawn from, in [0, 1] (0: every instance at the

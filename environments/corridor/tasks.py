@@ -1,6 +1,6 @@
 """Corridor task instances: the difficulty map, seeded generation and the train / held-out split.
 
-An instance is a chain of K halls (docs/environments.md, "Corridor"). Hall r has D doors of
+An instance is a chain of K halls (docs/environments.md#corridor). Hall r has D doors of
 distinct colours; exactly one (`exits[r]`) leads on, and a sign in the hall names it. The sign
 of a *hidden* hall is too dim to read until the agent reads it (one extra step). Hall
 `key_room` holds `len(keys)` keys; the exit (the leading door of the last hall) opens only with

@@ -4,7 +4,8 @@ State s = (hall r, held h, read f): h = 0 holds nothing, h = i + 1 holds keys[i]
 the dim sign of hall r was read (always 0 in a hall with a plain sign). Two terminal states
 follow the non-terminal ones: WIN and STUCK. Ids:
 
-    id(r, h, f) = (r * (len(keys) + 1) + h) * 2 + f,   WIN = K * (len(keys) + 1) * 2,   STUCK = WIN + 1
+    id(r, h, f) = (r * (len(keys) + 1) + h) * 2 + f
+    WIN = K * (len(keys) + 1) * 2,   STUCK = WIN + 1
 
 Commands in hall r (listed in a per-instance shuffled order, so position carries no clue):
 
