@@ -14,6 +14,7 @@ from environments.corridor import render, spec as corridor_spec, tasks, values
 from environments.corridor.env import CorridorEnv
 from environments.corridor.world import World
 from environments.interface import ConfigError, EnvSpec, WIN_REWARD, task_context
+from proxmo_jax.rollout.loop import SerialVectorEnv, run_rollout
 
 
 def config(**fields):
@@ -294,3 +295,27 @@ def test_validate_checks_the_horizon_against_the_expert_and_max_steps():
   with pytest.raises(ConfigError, match="max_steps=10 is below config.env.horizon=15"):
     registry.validate(config(max_steps=10))
   registry.validate(config(max_steps=15))
+
+
+def test_rollout_loop_runs_corridor_groups(corridor):
+  """The library's rollout loop with a sampler that answers a random listed command."""
+  rng = random.Random(0)
+  encode = lambda text: [ord(ch) for ch in text]
+  decode = lambda ids: "".join(chr(i) for i in ids)
+
+  def sample_fn(prompts):
+    out = []
+    for ids in prompts:
+      commands = decode(ids).rsplit("Actions: ", 1)[1].strip().split(" | ")
+      out.append((encode(corridor.agent.expert_response(rng.choice(commands))), None))
+    return out
+
+  envs = SerialVectorEnv([corridor.env_factory() for _ in range(8)])
+  groups = [(corridor.train_tasks[0], 0), (corridor.train_tasks[1], 1)]
+  episodes, _ = run_rollout(envs, groups, group_size=4, sample_fn=sample_fn,
+                            encode_prompt=encode, decode=decode, agent=corridor.agent,
+                            max_steps=15)
+  assert [e.group for e in episodes] == [0] * 4 + [1] * 4
+  for e in episodes:
+    assert e.steps and all(s.valid for s in e.steps) and 1 <= len(e.steps) <= 15
+    assert e.won == (e.steps[-1].reward == WIN_REWARD)
