@@ -1,0 +1,176 @@
+"""The fast ALFWorld engine gives exactly the plain engine's steps, and caches what it should."""
+
+import dataclasses
+import random
+
+import pytest
+
+from environments.alfworld import engine, fast_engine, generator as G
+from environments.alfworld import env as env_lib
+from environments.interface import Task
+
+# Small rooms keep the plain engine (the reference) quick: a bathroom clean task (takes, cleans,
+# moves) and a living-room pick-two task (two objects, "move" twice, many receptacles).
+GAMES = [("pick_clean_then_place_in_recep", 404, 7), ("pick_two_obj_and_place", 205, 7)]
+INVALID = ["jump", "go to the moon", "take everything", ""]
+
+
+@pytest.fixture(scope="module")
+def games(tmp_path_factory):
+  """[(Task, walkthrough)] for GAMES, each solved by the (patched) hand-coded expert."""
+  root = str(tmp_path_factory.mktemp("alfworld_fast"))
+  out = []
+  for task_type, floorplan, seed in GAMES:
+    game = G.build_game(floorplan, task_type, seed)
+    directory = G.game_dir(root, floorplan, task_type, seed)
+    path = G.write_game(game, directory)
+    won, walkthrough = engine.run_expert(path)
+    assert won, f"expert failed on {task_type} FloorPlan{floorplan}"
+    G.write_game(game, directory, walkthrough=walkthrough, solvable=True)
+    out.append((Task("alfworld", directory, task_type, payload=path), walkthrough))
+  return out
+
+
+def _fields(result):
+  return dataclasses.asdict(result)
+
+
+def _lockstep(task, episodes, envs):
+  """Plays each episode (a list of commands) on every env in `envs` and asserts that every
+  field of every StepResult is equal; returns the number of steps compared."""
+  steps = 0
+  for commands in episodes:
+    first = [_fields(env.reset(task, seed=0)) for env in envs]
+    assert all(f == first[0] for f in first), "reset results differ"
+    for cmd in commands:
+      results = [_fields(env.step(cmd)) for env in envs]
+      assert all(r == results[0] for r in results), f"step {cmd!r} differs: {results}"
+      steps += 1
+  return steps
+
+
+def _random_episode(rng, plain, task, walkthrough, length):
+  """Commands mixing expert prefixes, random admissible ones, invalid ones and whitespace;
+  chosen from the plain engine's own admissible lists (so the episode is replayable)."""
+  res = plain.reset(task, seed=0)
+  cmds = []
+  prefix = rng.randrange(len(walkthrough) + 1)
+  for t in range(length):
+    u = rng.random()
+    if t < prefix:
+      cmd = walkthrough[t]
+    elif u < 0.15:
+      cmd = rng.choice(INVALID)
+    elif u < 0.25 and cmds:
+      cmd = rng.choice(cmds)  # an earlier command: often valid again, sometimes not
+    elif u < 0.3:
+      cmd = "  " + rng.choice(res.admissible_actions) + " "
+    else:
+      cmd = rng.choice(res.admissible_actions)
+    cmds.append(cmd)
+    res = plain.step(cmd)
+  return cmds
+
+
+def test_expert_walkthroughs_match_the_plain_engine(games):
+  plain, fast = env_lib.AlfworldEnv(engine="plain"), env_lib.AlfworldEnv()
+  for task, walkthrough in games:
+    # The walkthrough twice (the second time every transition is cached), then past the win.
+    episode = walkthrough + ["look", "inventory", "jump"]
+    _lockstep(task, [episode, episode], [plain, fast])
+    assert fast._node.won
+  plain.close()
+  fast.close()
+
+
+def test_random_sequences_match_the_plain_engine(games):
+  """Random episodes on two fast envs sharing one game (so the shared engine moves between
+  their states) and on the plain engine; the same episodes again hit the caches."""
+  rng = random.Random(0)
+  plain = env_lib.AlfworldEnv(engine="plain")
+  fast_a, fast_b = env_lib.AlfworldEnv(), env_lib.AlfworldEnv()
+  for task, walkthrough in games:
+    episodes = [_random_episode(rng, plain, task, walkthrough, 14) for _ in range(2)]
+    _lockstep(task, episodes, [plain, fast_a])
+    game = fast_engine.process_cache().get(task.payload)
+    hits = game.stats["hits"]
+    # Interleaved: two fast envs in different states of the same game, step by step.
+    for commands in episodes:
+      ra, rb = fast_a.reset(task, 0), fast_b.reset(task, 0)
+      other = list(reversed(commands))
+      for ca, cb in zip(commands, other):
+        ra, rb = fast_a.step(ca), fast_b.step(cb)
+      plain.reset(task, 0)
+      for cb in other:
+        rp = plain.step(cb)
+      assert _fields(rb) == _fields(rp)
+    assert game.stats["hits"] > hits
+  for env in (plain, fast_a, fast_b):
+    env.close()
+
+
+def test_games_load_once_per_process_and_reset_from_a_snapshot(games):
+  task, walkthrough = games[0]
+  cache = fast_engine.process_cache()
+  env_a, env_b = env_lib.AlfworldEnv(), env_lib.AlfworldEnv()
+  env_a.reset(task, 0)
+  loads = cache.loads
+  game = cache.get(task.payload)
+  for seed in range(3):  # new episodes and a second env: no load, the same initial node
+    first = env_b.reset(task, seed)
+    assert env_b._node is game.root and first.observation.startswith("-= Welcome")
+  assert cache.loads == loads
+  # The same state reached twice is the same node: the key is exact and interned.
+  for cmd in walkthrough:
+    env_a.step(cmd)
+  node = env_a._node
+  env_a.reset(task, 1)
+  for cmd in walkthrough:
+    env_a.step(cmd)
+  assert env_a._node is node and node.won
+  env_a.close()
+  env_b.close()
+
+
+def test_state_key_is_exact_and_the_caches_are_bounded(games):
+  task, walkthrough = games[1]
+  game = fast_engine.FastGame(task.payload, max_entries=8)
+  _, node = game.reset()
+  seen = {}
+  for cmd in walkthrough:
+    feedback, node = game.step(node, cmd)
+    assert game.num_entries <= 8  # cleared when a step goes past the bound
+    # The key decodes to exactly the live engine's facts.
+    facts = {game._bit_fact[i] for i, b in enumerate(bin(node.key[1])[:1:-1]) if b == "1"}
+    assert facts == set(game._state.facts)
+    seen[node.key] = feedback
+  assert node.won and game.stats["clears"] > 0
+  # After clears the same walkthrough still gives the same texts and ends in a won state.
+  _, node = game.reset()
+  for cmd in walkthrough:
+    feedback, node = game.step(node, cmd)
+    assert seen[node.key] == feedback
+  assert node.won
+  # An unknown command changes nothing and is not cached.
+  entries = game.num_entries
+  assert game.step(node, "dance") == (fast_engine.NOTHING_HAPPENS, node)
+  assert game.num_entries == entries
+
+
+def test_expert_env_resets_from_a_snapshot_and_its_expert_wins(games):
+  task, _ = games[0]
+  env = env_lib.AlfworldEnv(expert=True)
+  for seed in range(2):  # the second episode starts from the restored snapshot
+    random.seed(seed)
+    res = env.reset(task, seed)
+    for _ in range(60):
+      if res.done:
+        break
+      res = env.step(res.info["expert_action"] or "look")
+    assert res.won, f"expert episode {seed} not won"
+  env.close()
+
+
+def test_unknown_engine_is_a_named_error():
+  with pytest.raises(ValueError, match="engine"):
+    env_lib.AlfworldEnv(engine="turbo")
