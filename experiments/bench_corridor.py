@@ -12,7 +12,10 @@ Prints, for the default knobs (environments/corridor/spec.py) unless overridden:
     step of the group: GiGPO's non-singleton step groups), the mean TF-IDF cosine of
     same-state and of different-state pairs (fit on the batch, as the reference), and the
     share of the soft baseline's weight (softmax(cos / 0.1) within the group, diagonal
-    included) that lands on other visits of the same state.
+    included) that lands on other visits of the same state;
+  * with --fidelity: per paraphrase rate 0 / 1, the Pearson correlation of each estimator's
+    step term and total advantage with the exact A_t(s, a) (values.py, gamma 0.95) on batches
+    of epsilon-expert episodes (one group per task), mean over --iterations batches.
 """
 
 from __future__ import annotations
@@ -98,6 +101,49 @@ def repetition(tasks, horizon, rate, lexical, group_size, seed=0):
   return matched / len(texts), mean(same_cos), mean(diff_cos), mean(soft_same)
 
 
+FIDELITY_ESTIMATORS = (("grpo", {}), ("gigpo", {"gigpo_mode": "mean_norm"}), ("proxmo", {}),
+                       ("proxmo_no_modulation", {}), ("proxmo_no_soft", {}))
+
+
+def fidelity(tasks, horizon, rate, lexical, group_size, epsilon, iterations, seed=0):
+  """{estimator: (corr of the step term, corr of the total)} with the exact advantages."""
+  # JAX only when asked for.  pylint: disable-next=import-outside-toplevel
+  from proxmo_jax.advantages import Trajectory, build_trajectory_batch, compute_advantages
+  rng = np.random.default_rng(seed)
+  cache = []
+  for t in tasks:
+    world = World(t.payload)
+    cache.append((t, world, values.exact_values(world, horizon, "epsilon_expert", epsilon)))
+  envs = [CorridorEnv(horizon=horizon, paraphrase_rate=rate, paraphrase_lexical=lexical, salt=i)
+          for i in range(group_size)]
+  corr = collections.defaultdict(list)
+  for it in range(iterations):
+    trajs, exact = [], []
+    for g, (task, world, ex) in enumerate(cache):
+      for env in envs:
+        res = env.reset(task, it)
+        obs, rewards = [], []
+        while not res.done:
+          s, t = res.info["state_id"], res.info["step"]
+          n = len(world.actions[s])
+          a = int(rng.choice(n, p=ex.pi[s, :n]))
+          obs.append(res.observation)
+          exact.append(ex.advantage[t, s, a])
+          res = env.step(world.actions[s][a])
+          rewards.append(res.reward)
+        trajs.append(Trajectory(g, obs, rewards))
+    batch, _ = build_trajectory_batch(trajs, featurizer=tfidf.tfidf_features)
+    exact = np.asarray(exact)
+    for name, opts in FIDELITY_ESTIMATORS:
+      adv = compute_advantages(name, batch, **opts)
+      for part in ("step", "total"):
+        est = np.asarray(getattr(adv, part))[:len(exact)]
+        ok = est.std() > 0
+        corr[(name, part)].append(float(np.corrcoef(est, exact)[0, 1]) if ok else 0.0)
+  return {name: (np.mean(corr[(name, "step")]), np.mean(corr[(name, "total")]))
+          for name, _ in FIDELITY_ESTIMATORS}
+
+
 def main():
   p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   for name, default in corridor_spec.DEFAULTS.items():
@@ -107,7 +153,10 @@ def main():
   p.add_argument("--groups", type=int, default=16, help="groups per paraphrase rate")
   p.add_argument("--episodes", type=int, default=20, help="random episodes per task")
   p.add_argument("--epsilon", type=float, default=0.5,
-                 help="exploration of the epsilon-expert column (a stand-in for a BC start)")
+                 help="exploration of the epsilon-expert policy (a stand-in for a BC start)")
+  p.add_argument("--fidelity", action="store_true",
+                 help="also measure estimator fidelity (imports JAX; about a minute)")
+  p.add_argument("--iterations", type=int, default=5, help="fidelity batches per rate")
   a = p.parse_args()
   cfg = ml_collections.ConfigDict({k: getattr(a, k, v) for k, v in corridor_spec.DEFAULTS.items()})
   cfg.name = "corridor"
@@ -158,6 +207,18 @@ def main():
     m, sc, dc, sw = repetition(spec.train_tasks[:a.groups], a.horizon, rate,
                               a.paraphrase_lexical, a.group_size)
     print(f"| {rate} | {m:.3f} | {sc:.3f} | {dc:.3f} | {sw:.3f} |")
+
+  if a.fidelity:
+    print(f"fidelity: corr(estimate, exact A_t(s, a)), {a.groups} groups x {a.group_size} "
+          f"eps-expert({a.epsilon}) episodes, mean of {a.iterations} batches:")
+    results = {rate: fidelity(spec.train_tasks[:a.groups], a.horizon, rate, a.paraphrase_lexical,
+                              a.group_size, a.epsilon, a.iterations) for rate in (0.0, 1.0)}
+    print("| estimator | step term, paraphrase 0 | step term, paraphrase 1 | total, paraphrase 0 "
+          "| total, paraphrase 1 |")
+    print("|---|---|---|---|---|")
+    for name, _ in FIDELITY_ESTIMATORS:
+      (s0, t0), (s1, t1) = results[0.0][name], results[1.0][name]
+      print(f"| {name} | {s0:.3f} | {s1:.3f} | {t0:.3f} | {t1:.3f} |")
 
 
 if __name__ == "__main__":
