@@ -11,7 +11,7 @@ rollout group (their trajectories share a `group_id` in the trajectory batch).
 Conventions:
   * `observation` is the raw text the environment produced, without prompt template, history or
     admissible actions. It is the *anchor observation* that the step-level estimators group on
-    (docs/method.md, "Step term").
+    (docs/method.md#anchor-observation).
   * `reward` is the env reward of this step: 10.0 on the winning step, else 0.0 (paper scale).
   * `won` is True only on a successful episode end; `done` is True on any episode end.
   * `admissible_actions` lists the commands the engine accepts now ([] when not applicable).

@@ -2,7 +2,7 @@
 
 One place for it: `format_response` writes a response (behaviour-cloning targets), `STOP`
 ends sampling after the action, and `project_action` reads a model's text back into an
-environment action with the reference's validity flag (docs/environments.md, "From model text
+environment action with the reference's validity flag (docs/environments.md#from-model-text-to-action text
 to action"):
 
     text_l  = text.lower()

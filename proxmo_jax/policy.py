@@ -17,7 +17,7 @@ update changes). `build_policy(config, workdir, spec)` makes it from a config:
 Prompts go through the tokenizer's chat template whenever it has one (the reference applies
 the model's chat template to every prompt): the environment's prompt text is the user turn.
 A prompt longer than `max_prompt_tokens` keeps its last tokens. Generation stops at the
-tokenizer's end-of-turn / EOS ids and after the agent's stop strings (docs/architecture.md).
+tokenizer's end-of-turn / EOS ids and after the agent's stop strings (docs/architecture.md#policy).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Every estimator against the worked example of spec/estimators.md section 8 (float32)."""
+"""Every estimator against the worked example of docs/method.md#worked-example (float32)."""
 
 import jax.numpy as jnp
 import numpy as np
@@ -9,7 +9,7 @@ from proxmo_jax.advantages import (build_trajectory_batch, compute_advantages, e
 from proxmo_jax.proximity import tfidf
 from tests import worked_example as we
 
-ATOL = 2e-6  # float32 against the spec's float64 numbers (spec section 8).
+ATOL = 2e-6  # float32 against the float64 numbers of docs/method.md#worked-example.
 
 
 def _batch(scale=1.0, invalid_sample=None, **kw):
@@ -105,7 +105,7 @@ def test_variant_reward10_with_invalid_sample():
 
 
 def test_psc_weights_table():
-  """The PSC table of spec section 3 (alpha=4, r=0.05 and alpha=5, beta=0.866)."""
+  """The PSC table of docs/method.md#episode-term-success-rate-aware-modulation (alpha=4, r=0.05 and alpha=5, beta=0.866)."""
   p = jnp.array([0.0, 0.1, 0.5, 0.9, 1.0])
   succ, fail = jnp.ones(5), jnp.zeros(5)
   cfg = AdvantageConfig()

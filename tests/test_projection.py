@@ -1,4 +1,4 @@
-"""Projection of model text to an action and the validity flag (spec 6.4)."""
+"""Projection of model text to an action and the validity flag (docs/environments.md#from-model-text-to-action)."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""The worked example of spec/estimators.md section 8, as data shared by the tests."""
+"""The worked example of docs/method.md#worked-example, as data shared by the tests."""
 
 import numpy as np
 
@@ -27,7 +27,7 @@ def trajectories(scale=1.0, invalid_sample=None):
   return out
 
 
-# Main table: columns of spec section 8 (rows 0..13).
+# Main table: columns of docs/method.md#worked-example (rows 0..13).
 COLUMNS = ["G", "grpo", "rloo", "gigpo_std_step", "gigpo_std", "gigpo_mean_step", "gigpo_mean",
            "proxmo_episode", "soft_b", "proxmo_step", "proxmo"]
 _MAIN = """

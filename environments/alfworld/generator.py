@@ -1,6 +1,6 @@
 """Genuine ALFWorld games generated offline: (floorplan, task_type, seed) -> game directory.
 
-The recipe of spec/alfworld.md section 4: a PDDL problem over the shipped scene data
+The recipe of docs/environments.md#generating-a-game: a PDDL problem over the shipped scene data
 (`scenes.py`), the goal from ALFRED's goal library, run on TextWorld's PDDL engine with
 ALFWorld's unmodified domain and grammar. Each game directory holds
 
@@ -63,7 +63,7 @@ def compatible_rtypes(otype: str, scene: S.Scene) -> list[str]:
 
 
 def _start_rtypes(task: str, otype: str, parent: str, scene: S.Scene) -> list[str]:
-  """Where a target instance may start (spec step 5 and pitfall P7)."""
+  """Where a target instance may start (docs/environments.md#generating-a-game)."""
   types = compatible_rtypes(otype, scene)
   if task in ("pick_and_place_simple", "pick_two_obj_and_place"):
     types = [t for t in types if t != parent]
@@ -81,7 +81,7 @@ def _lamp_hosts(lamp: str, scene: S.Scene) -> list[str]:
 
 
 def candidates(task: str, scene: S.Scene) -> list[tuple[str, str]]:
-  """Feasible (object type, parent or lamp type) pairs of `task` in `scene` (spec step 3)."""
+  """Feasible (object type, parent or lamp type) pairs of `task` in `scene` (docs/environments.md#generating-a-game)."""
   if scene.room not in C.GOALS_VALID[task]:
     return []
   if task in APPLIANCE and APPLIANCE[task] not in scene.rtypes:

@@ -1,4 +1,4 @@
-"""ALFWorld prompts (spec section 6.5) and the agent adapter used by the rollout loop.
+"""ALFWorld prompts (docs/environments.md#alfworld-prompts) and the agent adapter used by the rollout loop.
 
 Paper prompt: at t = 0 the current observation and the admissible actions; at t >= 1 the task,
 how many steps were taken, the last `history_length` (observation, action) records, the current

@@ -1,6 +1,6 @@
 """Scene model of ALFWorld games, built from the data the `alfworld` package ships.
 
-Sources (inside site-packages/alfworld, spec/alfworld.md section 1): `gen/layouts/FloorPlan{N}-
+Sources (inside site-packages/alfworld, docs/environments.md#scene-data-and-scene-model): `gen/layouts/FloorPlan{N}-
 objects.json` (object types in the scene), `-openable.json` (static receptacle instances and
 their interaction poses), `-layout.npy` (reachable floor points) and `gen/constants.py`.
 
@@ -86,7 +86,7 @@ class Scene:
 def _type_from_key(key: str, floorplan: int) -> str:
   parts = key.split("|")
   rtype = parts[-1] if len(parts) == 5 else parts[0]
-  if parts[0] == "Bathtub" and rtype == "SinkBasin":  # FloorPlan420's quirk (spec P4)
+  if parts[0] == "Bathtub" and rtype == "SinkBasin":  # FloorPlan420's quirk (docs/environments.md#scene-data-and-scene-model)
     rtype = "BathtubBasin"
   return rtype
 

@@ -3,7 +3,7 @@
 Config fields (config.env): data_dir, train_split, eval_split, generate_per_task (games per
 task type generated when the split is missing), task_types and room_types (comma-separated
 selections, "" = all), prompt ("paper" | "compact"), history_length, choose_admissible,
-num_workers. Games are generated offline on the real TextWorld engine (docs/environments.md).
+num_workers. Games are generated offline on the real TextWorld engine (docs/environments.md#alfworld).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The WebShop text-mode state machine (spec/webshop.md sections 3 and 4).
+"""The WebShop text-mode state machine (docs/environments.md#pages-and-actions).
 
 Pages: search -> results (10 per page, "< Prev" from page 2, "Next >" always) -> item (option
 groups, Description / Features / Reviews sub-pages, Buy Now) -> done. Observations are the

@@ -1,4 +1,4 @@
-"""WebShop as an RL environment (the ProxMO / verl-agent wrapper, spec/webshop.md section 6).
+"""WebShop as an RL environment (the ProxMO / verl-agent wrapper, docs/environments.md#the-rl-wrapper-observation-format-and-reward).
 
   * reset(task, seed): task.payload is the goal index in the catalog's fixed goal order; a
     group's members share the goal. The seed names the episode (the engine is deterministic).

@@ -1,4 +1,4 @@
-"""WebShop goals (spec/webshop.md section 1.5): synthetic and human instructions, price caps,
+"""WebShop goals (docs/environments.md#webshop-goals-and-splits): synthetic and human instructions, price caps,
 weights, the seeded shuffle and the index splits.
 
 price_upper: PRICE_RANGE = [10, 20, ..., 990]; C = the first 4 entries strictly above the

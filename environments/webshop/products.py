@@ -1,6 +1,6 @@
 """WebShop products: raw catalog records -> loaded products, exactly as the original loads them.
 
-Raw record (official `items_shuffle*.json` schema, spec/webshop.md section 1.2):
+Raw record (official `items_shuffle*.json` schema, docs/environments.md#products):
   asin, name, category, query, product_category ("a › b › c"), full_description,
   small_description (list of str, or str), pricing ("$12.99", "$12.99 - $15.99" or empty),
   images (list), customization_options ({name: [{value, image}, ...] or None}).

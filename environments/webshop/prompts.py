@@ -1,4 +1,4 @@
-"""WebShop prompts (spec/webshop.md section 6) and the agent adapter of the rollout loop.
+"""WebShop prompts (docs/environments.md#webshop-prompts) and the agent adapter of the rollout loop.
 
 Paper prompt: at step 0 the persona, "Your task is to: {task}.", the current (formatted)
 observation and the admissible actions, one "'action'," per line inside [ ]; from step 1 on,

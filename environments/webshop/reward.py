@@ -1,4 +1,4 @@
-"""The WebShop purchase reward (spec/webshop.md section 5), every constant as in the original.
+"""The WebShop purchase reward (docs/environments.md#webshop-reward), every constant as in the original.
 
     score = r_type * (n_att + n_opt + r_price) / (|goal attributes| + |goal options| + 1)
 

@@ -1,6 +1,6 @@
 """WebShop product search: BM25 (k1 = 0.9, b = 0.4) over the original's index text, via bm25s.
 
-Index document of a product (spec/webshop.md section 2):
+Index document of a product (docs/environments.md#search-bm25):
     lower(Title + " " + Description + " " + BulletPoints[0] + " " + option_text),
     option_text = ", and ".join(f"{name}: {', '.join(values)}")
 

@@ -3,7 +3,7 @@
 Config fields (config.env): data_dir (official catalog files, or a folder a generated catalog
 is written to), num_products (size of a generated catalog), use_small, human_goals, goal_seed,
 test_size, train_split, eval_split, prompt, history_length, num_workers
-(docs/environments.md, "WebShop").
+(docs/environments.md#webshop).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Options of the advantage estimators (hashable, so they are static under `jax.jit`).
 
-Defaults reproduce the reference implementation's ProxMO run scripts (spec section 7); the
+Defaults reproduce the reference implementation's ProxMO run scripts (docs/method.md#hyperparameters); the
 comments say where the paper's wording differs.
 """
 

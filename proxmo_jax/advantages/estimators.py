@@ -1,4 +1,4 @@
-"""GRPO, RLOO, GiGPO and ProxMO advantages over a `TrajectoryBatch` (spec sections 2-5).
+"""GRPO, RLOO, GiGPO and ProxMO advantages over a `TrajectoryBatch` (docs/method.md#estimators-by-name).
 
 Every estimator returns `Advantages(episode, step, total)`, each f32[B] and 0 on padding rows,
 with total = episode + omega * step (GRPO / RLOO: step = 0). The scalar is later broadcast over
@@ -86,7 +86,7 @@ def _finish_episode(adv, count, batch, cfg):
 
 
 def psc_weights(s, p, cfg: AdvantageConfig):
-  """Success-rate-aware modulation weights w_i (spec section 3).
+  """Success-rate-aware modulation weights w_i (docs/method.md#episode-term-success-rate-aware-modulation).
 
     beta = r / (sigmoid(1) - 1/2)
     w = 1 + beta * (sigmoid((1 - p)^alpha) - 1/2)   if s_i > threshold   (success)

@@ -1,4 +1,4 @@
-"""Segment-aware discounted step returns and the invalid-action penalty (spec section 2, 6.4).
+"""Segment-aware discounted step returns and the invalid-action penalty (docs/method.md#scores-step-returns-and-the-invalid-action-penalty).
 
 For a trajectory with step rewards r_0 .. r_{T-1}:
 
@@ -46,7 +46,7 @@ def discounted_returns(rewards, traj_ids, valid, gamma):
 
 
 def penalized(values, invalid_action, penalty):
-  """values - penalty * invalid (episode scores or step returns; spec 6.4).
+  """values - penalty * invalid (episode scores or step returns; docs/method.md#scores-step-returns-and-the-invalid-action-penalty).
 
   The penalty is subtracted from the sample's own value only: it is not discounted into
   earlier steps.

@@ -1,4 +1,4 @@
-"""Proximity-based soft baselines of ProxMO, computed group by group (spec section 4).
+"""Proximity-based soft baselines of ProxMO, computed group by group (docs/method.md#step-term-proximity-soft-baseline).
 
 For the step samples i of one group, with l2-normalised anchor features x_i and step returns G_i:
 

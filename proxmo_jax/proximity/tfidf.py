@@ -2,7 +2,7 @@
 
 Reproduces scikit-learn's `TfidfVectorizer(max_features=1024)` at its other defaults, which is
 what the reference implementation fits on all anchor texts of a rollout batch
-(spec/estimators.md section 4):
+(docs/method.md#tf-idf-features):
 
   * text is lower-cased, then tokens are the matches of `(?u)\\b\\w\\w+\\b` (two or more word
     characters; single characters such as the object indices "1".."9" or "a" are dropped);

@@ -1,7 +1,7 @@
 """The multi-turn rollout: groups of environments stepped with the policy until done.
 
 One rollout batch holds G task groups of n environments each; the n environments of a group
-reset to the same task and seed (spec section 1). At every turn each active environment's prompt
+reset to the same task and seed (docs/method.md#setting-groups-trajectories-and-step-samples). At every turn each active environment's prompt
 is built from its history, all active prompts are sampled in one batched call, each response is
 projected to an action and a validity flag, and the environments are stepped together. An
 environment stays active through the step on which it reports `done`; after `max_steps` turns

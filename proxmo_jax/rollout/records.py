@@ -20,7 +20,7 @@ class StepRecord:
     response_ids: sampled token ids (incl. EOS when generated).
     observation: the anchor observation before the action (raw env text).
     action: the action sent to the environment (after projection).
-    valid: the projection's validity flag (format), spec 6.4.
+    valid: the projection's validity flag (format), docs/environments.md#from-model-text-to-action.
     reward: env reward of this step.
     sample_logprobs: the sampler's log-probs of response_ids (diagnostics only; the update
       recomputes old log-probs with the policy, as the reference does).

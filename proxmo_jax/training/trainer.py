@@ -3,7 +3,7 @@
     trainer = Trainer(config, workdir, spec, policy, runner, mesh)
     metrics = trainer.train_iteration()
 
-Per iteration (docs/method.md, "Setting" and "Policy update"): sample G training tasks
+Per iteration (docs/method.md#setting-groups-trajectories-and-step-samples and docs/method.md#policy-update): sample G training tasks
 (deterministic in the seed and the iteration, so a resumed run continues identically), roll out
 n episodes of each with the policy, flatten the step samples (keeping the sampled token ids)
 into a `TrajectoryBatch` + token arrays, compute advantages with the configured estimator,
@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from environments.interface import Task
-from proxmo_jax import buckets, parallel
+from proxmo_jax import buckets, parallel, profiling
 from proxmo_jax.advantages import AdvantageConfig, compute_advantages
 from proxmo_jax.advantages import registry as adv_registry
 from proxmo_jax.models import logprobs as logprobs_lib
@@ -112,6 +112,7 @@ class Trainer:
     self.logprob_fn = functools.partial(logprobs_lib.token_logprobs, cfg=policy.model_cfg,
                                         temperature=max(config.rollout.temperature, 1e-6))
     self._logprob_jit = jax.jit(self.logprob_fn)
+    self.compiles = profiling.CompileCounter()
     self.ckpt = checkpointing.Checkpointer(os.path.join(workdir, "checkpoints"),
                                            keep=config.checkpoint.keep)
     self.iteration = 0
@@ -147,6 +148,7 @@ class Trainer:
   def train_iteration(self) -> dict:
     it = self.iteration
     c = self.config
+    compiles = self.compiles.snapshot()
     t0 = time.perf_counter()
     rng = jax.random.fold_in(jax.random.PRNGKey(c.seed), 1000 + it)
     groups = multihost.share(self.sample_tasks(it))  # all of them on one host
@@ -192,7 +194,8 @@ class Trainer:
     out = self.episode_metrics(episodes)
     out.update(metrics_lib.advantage_metrics(adv, batch.valid))
     out.update(upd)
-    out.update(stats.metrics())
+    out.update(stats.metrics())  # rollout stages: env reset/step (waiting on workers), ...
+    out.update(self.compiles.metrics_since(compiles))
     out.update({"time/rollout": t_rollout, "time/batch": t_batch, "time/advantage": t_adv,
                 "time/advantage_grpo": t_grpo, "time/logprob": t_logp, "time/update": t_update,
                 "time/iteration": total,

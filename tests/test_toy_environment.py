@@ -1,0 +1,112 @@
+"""A new environment registered from this file alone trains and evaluates through the public
+API (no change under proxmo_jax/ or environments/); the multi-host evaluation of a split whose
+task types the other split lacks."""
+
+import json
+import math
+
+import pytest
+
+from configs import common
+from environments import registry
+from environments.interface import EnvSpec, EvalTable, StepResult, Task, TextEnv
+from environments.projection import ProtocolAgent
+from proxmo_jax.parallel import multihost
+from proxmo_jax.training import train
+
+
+class LockEnv(TextEnv):
+  """Say the task's code word to open the lock (reward 10); anything else costs a step."""
+
+  def reset(self, task, seed):
+    self.word = task.payload
+    return StepResult(f"a lock asks for the word {self.word}",
+                      admissible_actions=["say red", "say blue", "wait"],
+                      info={"task_type": task.task_type})
+
+  def step(self, action):
+    won = action == f"say {self.word}"
+    return StepResult("the lock opens" if won else "nothing happens", reward=10.0 * won,
+                      done=won, won=won, admissible_actions=["say red", "say blue", "wait"])
+
+  def expert_plan(self):
+    return [f"say {self.word}"]
+
+
+class LockAgent(ProtocolAgent):
+
+  def build_prompt(self, task_context, history, observation, admissible):
+    return f"{task_context}\n{observation}\nactions: {', '.join(admissible)}\n"
+
+
+def _tasks(words, kind):
+  return [Task("lock", f"{kind}-{i}", f"{w}_lock", payload=w) for i, w in enumerate(words)]
+
+
+def make_lock(env_config) -> EnvSpec:
+  # Training has a type ("blue_lock") that the held-out split lacks.
+  return EnvSpec(name="lock", train_tasks=_tasks(["red", "blue", "red", "blue"], "train"),
+                 eval_tasks=_tasks(["red", "red"], "eval"), env_factory=LockEnv,
+                 agent=LockAgent(), in_process=True,
+                 eval_table=EvalTable(families=(("Red", "red_lock"), ("Blue", "blue_lock")),
+                                      success_column="All", headline="All"))
+
+
+def validate_lock(env_config):
+  if env_config.max_steps > 5:
+    raise ValueError("config.env.max_steps: the lock needs at most 5 turns.")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def lock_registered():
+  registry.register("lock", make_lock, validate_lock)
+  yield
+  registry._REGISTRY.pop("lock", None)  # pylint: disable=protected-access
+
+
+def _config(tmp_path):
+  c = common.base_config("lock", "proxmo")
+  common.apply_tiny(c)
+  common.finish(c, "proxmo", {})
+  c.env.max_steps = 3
+  c.env.group_size = 2
+  c.env.groups_per_batch = 2
+  c.env.num_workers = 0
+  c.tokenizer.vocab_size = 300
+  c.rollout.max_prompt_tokens = 64
+  c.rollout.max_response_tokens = 8
+  c.ppo.mini_batch = 8
+  c.ppo.micro_batch = 8
+  c.iterations = 1
+  c.eval.num_tasks = 2
+  c.eval.before_train = False
+  c.checkpoint.every = 0
+  c.sft.steps = 2
+  c.sft.batch_size = 2
+  return c
+
+
+def test_registered_toy_environment_trains_and_evaluates(tmp_path):
+  c = _config(tmp_path)
+  sft = train.behavior_clone(c, str(tmp_path))
+  rows = train.train_and_evaluate(c, str(tmp_path), init_params_dir=sft)
+  assert list(rows) == ["final"] and list(rows["final"]) == ["Red", "Blue", "All"]
+  assert rows["final"]["Blue"] is None and 0.0 <= rows["final"]["All"] <= 100.0
+  metrics = [l for l in (tmp_path / "metrics.jsonl").read_text().splitlines() if "loss" in l]
+  assert len(metrics) == 1 and math.isfinite(json.loads(metrics[0])["loss"])
+
+
+def test_multihost_table_of_a_split_with_types_the_other_lacks(tmp_path, monkeypatch):
+  """Evaluating the training tasks on 2 hosts gathers rows keyed by the evaluated split's types.
+
+  The type list once came from the held-out tasks, so a type only the training tasks have
+  ("blue_lock") raised in the gather."""
+  c = _config(tmp_path)
+  exp = train.build(c, str(tmp_path))
+  try:
+    monkeypatch.setattr(multihost, "count", lambda: 2)
+    monkeypatch.setattr(multihost, "gather_rows", lambda rows: rows)  # one host's rows
+    _, row = exp.evaluator.evaluate(num_tasks=4, split="train")
+  finally:
+    exp.close()
+  assert set(row) == {"Red", "Blue", "All"} and row["Blue"] is not None
