@@ -114,3 +114,20 @@ def test_lora_updates_lower_the_loss_and_leave_the_base_alone():
   lp_m, _ = logprobs.token_logprobs(merged, batch["input_ids"], batch["attention_mask"], CFG)
   lp_u, _ = fn(PARAMS, batch["input_ids"], batch["attention_mask"], lora=state.params)
   np.testing.assert_allclose(np.asarray(lp_m), np.asarray(lp_u), atol=1e-5)
+
+
+def test_behaviour_cloning_with_lora_learns_and_returns_merged_params():
+  from proxmo_jax.training import behavior_cloning
+  rng = np.random.default_rng(3)
+  examples = [(rng.integers(1, 64, 5).tolist(), [7, 8, 9, 10]) for _ in range(8)]
+  full, full_losses = behavior_cloning.train_bc(
+      jax.tree_util.tree_map(jnp.copy, PARAMS), examples, CFG, steps=3, batch_size=8,
+      learning_rate=1e-2, log_every=0, length_multiple=16)
+  merged, losses_ = behavior_cloning.train_bc(
+      PARAMS, examples, CFG, steps=30, batch_size=8, learning_rate=5e-2, log_every=0,
+      length_multiple=16, lora_cfg=LCFG)
+  assert losses_[0] == pytest.approx(full_losses[0], abs=1e-5)  # both start from the base
+  assert losses_[-1] < losses_[0] - 0.3  # slower than full BC: the tied head is not adapted
+  assert jax.tree_util.tree_structure(merged) == jax.tree_util.tree_structure(PARAMS)
+  np.testing.assert_array_equal(np.asarray(merged["embed"]), np.asarray(PARAMS["embed"]))
+  assert float(jnp.max(jnp.abs(merged["layers"]["wq"] - PARAMS["layers"]["wq"]))) > 0

@@ -69,22 +69,39 @@ def _pad(examples, length):
 
 
 def train_bc(params, examples, cfg: ModelConfig, *, steps: int, batch_size: int,
-             learning_rate: float, seed: int = 0, log_every: int = 50, length_multiple: int = 64):
-  """Adam on the response-token cross-entropy; returns (params, [losses])."""
+             learning_rate: float, seed: int = 0, log_every: int = 50, length_multiple: int = 64,
+             lora_cfg=None, response_multiple: int = 32):
+  """Adam on the response-token cross-entropy; returns (params, [losses]).
+
+  Only the response tokens are scored: the LM head and log-softmax run on their positions
+  (`logprobs.response_index`, R rounded up to `response_multiple`), not on the prompt's.
+  With `lora_cfg` (a `models.lora.LoraConfig`) only LoRA adapters are trained (the optimizer
+  holds their moments only) and the returned params are the base with the adapters merged in.
+  """
+  from proxmo_jax.models import lora as lora_lib
   tx = optax.chain(optax.clip_by_global_norm(1.0),
                    optax.adamw(optax.warmup_cosine_decay_schedule(
                        0.0, learning_rate, min(50, steps // 10 + 1), steps,
                        learning_rate * 0.1), weight_decay=0.0))
-  opt_state = tx.init(params)
+  if lora_cfg is not None:
+    base = params
+    trained = lora_lib.init_lora(cfg, lora_cfg, jax.random.PRNGKey(seed))
+    lp_fn = lambda ad, ids, attn, idx: logprobs_lib.indexed_logprobs(
+        base, ids, attn, idx, cfg, lora=ad, lora_scale=lora_cfg.scale)
+  else:
+    trained = params
+    lp_fn = lambda p, ids, attn, idx: logprobs_lib.indexed_logprobs(p, ids, attn, idx, cfg)
+  opt_state = tx.init(trained)
 
   @functools.partial(jax.jit, donate_argnums=(0, 1))
-  def step(params, opt_state, ids, attn, resp):
+  def step(trained, opt_state, ids, attn, idx):
     def loss_fn(p):
-      lp, _ = logprobs_lib.token_logprobs(p, ids, attn, cfg)
-      return -jnp.sum(lp * resp) / jnp.maximum(jnp.sum(resp), 1.0)
-    loss, grads = jax.value_and_grad(loss_fn)(params)
-    updates, opt_state = tx.update(grads, opt_state, params)
-    return optax.apply_updates(params, updates), opt_state, loss
+      lp, _ = lp_fn(p, ids, attn, idx)
+      valid = (idx > 0).astype(jnp.float32)
+      return -jnp.sum(lp * valid) / jnp.maximum(jnp.sum(valid), 1.0)
+    loss, grads = jax.value_and_grad(loss_fn)(trained)
+    updates, opt_state = tx.update(grads, opt_state, trained)
+    return optax.apply_updates(trained, updates), opt_state, loss
 
   rng = np.random.default_rng(seed)
   losses, t0 = [], time.time()
@@ -93,9 +110,13 @@ def train_bc(params, examples, cfg: ModelConfig, *, steps: int, batch_size: int,
     batch = [examples[i] for i in idx]
     longest = max(len(p) + len(r) for p, r in batch)
     length = buckets.round_up(longest, length_multiple)
-    params, opt_state, loss = step(params, opt_state, *_pad(batch, length))
+    ids, attn, resp = _pad(batch, length)
+    score = jnp.asarray(logprobs_lib.response_index(resp, response_multiple))
+    trained, opt_state, loss = step(trained, opt_state, ids, attn, score)
     losses.append(float(loss))
     if log_every and (s + 1) % log_every == 0:
       print(f"[bc {s + 1}/{steps}] loss={np.mean(losses[-log_every:]):.4f} "
             f"({time.time() - t0:.0f} s)", flush=True)
-  return params, losses
+  if lora_cfg is not None:
+    return lora_lib.merge(base, trained, lora_cfg), losses
+  return trained, losses

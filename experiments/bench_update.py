@@ -1,0 +1,244 @@
+"""Benchmark: PPO update step (forward + backward + AdamW) and scoring, JAX vs HF transformers.
+
+    python experiments/bench_update.py [--model smollm2-135m] [--batch 8] [--prompt_len 192]
+        [--response_len 64] [--threads 1,2] [--repeats 2] [--lora_rank 8] [--layers 0]
+
+One HF `LlamaForCausalLM` with random weights at the model's shapes is imported into the JAX
+param tree, so both sides hold the same weights and see the same batch: B rows of P prompt and R
+response tokens (the `rollout.batching` layout, responses in the last R columns). Every thread
+count runs in its own subprocess (torch.set_num_threads(n); for one thread XLA gets
+--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1), JAX and torch timed in
+alternation, median of `repeats`. Tokens/s count all B * (P + R) tokens.
+
+JAX rows:
+  full      update_step as before: logits at every position (the old path)
+  response  update_step with score_index: LM head + log-softmax on the R response positions
+  lora      the same with LoRA adapters on q,k,v,o,gate,up,down (rank r): base frozen, the
+            backward computes no weight gradient of the base
+HF rows:
+  full      model(ids).logits, log_softmax, the same PPO loss, backward, AdamW (its default path)
+  keep      the same with logits_to_keep = R + 1 (HF's own response-only head)
+
+Scoring (old / reference log-probs): forward only, JAX full vs response-only, HF full vs keep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+ONE_THREAD_XLA = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+
+
+def smollm2_config(layers: int = 0):
+  """SmolLM2-135M shapes (the config preset when present)."""
+  from proxmo_jax.models import config as model_config
+  try:
+    cfg = model_config.get_preset("smollm2-135m")
+  except ValueError:
+    cfg = model_config.ModelConfig(vocab_size=49152, d_model=576, n_layers=30, n_heads=9,
+                                   n_kv_heads=3, d_ff=1536, head_dim=64, rope_theta=100_000.0,
+                                   rms_eps=1e-5, qkv_bias=False, tie_embeddings=True,
+                                   max_seq_len=8192)
+  return cfg.replace(n_layers=layers) if layers else cfg
+
+
+def hf_llama(cfg, seed=0):
+  """(torch LlamaForCausalLM with random weights, the same weights as JAX params)."""
+  import torch
+  import transformers
+  from proxmo_jax.models import hf_import
+  hf_cfg = transformers.LlamaConfig(
+      vocab_size=cfg.vocab_size, hidden_size=cfg.d_model, intermediate_size=cfg.d_ff,
+      num_hidden_layers=cfg.n_layers, num_attention_heads=cfg.n_heads,
+      num_key_value_heads=cfg.n_kv_heads, head_dim=cfg.hd, rope_theta=cfg.rope_theta,
+      rms_norm_eps=cfg.rms_eps, tie_word_embeddings=cfg.tie_embeddings,
+      max_position_embeddings=cfg.max_seq_len, attention_bias=cfg.qkv_bias)
+  torch.manual_seed(seed)
+  model = transformers.LlamaForCausalLM(hf_cfg)
+  with tempfile.TemporaryDirectory() as d:
+    model.save_pretrained(d, safe_serialization=True)
+    cfg_j, params = hf_import.load_hf_checkpoint(d)
+  return model, cfg_j.replace(max_seq_len=cfg.max_seq_len), params
+
+
+def _time(fn):
+  t0 = time.perf_counter()
+  fn()
+  return time.perf_counter() - t0
+
+
+def worker(args):
+  import jax
+  import jax.numpy as jnp
+  import numpy as np
+  import torch
+  from proxmo_jax.models import logprobs, lora
+  from proxmo_jax.training import losses, train_state, update
+  torch.set_num_threads(args.threads)
+  cfg = smollm2_config(args.layers)
+  model, cfg, params = hf_llama(cfg)
+  b, p, r = args.batch, args.prompt_len, args.response_len
+  length = p + r
+  rng = np.random.default_rng(0)
+  ids_np = rng.integers(3, cfg.vocab_size, (b, length)).astype(np.int32)
+  resp_np = np.zeros((b, length), np.float32)
+  resp_np[:, p:] = 1.0
+  adv_np = rng.normal(size=b).astype(np.float32)
+  ids, attn = jnp.asarray(ids_np), jnp.ones((b, length), jnp.int32)
+  idx = jnp.asarray(logprobs.response_index(resp_np, multiple=r))
+  lp_fn = functools.partial(logprobs.token_logprobs, cfg=cfg)
+  score_full = jax.jit(lambda prm: lp_fn(prm, ids, attn)[0])
+  score_resp = jax.jit(lambda prm: lp_fn(prm, ids, attn, score_index=idx)[0])
+  old = score_resp(params) * resp_np
+  batch = {"input_ids": ids, "attention_mask": attn, "response_mask": jnp.asarray(resp_np),
+           "old_logp": old, "ref_logp": old, "advantages": jnp.asarray(adv_np)}
+  loss_cfg = losses.LossConfig()
+  tx = train_state.make_optimizer(train_state.OptimizerConfig(learning_rate=1e-6))
+  lcfg = lora.LoraConfig(rank=args.lora_rank, alpha=2.0 * args.lora_rank)
+  lora_fn = functools.partial(logprobs.token_logprobs, cfg=cfg, lora_scale=lcfg.scale)
+  states = {
+      "full": train_state.create_train_state(jax.tree_util.tree_map(jnp.copy, params), tx,
+                                             jax.random.PRNGKey(0)),
+      "response": train_state.create_train_state(jax.tree_util.tree_map(jnp.copy, params), tx,
+                                                 jax.random.PRNGKey(0)),
+      "lora": train_state.create_train_state(lora.init_lora(cfg, lcfg, jax.random.PRNGKey(1)),
+                                             tx, jax.random.PRNGKey(0)),
+  }
+  jax_updates = {
+      "full": lambda s: update.update_step(s, batch, None, tx=tx, logprob_fn=lp_fn,
+                                           loss_cfg=loss_cfg),
+      "response": lambda s: update.update_step(s, dict(batch, score_index=idx), None, tx=tx,
+                                               logprob_fn=lp_fn, loss_cfg=loss_cfg),
+      "lora": lambda s: update.update_step(s, dict(batch, score_index=idx), params, tx=tx,
+                                           logprob_fn=lora_fn, loss_cfg=loss_cfg),
+  }
+  # torch: the same loss on the same batch
+  x = torch.tensor(ids_np, dtype=torch.long)
+  mask_t = torch.ones_like(x)
+  resp_t = torch.tensor(resp_np[:, 1:])
+  old_t = torch.tensor(np.asarray(old)[:, 1:])
+  adv_t = torch.tensor(adv_np)[:, None]
+  opt = torch.optim.AdamW(model.parameters(), lr=1e-6, weight_decay=0.01)
+
+  def torch_logp(keep):
+    logits = model(x, attention_mask=mask_t, logits_to_keep=(r + 1) if keep else 0).logits
+    logits = logits[:, :-1].float()
+    tgt = x[:, 1:] if not keep else x[:, -r:]
+    lz = torch.log_softmax(logits, -1)
+    lp = lz.gather(-1, tgt[..., None])[..., 0]
+    ent = -(lz.exp() * lz).sum(-1)
+    if keep:  # pad back to [B, L-1]
+      lp = torch.nn.functional.pad(lp, (length - 1 - r, 0))
+      ent = torch.nn.functional.pad(ent, (length - 1 - r, 0))
+    return lp, ent
+
+  def torch_update(keep):
+    opt.zero_grad(set_to_none=True)
+    lp, ent = torch_logp(keep)
+    ratio = torch.exp(lp - old_t)
+    l1, l2 = -adv_t * ratio, -adv_t * torch.clamp(ratio, 0.8, 1.2)
+    lc = torch.maximum(l1, l2)
+    pg = torch.where(adv_t < 0, torch.minimum(lc, -adv_t * 3.0), lc)
+    d = old_t - lp
+    kl = torch.clamp(torch.exp(d) - d - 1, -10, 10)
+    n = resp_t.sum()
+    loss = ((pg * resp_t).sum() - 0.001 * (ent * resp_t).sum() + 0.01 * (kl * resp_t).sum()) / n
+    loss.backward()
+    opt.step()
+
+  def torch_score(keep):
+    with torch.no_grad():
+      torch_logp(keep)
+
+  def jax_update_runner(name):
+    def run():
+      new, m = jax_updates[name](states[name])
+      jax.block_until_ready(m["loss"])
+      states[name] = new
+    return run
+
+  runs = {("jax", "full", "update"): jax_update_runner("full"),
+          ("jax", "response", "update"): jax_update_runner("response"),
+          ("jax", "lora", "update"): jax_update_runner("lora"),
+          ("hf", "full", "update"): lambda: torch_update(False),
+          ("hf", "keep", "update"): lambda: torch_update(True),
+          ("jax", "full", "score"): lambda: score_full(params).block_until_ready(),
+          ("jax", "response", "score"): lambda: score_resp(params).block_until_ready(),
+          ("hf", "full", "score"): lambda: torch_score(False),
+          ("hf", "keep", "score"): lambda: torch_score(True)}
+  only = set(args.only.split(",")) if args.only else None
+  runs = {k: v for k, v in runs.items() if only is None or f"{k[0]}:{k[1]}:{k[2]}" in only}
+  compile_s = {}
+  for key, fn in runs.items():  # warm-up (JAX: compile + one run)
+    compile_s["/".join(key)] = _time(fn)
+  times = {k: [] for k in runs}
+  for _ in range(args.repeats):
+    for key, fn in runs.items():
+      times[key].append(_time(fn))
+  out = {"threads": args.threads, "tokens": b * length, "warmup_s": compile_s,
+         "median_s": {"/".join(k): statistics.median(v) for k, v in times.items()}}
+  print("RESULT " + json.dumps(out), flush=True)
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--model", default="smollm2-135m")
+  parser.add_argument("--batch", type=int, default=8)
+  parser.add_argument("--prompt_len", type=int, default=192)
+  parser.add_argument("--response_len", type=int, default=64)
+  parser.add_argument("--threads", default="1,2")
+  parser.add_argument("--repeats", type=int, default=2)
+  parser.add_argument("--lora_rank", type=int, default=8)
+  parser.add_argument("--layers", type=int, default=0, help="override the layer count (0: model's)")
+  parser.add_argument("--only", default="", help="comma list of side:variant:kind to run")
+  parser.add_argument("--_worker", action="store_true", help=argparse.SUPPRESS)
+  args = parser.parse_args()
+  if args.model != "smollm2-135m":
+    raise SystemExit("bench_update: only --model smollm2-135m is built here.")
+  if args._worker:
+    args.threads = int(args.threads)
+    return worker(args)
+  print(f"{args.model}{f' ({args.layers} layers)' if args.layers else ''}: batch {args.batch} x "
+        f"({args.prompt_len} prompt + {args.response_len} response) tokens, LoRA rank "
+        f"{args.lora_rank}, median of {args.repeats}; other jobs may share the CPU")
+  for n in (int(t) for t in args.threads.split(",")):
+    env = dict(os.environ)
+    if n == 1:
+      env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " " + ONE_THREAD_XLA).strip()
+    cmd = [sys.executable, os.path.abspath(__file__), "--_worker", "--threads", str(n)] + [
+        f"--{k}={v}" for k, v in vars(args).items() if k not in ("threads", "_worker")]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    line = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
+    if proc.returncode or not line:
+      print(proc.stdout[-2000:], proc.stderr[-4000:])
+      raise SystemExit(f"worker with {n} threads failed")
+    res = json.loads(line[0][len("RESULT "):])
+    med, tok = res["median_s"], res["tokens"]
+    tps = {k: tok / v for k, v in med.items()}
+    print(f"\n{n} thread(s): tokens/s (warm-up s)")
+    print("| kind | jax full | jax response | jax lora | hf full | hf keep | "
+          "jax response / hf full | jax response / hf keep | lora / jax response |")
+    print("|---" * 9 + "|")
+    for kind in ("update", "score"):
+      g = lambda side, v: tps.get(f"{side}/{v}/{kind}")
+      cells = [g("jax", "full"), g("jax", "response"), g("jax", "lora"), g("hf", "full"),
+               g("hf", "keep")]
+      fmt = lambda v: "-" if v is None else f"{v:.1f}"
+      ratio = lambda a, c: "-" if a is None or c is None else f"{a / c:.2f}x"
+      print(f"| {kind} | " + " | ".join(fmt(c) for c in cells) + f" | {ratio(cells[1], cells[3])}"
+            f" | {ratio(cells[1], cells[4])} | {ratio(cells[2], cells[1])} |", flush=True)
+    print("warm-up s:", {k: round(v, 1) for k, v in res["warmup_s"].items()})
+
+
+if __name__ == "__main__":
+  main()
