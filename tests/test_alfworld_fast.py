@@ -49,14 +49,14 @@ def _lockstep(task, episodes, envs):
   return steps
 
 
-def _random_episode(rng, plain, task, walkthrough, length):
-  """Commands mixing expert prefixes, random admissible ones, invalid ones and whitespace;
-  chosen from the plain engine's own admissible lists (so the episode is replayable)."""
-  res = plain.reset(task, seed=0)
+def _random_episode(rng, task, walkthrough, length, envs):
+  """Plays one episode in lockstep on `envs` (as `_lockstep`), its commands mixing an expert
+  prefix, random admissible ones, invalid ones, earlier ones and padded ones; returns them."""
+  results = [env.reset(task, seed=0) for env in envs]
   cmds = []
   prefix = rng.randrange(len(walkthrough) + 1)
   for t in range(length):
-    u = rng.random()
+    u, admissible = rng.random(), results[0].admissible_actions
     if t < prefix:
       cmd = walkthrough[t]
     elif u < 0.15:
@@ -64,11 +64,13 @@ def _random_episode(rng, plain, task, walkthrough, length):
     elif u < 0.25 and cmds:
       cmd = rng.choice(cmds)  # an earlier command: often valid again, sometimes not
     elif u < 0.3:
-      cmd = "  " + rng.choice(res.admissible_actions) + " "
+      cmd = "  " + rng.choice(admissible) + " "
     else:
-      cmd = rng.choice(res.admissible_actions)
+      cmd = rng.choice(admissible)
     cmds.append(cmd)
-    res = plain.step(cmd)
+    results = [env.step(cmd) for env in envs]
+    fields = [_fields(r) for r in results]
+    assert all(f == fields[0] for f in fields), f"step {cmd!r} differs: {fields}"
   return cmds
 
 
@@ -90,8 +92,7 @@ def test_random_sequences_match_the_plain_engine(games):
   plain = env_lib.AlfworldEnv(engine="plain")
   fast_a, fast_b = env_lib.AlfworldEnv(), env_lib.AlfworldEnv()
   for task, walkthrough in games:
-    episodes = [_random_episode(rng, plain, task, walkthrough, 14) for _ in range(2)]
-    _lockstep(task, episodes, [plain, fast_a])
+    episodes = [_random_episode(rng, task, walkthrough, 14, [plain, fast_a]) for _ in range(2)]
     game = fast_engine.process_cache().get(task.payload)
     hits = game.stats["hits"]
     # Interleaved: two fast envs in different states of the same game, step by step.
@@ -174,3 +175,19 @@ def test_expert_env_resets_from_a_snapshot_and_its_expert_wins(games):
 def test_unknown_engine_is_a_named_error():
   with pytest.raises(ValueError, match="engine"):
     env_lib.AlfworldEnv(engine="turbo")
+
+
+def test_game_cache_drops_least_recently_used_and_worn_out_games(games):
+  (task_a, walk_a), (task_b, _) = games
+  cache = fast_engine.GameCache(max_games=1, max_states=3)
+  game_a = cache.get(task_a.payload)
+  assert cache.get(task_a.payload) is game_a and cache.loads == 1
+  cache.get(task_b.payload)  # evicts a; a game still held keeps working
+  assert len(cache) == 1 and cache.loads == 2
+  _, node = game_a.reset()
+  for cmd in walk_a:
+    _, node = game_a.step(node, cmd)
+  assert node.won and game_a.worn_out  # more states than max_states: the next get reloads it
+  assert cache.get(task_a.payload) is not game_a and cache.loads == 3
+  with pytest.raises(ValueError, match="max_games"):
+    fast_engine.GameCache(max_games=0)

@@ -32,10 +32,14 @@ derivation read. `fd_state_id` is Fast Downward's state registry id, which inter
 ids iff equal planner states), so equal keys also mean equal applicable operators and goal
 test. No hashing is involved in equality: dictionary look-ups compare the keys themselves.
 
-Memory: `GameCache` keeps at most `max_games` loaded games per process (least recently used
-dropped; a game's planner library is released when no environment uses it any more). A game
-keeps at most `max_entries` cached nodes + transitions; past that its tables are cleared (the
-reset node stays) and refill from the states being visited. See docs/environments.md.
+Memory (see docs/environments.md): `GameCache` keeps at most `max_games` (8) loaded games per
+process, least recently used dropped; a dropped game lives on while an environment still plays
+it, then its planner library goes back to a free list for the next load. A loaded kitchen game
+takes about 8 MB (planner library and translated task). Its tables hold at most `max_entries`
+(20000) nodes + transitions, about 1.7 KB per node and transition measured in a kitchen, so
+under 35 MB; past that they are cleared (the reset node stays) and refill from the states being
+visited. Fast Downward's state registry, which only grows, is bounded too: after
+`max_states` (200000) states created the game counts as worn out and the cache loads it afresh.
 """
 
 from __future__ import annotations
@@ -58,8 +62,9 @@ from textworld.logic import Proposition, Variable
 from environments.alfworld import grammar as grammar_lib
 
 NOTHING_HAPPENS = "Nothing happens."
-DEFAULT_MAX_GAMES = 16
+DEFAULT_MAX_GAMES = 8
 DEFAULT_MAX_ENTRIES = 20000
+DEFAULT_MAX_STATES = 200000
 _PREDICATE = re.compile(r"([A-Za-z_][\w-]*)\s*\(")
 # Fast Downward libraries of games no longer used, for the next load: each `load_lib` maps a new
 # copy of the library (a few MB that `dlclose` cannot safely give back: it crashes at exit), while
@@ -165,11 +170,13 @@ class FastGame:
   `step(node, command)` -> (feedback, next node).
   """
 
-  def __init__(self, path: str, max_entries: int = DEFAULT_MAX_ENTRIES):
+  def __init__(self, path: str, max_entries: int = DEFAULT_MAX_ENTRIES,
+               max_states: int = DEFAULT_MAX_STATES):
     with open(path) as f:
       data = json.load(f)
     self.path = path
     self.max_entries = max_entries
+    self.max_states = max_states
     self._lib = _LIBRARIES.pop() if _LIBRARIES else fast_downward.load_lib()
     self._finalizer = weakref.finalize(self, _LIBRARIES.append, self._lib)
     self._logic = pddl_logic.GameLogic(domain=data["pddl_domain"], grammar=data["grammar"])
@@ -218,6 +225,11 @@ class FastGame:
   @property
   def num_entries(self) -> int:
     return len(self._nodes) + len(self._edges)
+
+  @property
+  def worn_out(self) -> bool:
+    """Whether the planner's state registry has grown past `max_states` (reload the game)."""
+    return self._uids > self.max_states
 
   def close(self) -> None:
     """Drops the caches; the planner library goes back to the process's free list when the
@@ -340,12 +352,13 @@ class GameCache:
   """The loaded games of one process, least recently used dropped past `max_games`."""
 
   def __init__(self, max_games: int = DEFAULT_MAX_GAMES,
-               max_entries: int = DEFAULT_MAX_ENTRIES):
-    if max_games < 1 or max_entries < 1:
-      raise ValueError(f"GameCache needs max_games >= 1 and max_entries >= 1 (got {max_games}, "
-                       f"{max_entries}).")
+               max_entries: int = DEFAULT_MAX_ENTRIES, max_states: int = DEFAULT_MAX_STATES):
+    if min(max_games, max_entries, max_states) < 1:
+      raise ValueError(f"GameCache needs max_games, max_entries and max_states >= 1 (got "
+                       f"{max_games}, {max_entries}, {max_states}).")
     self.max_games = max_games
     self.max_entries = max_entries
+    self.max_states = max_states
     self._games: collections.OrderedDict = collections.OrderedDict()
     self.loads = 0
 
@@ -354,8 +367,8 @@ class GameCache:
     st = os.stat(path)
     key = (os.path.abspath(path), st.st_mtime_ns, st.st_size)
     game = self._games.get(key)
-    if game is None:
-      game = FastGame(path, self.max_entries)
+    if game is None or game.worn_out:
+      game = FastGame(path, self.max_entries, self.max_states)
       self.loads += 1
       self._games[key] = game
       while len(self._games) > self.max_games:
