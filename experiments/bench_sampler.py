@@ -1,14 +1,21 @@
 """Benchmark: prefill and decode tokens/s of the JAX sampler vs HF `transformers` generate.
 
     python experiments/bench_sampler.py [--presets tiny,small] [--batches 32,128]
-        [--prompt_len 128] [--new_tokens 32] [--threads 2]
+        [--prompt_len 128] [--new_tokens 32] [--threads 2] [--group 1]
+    python experiments/bench_sampler.py --model smollm2-135m --batches 8 --threads 1,2
 
 Both prefill forwards compute the logits of the last position only (as `generate` does).
 Both run in this process on the CPU with the same model shapes (an HF Qwen2 model is built from
-the preset, its random weights imported into the JAX param tree) and the same batch: greedy
-decoding of `new_tokens` tokens after `prompt_len` prompt tokens, EOS disabled so every row
-generates the full length. Prefill tokens/s = batch * prompt_len / time of the prompt forward;
-decode tokens/s = batch * new_tokens / (generate time - prefill time). Ratios are JAX / HF.
+the preset, or with `--model smollm2-135m` an HF Llama at SmolLM2-135M's shapes; its random
+weights are imported into the JAX param tree) and the same batch: greedy decoding of
+`new_tokens` tokens after `prompt_len` prompt tokens, EOS disabled so every row generates the
+full length. Prefill tokens/s = batch * prompt_len / time of the prompt forward; decode tokens/s
+= batch * new_tokens / (generate time - prefill time). Ratios are JAX / HF.
+
+`--group n`: every n consecutive rows share one prompt (a rollout group's first turn); the JAX
+sampler prefills each distinct prompt once, HF's generate prefills every row. Several thread
+counts (`--threads 1,2`) run one subprocess each: torch.set_num_threads(n), and for one thread
+XLA gets --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -38,9 +46,14 @@ def _median(fn, repeats):
   return statistics.median(times)
 
 
-def bench(preset, batch, prompt_len, new_tokens, repeats):
+def _model(preset):
+  """(torch model, JAX config, JAX params) with the same random weights."""
   import torch
   import transformers
+  if preset == "smollm2-135m":
+    from experiments.bench_update import hf_llama, smollm2_config
+    model, cfg_j, params = hf_llama(smollm2_config())
+    return model.eval(), cfg_j, params
   cfg = model_config.get_preset(preset)
   hf_cfg = transformers.Qwen2Config(
       vocab_size=cfg.vocab_size, hidden_size=cfg.d_model, intermediate_size=cfg.d_ff,
@@ -52,32 +65,49 @@ def bench(preset, batch, prompt_len, new_tokens, repeats):
   with tempfile.TemporaryDirectory() as d:
     model.save_pretrained(d, safe_serialization=True)
     cfg_j, params = hf_import.load_hf_checkpoint(d)
-  ids = np.random.default_rng(0).integers(3, cfg.vocab_size, size=(batch, prompt_len))
-  # JAX
-  s = sampler.Sampler(cfg_j, eos_ids=[], batch_buckets=(batch,), prompt_buckets=(prompt_len,))
+  return model, cfg_j, params
+
+
+def bench(preset, batch, prompt_len, new_tokens, repeats, group=1):
+  import torch
+  model, cfg_j, params = _model(preset)
+  distinct = np.random.default_rng(0).integers(3, cfg_j.vocab_size,
+                                               size=(-(-batch // group), prompt_len))
+  ids = np.repeat(distinct, group, axis=0)[:batch]
+  # JAX: rows sharing a prompt are prefilled once (the prefill timed over the distinct prompts)
+  rows_j = len(distinct) if group > 1 else batch
+  s = sampler.Sampler(cfg_j, eos_ids=[], batch_buckets=sorted({rows_j, batch}),
+                      prompt_buckets=(prompt_len,))
   prompts = ids.tolist()
-  pid, pmask = s._pad_prompts(prompts, batch)
-  cache = transformer.init_cache(cfg_j, batch, prompt_len + new_tokens)
+  pid, pmask = s._pad_prompts(distinct.tolist() if group > 1 else prompts, rows_j)
+  cache = transformer.init_cache(cfg_j, rows_j, prompt_len + new_tokens)
   prefill = jax.jit(lambda p, i, m, c: transformer.forward_with_cache(
       p, i, m, transformer.positions_from_mask(m), c, 0, cfg_j, last_only=True)[0])
-  prefill(params, pid, pmask, cache).block_until_ready()
-  run = lambda: s.sample(params, prompts, jax.random.PRNGKey(0), max_new_tokens=new_tokens,
-                         temperature=0.0)
-  run()
-  j_pre = _median(lambda: prefill(params, pid, pmask, cache).block_until_ready(), repeats)
-  j_gen = _median(run, repeats)
+  j_prefill = lambda: prefill(params, pid, pmask, cache).block_until_ready()
+  j_generate = lambda: s.sample(params, prompts, jax.random.PRNGKey(0),
+                                max_new_tokens=new_tokens, temperature=0.0)
   # HF
   x = torch.tensor(ids)
   mask = torch.ones_like(x)
-  with torch.no_grad():
-    prefill_hf = lambda: model(x, attention_mask=mask, logits_to_keep=1)
-    prefill_hf()
-    gen = lambda: model.generate(x, attention_mask=mask, max_new_tokens=new_tokens,
-                                 min_new_tokens=new_tokens, do_sample=False, eos_token_id=None,
-                                 pad_token_id=0)
-    gen()
-    h_pre = _median(prefill_hf, repeats)
-    h_gen = _median(gen, repeats)
+
+  def h_prefill():
+    with torch.no_grad():
+      model(x, attention_mask=mask, logits_to_keep=1)
+
+  def h_generate():
+    with torch.no_grad():
+      model.generate(x, attention_mask=mask, max_new_tokens=new_tokens,
+                     min_new_tokens=new_tokens, do_sample=False, eos_token_id=None,
+                     pad_token_id=0)
+
+  fns = {"j_pre": j_prefill, "h_pre": h_prefill, "j_gen": j_generate, "h_gen": h_generate}
+  for fn in fns.values():  # warm-up (JAX: compile)
+    fn()
+  times = {k: [] for k in fns}
+  for _ in range(repeats):  # alternating, so load from other jobs hits both sides alike
+    for k, fn in fns.items():
+      times[k].append(_median(fn, 1))
+  j_pre, h_pre, j_gen, h_gen = (statistics.median(times[k]) for k in fns)
   pre = lambda t: batch * prompt_len / t
   dec = lambda g, p: batch * new_tokens / max(g - p, 1e-9)
   return dict(preset=preset, batch=batch, j_pre=pre(j_pre), h_pre=pre(h_pre),
@@ -91,19 +121,39 @@ def main():
   parser.add_argument("--prompt_len", type=int, default=128)
   parser.add_argument("--new_tokens", type=int, default=32)
   parser.add_argument("--repeats", type=int, default=3)
-  parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+  parser.add_argument("--threads", default=str(os.cpu_count() or 1),
+                      help="comma list of thread counts, one subprocess each")
+  parser.add_argument("--model", default="", help="smollm2-135m: HF Llama at SmolLM2 shapes "
+                      "(replaces --presets)")
+  parser.add_argument("--group", type=int, default=1, help="rows per shared prompt")
+  parser.add_argument("--_worker", action="store_true", help=argparse.SUPPRESS)
   args = parser.parse_args()
+  if args.model:
+    args.presets = args.model
+  threads = [int(t) for t in args.threads.split(",")]
+  if len(threads) > 1 and not args._worker:
+    for n in threads:
+      env = dict(os.environ)
+      if n == 1:
+        env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false "
+                            "intra_op_parallelism_threads=1").strip()
+      cmd = [sys.executable, os.path.abspath(__file__), "--_worker", f"--threads={n}"] + [
+          f"--{k}={v}" for k, v in vars(args).items()
+          if k not in ("threads", "_worker", "model")]
+      subprocess.run(cmd, env=env, check=True)
+    return
   import torch
-  torch.set_num_threads(args.threads)
+  torch.set_num_threads(threads[0])
   print(f"jax {jax.__version__} ({jax.devices()[0].platform}), torch {torch.__version__} "
         f"with {torch.get_num_threads()} threads; prompt {args.prompt_len}, "
-        f"{args.new_tokens} new tokens, greedy")
+        f"{args.new_tokens} new tokens, greedy, {args.group} row(s) per prompt; other jobs may "
+        "share the CPU")
   print("| preset | batch | prefill tok/s jax | hf | ratio | decode tok/s jax | hf | ratio | "
         "generate s jax | hf | ratio |")
   print("|---" * 11 + "|")
   for preset in args.presets.split(","):
     for batch in (int(b) for b in args.batches.split(",")):
-      r = bench(preset, batch, args.prompt_len, args.new_tokens, args.repeats)
+      r = bench(preset, batch, args.prompt_len, args.new_tokens, args.repeats, args.group)
       print(f"| {preset} | {batch} | {r['j_pre']:.0f} | {r['h_pre']:.0f} | "
             f"{r['j_pre'] / r['h_pre']:.2f}x | {r['j_dec']:.0f} | {r['h_dec']:.0f} | "
             f"{r['j_dec'] / r['h_dec']:.2f}x | {r['j_total']:.2f} | {r['h_total']:.2f} | "
