@@ -1,24 +1,43 @@
-"""Learning comparison: the same tiny policy, the same behaviour-cloned start, every estimator.
+"""Learning comparison: one environment, one behaviour-cloned start, every estimator.
 
-    python experiments/compare_estimators.py --budget cpu --seeds 0,1,2 \
-        [--env alfworld|webshop] [--set sft.steps=1000 --set env.max_steps=20 ...]
-        [--estimators grpo,rloo,gigpo,gigpo_std,proxmo,proxmo_no_modulation,proxmo_no_soft]
-        [--out experiments/results/compare]
+    python experiments/compare_estimators.py --env alfworld --budget cpu --seeds 0,1,2 \
+        [--estimators grpo,rloo,gigpo,gigpo_std,proxmo,proxmo_no_modulation,proxmo_no_soft] \
+        [--set sft.steps=1000 --set env.max_steps=20 ...] \
+        [--sweep env.paraphrase_rate=0,0.5,1] [--out experiments/results/compare]
 
-`--budget` picks the scale: "smoke" (minutes, plumbing only), "cpu" (about an hour on 2 cores)
-or "full" (the paper's configs; accelerators). One behaviour-cloning run is shared by all
-estimators; each (estimator, seed) then trains from it and is evaluated on the held-out games
-every `eval_every` iterations. Writes `<out>/runs.json`, a markdown table of final held-out
-success per task family with 95 % confidence intervals over seeds (normal approximation), the
-learning curves (`curves.png`, mean and min-max band over seeds) and a per-task-family bar chart
-(`by_task.png`).
+`--env NAME` reads configs/NAME.py (any environment with a config file); each run's config is
+`get_config("<estimator>,tiny")` (`,full` for `--budget full`), then the budget's settings, then
+the `--set` overrides (configs/common.py: set_fields). Estimator names are those of
+configs/common.py ESTIMATORS ("gigpo" is mean_norm, "gigpo_std" mean_std_norm; docs/method.md).
+`--budget`: "smoke" (minutes, plumbing only), "cpu" (the tiny size, 12 iterations) or "full"
+(the environment's full-scale config; accelerators).
+
+One behaviour-cloning run (and one tokenizer) is shared by every estimator; each
+(estimator, seed) then trains from it and is evaluated on the held-out tasks every
+`eval.every` iterations and after the last one. The start is evaluated once per seed (the same
+policy, tasks and evaluation seed for every estimator). Re-running with the same `--out` skips
+the (estimator, seed) pairs already in runs.json and restarts an interrupted one; command.txt
+keeps every command that added runs.
+
+Writes `<out>/runs.json` (one record per run: env, estimator, seed, the environment's table
+columns and headline, the start and final rows, every evaluation row, the budget, the final KL,
+wall time), `table.md` (final table per estimator and paired differences ProxMO - baseline),
+`curves.png` and, when the table has task families, `by_task.png`. With `--sweep FIELD=v1,v2`
+every value gets its own comparison (and its own behaviour-cloned start) in `<out>/FIELD=v/`,
+and `<out>/sweep.md` / `sweep.json` summarise them.
+
+Intervals are 95 % Student-t intervals over seeds (n - 1 degrees of freedom), which stay valid
+with the few seeds a CPU comparison has.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
+import math
 import os
+import shutil
 import sys
 import time
 
@@ -26,166 +45,414 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from configs import alfworld_proxmo, webshop_proxmo  # noqa: E402
-from proxmo_jax.training import eval_table, trainer as trainer_lib  # noqa: E402
-from proxmo_jax.training.eval_table import ci95  # noqa: E402
+from configs import common  # noqa: E402
 
-ESTIMATORS = {
-    "grpo": {"algorithm.estimator": "grpo"},
-    "rloo": {"algorithm.estimator": "rloo"},
-    "gigpo": {"algorithm.estimator": "gigpo", "algorithm.gigpo_mode": "mean_norm"},
-    "gigpo_std": {"algorithm.estimator": "gigpo", "algorithm.gigpo_mode": "mean_std_norm"},
-    "proxmo": {"algorithm.estimator": "proxmo"},
-    "proxmo_no_modulation": {"algorithm.estimator": "proxmo_no_modulation"},
-    "proxmo_no_soft": {"algorithm.estimator": "proxmo_no_soft"},
-}
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUDGETS = {
-    "smoke": {"iterations": 2, "eval_every": 1, "eval.num_tasks": 6},
-    "cpu": {"iterations": 12, "eval_every": 4, "eval.num_tasks": 24},
+    "smoke": {"iterations": 2, "eval.every": 1, "eval.num_tasks": 6},
+    "cpu": {"iterations": 12, "eval.every": 4, "eval.num_tasks": 24},
     "full": {},
 }
+REFERENCE = "proxmo"             # the estimator every paired difference starts from
+SWEEP_BASELINES = ("gigpo", "grpo")
+INTERVAL = "95 % Student-t interval over seeds (n - 1 degrees of freedom)"
+
+# --- statistics ---------------------------------------------------------------------------
+
+# Two-sided 95 % quantiles of Student's t, t.ppf(0.975, df), df = 1..30.
+_T975 = (12.7062, 4.3027, 3.1824, 2.7764, 2.5706, 2.4469, 2.3646, 2.3060, 2.2622, 2.2281,
+         2.2010, 2.1788, 2.1604, 2.1448, 2.1314, 2.1199, 2.1098, 2.1009, 2.0930, 2.0860,
+         2.0796, 2.0739, 2.0687, 2.0639, 2.0595, 2.0555, 2.0518, 2.0484, 2.0452, 2.0423)
 
 
-def make_config(budget, overrides, seed, env="alfworld"):
-  module = alfworld_proxmo if env == "alfworld" else webshop_proxmo
-  c = module.get_config("" if budget == "full" else "tiny")
-  settings = dict(BUDGETS[budget])
-  c.iterations = settings.pop("iterations", c.iterations)
-  c.eval.every = settings.pop("eval_every", c.eval.every)
-  for key, value in list(settings.items()) + list(overrides.items()):
-    *sections, field = key.split(".")
-    node = c
-    for section in sections:
-      node = node[section]
-    kind = type(node[field])
-    if isinstance(value, str) and kind is not str:  # --set values arrive as strings
-      value = value.lower() in ("1", "true", "yes") if kind is bool else kind(value)
-    node[field] = value
+def t975(df: int) -> float:
+  """t.ppf(0.975, df): a table up to 30, the Cornish-Fisher expansion beyond."""
+  if df < 1:
+    return float("nan")
+  if df <= len(_T975):
+    return _T975[df - 1]
+  z = 1.959964
+  return z + (z ** 3 + z) / (4 * df) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * df ** 2)
+
+
+def mean_ci(values) -> tuple:
+  """(mean, half-width of the 95 % Student-t interval) of the non-None values; (None, None)
+  without values, half-width nan for a single value."""
+  v = np.asarray([x for x in values if x is not None], float)
+  if v.size == 0:
+    return None, None
+  if v.size == 1:
+    return float(v[0]), float("nan")
+  return float(v.mean()), float(t975(v.size - 1) * v.std(ddof=1) / math.sqrt(v.size))
+
+
+def finals_by_seed(runs, estimator: str, metric: str) -> dict:
+  """{seed: final value of `metric`} of one estimator's runs (None values left out)."""
+  return {r["seed"]: r["final"][metric] for r in runs
+          if r["estimator"] == estimator and r["final"].get(metric) is not None}
+
+
+def paired_difference(runs, metric: str, a: str = REFERENCE, b: str = "gigpo") -> dict:
+  """Final `metric` of `a` minus `b`, seed by seed (the seeds both have), with the mean and
+  its 95 % Student-t interval; `excludes_zero` is True when the interval lies on one side."""
+  fa, fb = finals_by_seed(runs, a, metric), finals_by_seed(runs, b, metric)
+  seeds = sorted(set(fa) & set(fb))
+  diffs = [fa[s] - fb[s] for s in seeds]
+  mean, half = mean_ci(diffs)
+  excludes = mean is not None and math.isfinite(half) and abs(mean) > half
+  return {"a": a, "b": b, "metric": metric, "seeds": seeds, "diffs": diffs, "mean": mean,
+          "half": half, "excludes_zero": bool(excludes)}
+
+
+def rose_above_start(runs, estimator: str, metric: str) -> tuple:
+  """(seeds whose final `metric` is above its start, seeds with both values)."""
+  pairs = [(r["start"].get(metric), r["final"].get(metric)) for r in runs
+           if r["estimator"] == estimator]
+  pairs = [(s, f) for s, f in pairs if s is not None and f is not None]
+  return sum(f > s for s, f in pairs), len(pairs)
+
+
+# --- formatting ---------------------------------------------------------------------------
+
+def fmt_ci(mean, half, signed: bool = False) -> str:
+  if mean is None:
+    return "-"
+  m = f"{mean:+.1f}" if signed else f"{mean:.1f}"
+  return f"{m} ± {half:.1f}" if math.isfinite(half) else f"{m} (one seed)"
+
+
+def fmt_excludes(diff: dict) -> str:
+  if diff["mean"] is None:
+    return "-"
+  if not math.isfinite(diff["half"]):
+    return "n/a (one seed)"
+  return "yes" if diff["excludes_zero"] else "no"
+
+
+def estimator_names(runs) -> list:
+  return list(dict.fromkeys(r["estimator"] for r in runs))
+
+
+def table_spec(runs) -> dict:
+  """The environment's table as stored in the runs: env, columns, families, headline."""
+  r = runs[0]
+  missing = [k for k in ("env", "columns", "headline") if k not in r]
+  if missing:
+    raise ValueError(f"runs.json records lack {missing}; they come from compare_estimators.py "
+                     "(older files need these fields added).")
+  return {"env": r["env"], "columns": list(r["columns"]), "headline": r["headline"],
+          "families": list(r.get("families", []))}
+
+
+def aggregate_columns(spec: dict) -> list:
+  """The headline first, then the other columns that are not task families (e.g. a score)."""
+  rest = [c for c in spec["columns"] if c not in spec["families"] and c != spec["headline"]]
+  return [spec["headline"]] + rest
+
+
+def final_table(runs, columns, headline) -> str:
+  """Markdown: per estimator, final mean ± 95 % interval per column, seeds that rose above the
+  start (headline) and mean wall time."""
+  lines = ["| Estimator | seeds | " + " | ".join(columns) +
+           f" | rose above start ({headline}) | wall min |", "|---" * (len(columns) + 4) + "|"]
+  for n in estimator_names(runs):
+    rs = [r for r in runs if r["estimator"] == n]
+    cells = [fmt_ci(*mean_ci([r["final"].get(c) for r in rs])) for c in columns]
+    ups, count = rose_above_start(runs, n, headline)
+    wall = np.mean([r["seconds"] for r in rs]) / 60
+    lines.append(f"| {n} | {len(rs)} | " + " | ".join(cells) +
+                 f" | {ups} of {count} | {wall:.1f} |")
+  return "\n".join(lines)
+
+
+def paired_table(runs, metric: str, reference: str = REFERENCE) -> str:
+  """Markdown: reference - each other estimator, final `metric` paired by seed."""
+  lines = [f"| {reference} - baseline | seeds | per-seed differences | mean ± 95 % CI | "
+           "excludes 0 |", "|---" * 5 + "|"]
+  for b in estimator_names(runs):
+    if b == reference:
+      continue
+    d = paired_difference(runs, metric, reference, b)
+    per_seed = ", ".join(f"{x:+.1f}" for x in d["diffs"]) or "-"
+    lines.append(f"| {reference} - {b} | {len(d['seeds'])} | {per_seed} | "
+                 f"{fmt_ci(d['mean'], d['half'], signed=True)} | {fmt_excludes(d)} |")
+  return "\n".join(lines)
+
+
+def sweep_table(field: str, entries, reference: str = REFERENCE,
+                baselines=SWEEP_BASELINES) -> str:
+  """Markdown: one row per sweep value ((value, runs) pairs): each estimator's final headline
+  mean ± 95 % interval, and the paired differences reference - each baseline."""
+  names = list(dict.fromkeys(n for _, runs in entries for n in estimator_names(runs)))
+  header = [field] + names
+  for b in baselines:
+    header += [f"{reference} - {b}", "excludes 0"]
+  lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+  for value, runs in entries:
+    if not runs:
+      lines.append(f"| {value} | " + " | ".join(["-"] * (len(header) - 1)) + " |")
+      continue
+    metric = table_spec(runs)["headline"]
+    cells = [str(value)]
+    cells += [fmt_ci(*mean_ci(finals_by_seed(runs, n, metric).values())) for n in names]
+    for b in baselines:
+      d = paired_difference(runs, metric, reference, b)
+      cells += [fmt_ci(d["mean"], d["half"], signed=True), fmt_excludes(d)]
+    lines.append("| " + " | ".join(cells) + " |")
+  return "\n".join(lines)
+
+
+# --- report -------------------------------------------------------------------------------
+
+def _plots(runs, out, spec):
+  """curves.png (mean and 95 % band per estimator) and, with families, by_task.png."""
+  try:
+    import matplotlib  # pylint: disable=import-outside-toplevel
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+  except ImportError:
+    return
+  headline = spec["headline"]
+  fig, ax = plt.subplots(figsize=(6, 4))
+  for n in estimator_names(runs):
+    by_it = {}
+    for r in runs:
+      if r["estimator"] == n:
+        for it, v in r["curve"]:
+          by_it.setdefault(it, []).append(v)
+    its = sorted(by_it)
+    stats = [mean_ci(by_it[it]) for it in its]
+    means = np.array([m for m, _ in stats])
+    halves = np.nan_to_num(np.array([h for _, h in stats]))
+    ax.plot(its, means, marker="o", label=n)
+    ax.fill_between(its, means - halves, means + halves, alpha=0.15)
+  ax.set_xlabel("iteration")
+  ax.set_ylabel(f"held-out {headline} (%)")
+  ax.set_title(f"{spec['env']}: mean and 95 % t-interval over seeds", fontsize=9)
+  ax.legend(fontsize=7)
+  ax.grid(alpha=0.3)
+  fig.tight_layout()
+  fig.savefig(os.path.join(out, "curves.png"), dpi=110)
+  plt.close(fig)
+  if not spec["families"]:
+    return
+  cols = spec["families"] + [spec["headline"]]
+  names = estimator_names(runs)
+  fig, ax = plt.subplots(figsize=(8, 4))
+  width = 0.8 / max(len(names), 1)
+  for j, n in enumerate(names):
+    means = [mean_ci([r["final"].get(c) for r in runs if r["estimator"] == n])[0] or 0.0
+             for c in cols]
+    ax.bar(np.arange(len(cols)) + j * width, means, width, label=n)
+  ax.set_xticks(np.arange(len(cols)) + 0.4 - width / 2, cols)
+  ax.set_ylabel("held-out success (%)")
+  ax.legend(fontsize=7)
+  fig.tight_layout()
+  fig.savefig(os.path.join(out, "by_task.png"), dpi=110)
+  plt.close(fig)
+
+
+def report(runs, out) -> str:
+  """Writes <out>/table.md and the plots from the run records; returns the markdown."""
+  spec = table_spec(runs)
+  parts = [f"Final held-out results ({spec['env']}), mean ± {INTERVAL}:", "",
+           final_table(runs, spec["columns"], spec["headline"])]
+  if REFERENCE in estimator_names(runs) and len(estimator_names(runs)) > 1:
+    for metric in aggregate_columns(spec):
+      parts += ["", f"Paired differences of the final {metric} (same seed, same start):", "",
+                paired_table(runs, metric)]
+  text = "\n".join(parts)
+  with open(os.path.join(out, "table.md"), "w") as f:
+    f.write(text + "\n")
+  _plots(runs, out, spec)
+  return text
+
+
+def sweep_report(out: str, field: str, values) -> str:
+  """Writes <out>/sweep.md and sweep.json from the sub-comparisons; returns the markdown."""
+  entries = [(v, load_runs(os.path.join(out, sweep_dir(field, v)))) for v in values]
+  with open(os.path.join(out, "sweep.json"), "w") as f:
+    json.dump({"field": field, "values": list(values),
+               "dirs": [sweep_dir(field, v) for v in values]}, f, indent=1)
+  text = (f"Sweep over {field}: final held-out headline per estimator, mean ± {INTERVAL}; "
+          f"{REFERENCE} - baseline paired by seed:\n\n" + sweep_table(field, entries))
+  with open(os.path.join(out, "sweep.md"), "w") as f:
+    f.write(text + "\n")
+  return text
+
+
+# --- running ------------------------------------------------------------------------------
+
+def env_config_module(env: str):
+  """configs/<env>.py; a clear error when the environment has no config file."""
+  if not os.path.exists(os.path.join(REPO, "configs", f"{env}.py")):
+    have = sorted(f[:-3] for f in os.listdir(os.path.join(REPO, "configs"))
+                  if f.endswith(".py") and f not in ("__init__.py", "common.py"))
+    raise SystemExit(f"--env {env}: no configs/{env}.py; environments with a config: {have}")
+  return importlib.import_module(f"configs.{env}")
+
+
+def make_config(env: str, budget: str, estimator: str, overrides, seed: int):
+  """The config of one run: the environment's variant, the budget, the overrides, the seed."""
+  size = "full" if budget == "full" else "tiny"
+  c = env_config_module(env).get_config(f"{estimator},{size}")
+  common.set_fields(c, {**BUDGETS[budget], **overrides})
   c.seed = seed
-  c.eval.before_train = False
+  c.eval.before_train = False  # the start is evaluated here, once per seed
   return c
 
 
-def headline(env):
-  return "All" if env == "alfworld" else "Succ."
+def budget_record(c, budget: str) -> dict:
+  return {"budget": budget, "preset": c.model.preset, "init": c.model.init,
+          "iterations": c.iterations, "group_size": c.env.group_size,
+          "groups_per_batch": c.env.groups_per_batch,
+          "episodes_per_iteration": c.env.group_size * c.env.groups_per_batch,
+          "max_steps": c.env.max_steps, "eval_tasks": c.eval.num_tasks,
+          "eval_every": c.eval.every}
 
 
-def report(runs, out, env="alfworld"):
-  names = list(dict.fromkeys(r["estimator"] for r in runs))
-  cols = ([c for c, _ in eval_table.ALFWORLD_COLUMNS] + ["All"] if env == "alfworld"
-          else ["Score", "Succ."])
-  lines = ["| Estimator | seeds | " + " | ".join(cols) + " | wall min |",
-           "|---" * (len(cols) + 3) + "|"]
-  for n in names:
-    rs = [r for r in runs if r["estimator"] == n]
-    cells = []
-    for c in cols:
-      m, h = ci95([r["final"][c] for r in rs])
-      cells.append("-" if m is None else f"{m:.1f} ± {h:.1f}")
-    wall = np.mean([r["seconds"] for r in rs]) / 60
-    lines.append(f"| {n} | {len(rs)} | " + " | ".join(cells) + f" | {wall:.1f} |")
-  table = "\n".join(lines)
-  with open(os.path.join(out, "table.md"), "w") as f:
-    f.write(table + "\n")
+def load_runs(out: str) -> list:
+  path = os.path.join(out, "runs.json")
+  if not os.path.exists(path):
+    return []
+  with open(path) as f:
+    return json.load(f)
+
+
+def save_runs(out: str, runs) -> None:
+  with open(os.path.join(out, "runs.json"), "w") as f:
+    json.dump(runs, f, indent=1)
+
+
+def record_command(out: str) -> None:
+  """Appends this command to <out>/command.txt unless it is there already."""
+  path = os.path.join(out, "command.txt")
+  command = "python " + " ".join(sys.argv)
+  previous = open(path).read().splitlines() if os.path.exists(path) else []
+  if command not in previous:
+    with open(path, "a") as f:
+      f.write(command + "\n")
+
+
+def sweep_dir(field: str, value) -> str:
+  return f"{field}={value}"
+
+
+def parse_sweep(text: str) -> tuple:
+  """"env.paraphrase_rate=0,0.5,1" -> ("env.paraphrase_rate", ["0", "0.5", "1"])."""
+  field, sep, values = text.partition("=")
+  values = [v.strip() for v in values.split(",") if v.strip()]
+  if not sep or not field.strip() or not values:
+    raise SystemExit(f"--sweep {text!r}: use FIELD=v1,v2,... (e.g. env.paraphrase_rate=0,0.5)")
+  return field.strip(), values
+
+
+def _evaluate(run, iteration: int, tag: str) -> dict:
+  episodes, row = run.evaluate()
+  run.write_eval(iteration, episodes)
+  headline = run.exp.spec.eval_table.headline
+  print(f"[compare] {tag} iteration {iteration}: held-out {headline} {row[headline]:.1f}",
+        flush=True)
+  return row
+
+
+def train_one(c, budget: str, workdir: str, sft_dir: str, start_row) -> dict:
+  """Trains one (estimator, seed) from the shared start; returns its runs.json record."""
+  from proxmo_jax.training import train  # pylint: disable=import-outside-toplevel
+  if os.path.exists(workdir):  # an interrupted run restarts from the shared start
+    shutil.rmtree(workdir)
+  tag = f"{c.algorithm.variant} seed {c.seed}"
+  t0 = time.time()
+  run = train.Run(c, workdir, init_params_dir=sft_dir, restore=False)
+  table = run.exp.spec.eval_table
+  last = {}
   try:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for n in names:
-      rs = [r for r in runs if r["estimator"] == n]
-      its = [it for it, _ in rs[0]["curve"]]
-      ys = np.array([[v for _, v in r["curve"]] for r in rs])
-      ax.plot(its, ys.mean(0), marker="o", label=n)
-      ax.fill_between(its, ys.min(0), ys.max(0), alpha=0.15)
-    ax.set_xlabel("iteration")
-    ax.set_ylabel("held-out success (%)")
-    ax.legend(fontsize=7)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(os.path.join(out, "curves.png"), dpi=110)
-    fig, ax = plt.subplots(figsize=(8, 4))
-    width = 0.8 / max(len(names), 1)
-    for j, n in enumerate(names):
-      rs = [r for r in runs if r["estimator"] == n]
-      means = [ci95([r["final"][c] for r in rs])[0] or 0.0 for c in cols]
-      ax.bar(np.arange(len(cols)) + j * width, means, width, label=n)
-    ax.set_xticks(np.arange(len(cols)) + 0.4 - width / 2, cols)
-    ax.set_ylabel("held-out success (%)")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(os.path.join(out, "by_task.png"), dpi=110)
-  except ImportError:
-    pass
-  return table
+    evals = [[0, start_row if start_row is not None else _evaluate(run, 0, tag)]]
+    while run.trainer.iteration < c.iterations:
+      last = run.trainer.train_iteration()
+      it = run.trainer.iteration
+      run.writer.write(it, last)
+      if (c.eval.every and it % c.eval.every == 0) or it == c.iterations:
+        evals.append([it, _evaluate(run, it, tag)])
+    run.trainer.save()
+    run.trainer.ckpt.wait()
+  finally:
+    run.close()
+  headline = table.headline
+  return {"env": c.env.name, "estimator": c.algorithm.variant, "seed": c.seed,
+          "columns": table.columns(), "families": [col for col, _ in table.families],
+          "headline": headline, "start": evals[0][1], "final": evals[-1][1],
+          "curve": [[it, row[headline]] for it, row in evals], "evals": evals,
+          "budget": budget_record(c, budget),
+          "final_kl": float(last["kl"]) if "kl" in last else None,
+          "seconds": time.time() - t0}
 
 
-def main():
+def compare(env: str, budget: str, estimators, seeds, overrides, out: str) -> list:
+  """One comparison in `out` (resumable); returns its run records."""
+  os.makedirs(out, exist_ok=True)
+  record_command(out)
+  runs = load_runs(out)
+  done = {(r["estimator"], r["seed"]) for r in runs}
+  todo = [(n, s) for n in estimators for s in seeds if (n, s) not in done]
+  shared = dict(overrides)
+  probe = make_config(env, budget, estimators[0], shared, 0)
+  if probe.tokenizer.kind == "sentencepiece" and not probe.tokenizer.path:
+    shared["tokenizer.path"] = os.path.abspath(os.path.join(out, "tokenizer.model"))
+  sft_dir = os.path.join(out, "sft")
+  if todo and not os.path.exists(os.path.join(sft_dir, "params.npz")):
+    from proxmo_jax.training import train  # pylint: disable=import-outside-toplevel
+    train.behavior_clone(make_config(env, budget, estimators[0], shared, 0), out, sft_dir)
+  for name, seed in todo:
+    c = make_config(env, budget, name, shared, seed)
+    start = next((r["start"] for r in runs if r["seed"] == seed), None)
+    record = train_one(c, budget, os.path.join(out, f"{name}_s{seed}"), sft_dir, start)
+    runs.append(record)
+    save_runs(out, runs)
+    print(f"[compare] {name} seed {seed}: final {record['headline']} "
+          f"{record['final'][record['headline']]:.1f} ({record['seconds']:.0f} s)", flush=True)
+  if runs:
+    print(report(runs, out), flush=True)
+  return runs
+
+
+def parse_args(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--env", default="alfworld", help="configs/<env>.py (alfworld, webshop, ...)")
   parser.add_argument("--budget", choices=sorted(BUDGETS), default="cpu")
-  parser.add_argument("--seeds", default="0,1,2")
-  parser.add_argument("--estimators", default=",".join(ESTIMATORS))
+  parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
+  parser.add_argument("--estimators", default=",".join(common.ESTIMATORS),
+                      help="comma-separated names of configs/common.py ESTIMATORS")
   parser.add_argument("--out", default="experiments/results/compare")
-  parser.add_argument("--env", choices=["alfworld", "webshop"], default="alfworld")
   parser.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
                       help="config override for every run (BC included), repeatable")
-  args = parser.parse_args()
-  extra = dict(kv.split("=", 1) for kv in args.set)
+  parser.add_argument("--sweep", default="", metavar="FIELD=V1,V2,...",
+                      help="one comparison per value in <out>/FIELD=V/, each with its own BC")
+  return parser.parse_args(argv)
+
+
+def main(argv=None):
+  args = parse_args(argv)
+  estimators = [n.strip() for n in args.estimators.split(",") if n.strip()]
+  unknown = [n for n in estimators if n not in common.ESTIMATORS]
+  if unknown:
+    raise SystemExit(f"unknown estimators {unknown}; use names of {list(common.ESTIMATORS)}")
+  seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+  overrides = dict(kv.split("=", 1) for kv in args.set)
+  if not args.sweep:
+    make_config(args.env, args.budget, estimators[0], overrides, 0)  # fails early on a typo
+    compare(args.env, args.budget, estimators, seeds, overrides, args.out)
+    return
+  field, values = parse_sweep(args.sweep)
+  for v in values:  # every value must make a valid config before anything trains
+    make_config(args.env, args.budget, estimators[0], {**overrides, field: v}, 0)
   os.makedirs(args.out, exist_ok=True)
-  # A comparison can grow over several invocations (more seeds or estimators): keep every
-  # command that contributed runs, one per line.
-  command_file = os.path.join(args.out, "command.txt")
-  command = "python " + " ".join(sys.argv)
-  previous = open(command_file).read().splitlines() if os.path.exists(command_file) else []
-  if command not in previous:
-    with open(command_file, "a") as f:
-      f.write(command + "\n")
-  runs_file = os.path.join(args.out, "runs.json")
-  runs = json.load(open(runs_file)) if os.path.exists(runs_file) else []
-  done = {(r["estimator"], r["seed"]) for r in runs}
-  # One tokenizer and one behaviour-cloned start shared by every run.
-  shared = {"tokenizer.path": os.path.abspath(os.path.join(args.out, "tokenizer.model"))} if (
-      args.budget != "full") else {}
-  shared.update(extra)
-  base = make_config(args.budget, shared, 0, args.env)
-  sft_dir = os.path.join(args.out, "sft")
-  if not os.path.exists(os.path.join(sft_dir, "params.npz")):
-    trainer_lib.behavior_clone(base, args.out, sft_dir)
-  for name in args.estimators.split(","):
-    for seed in (int(s) for s in args.seeds.split(",")):
-      if (name, seed) in done:
-        continue
-      c = make_config(args.budget, {**shared, **ESTIMATORS[name]}, seed, args.env)
-      metric = headline(args.env)
-      workdir = os.path.join(args.out, f"{name}_s{seed}")
-      t0 = time.time()
-      t = trainer_lib.Trainer(c, workdir, init_params_dir=sft_dir)
-      curve = []
-      try:
-        # The start is the same policy, evaluation seed and games for every estimator of a
-        # seed: evaluate it once per seed.
-        row0 = next((r["start"] for r in runs if r["seed"] == seed), None)
-        if row0 is None:
-          _, row0 = t.evaluate()
-        curve.append((0, row0[metric]))
-        print(f"[compare] {name} seed {seed} start: held-out {metric} "
-              f"{row0[metric]:.1f}", flush=True)
-        while t.iteration < c.iterations:
-          t.writer.write(t.iteration + 1, t.train_iteration())
-          if t.iteration % c.eval.every == 0 or t.iteration == c.iterations:
-            _, row = t.evaluate()
-            curve.append((t.iteration, row[metric]))
-            print(f"[compare] {name} seed {seed} iteration {t.iteration}: held-out "
-                  f"{metric} {row[metric]:.1f}", flush=True)
-      finally:
-        t.close()
-      runs.append({"estimator": name, "seed": seed, "start": row0, "final": row,
-                   "curve": curve, "seconds": time.time() - t0})
-      with open(runs_file, "w") as f:
-        json.dump(runs, f, indent=1)
-      print(f"[compare] {name} seed {seed}: final {metric} {row[metric]:.1f} "
-            f"({time.time() - t0:.0f} s)", flush=True)
-  print(report(runs, args.out, args.env))
+  record_command(args.out)
+  for v in values:
+    print(f"[compare] sweep {field}={v}", flush=True)
+    compare(args.env, args.budget, estimators, seeds, {**overrides, field: v},
+            os.path.join(args.out, sweep_dir(field, v)))
+  print(sweep_report(args.out, field, values), flush=True)
 
 
 if __name__ == "__main__":

@@ -5,10 +5,14 @@
         [--out experiments/RESULTS.md]
 
 Inputs: the fidelity table written by `experiments/credit_fidelity.py`, and each comparison
-directory written by `experiments/compare_estimators.py` (runs.json and command.txt; the table
-and plots are redrawn from runs.json). The reading of the comparison is computed from runs.json: the mean
-change from the behaviour-cloned start per estimator and whether the 95 % intervals of ProxMO
-and each baseline overlap.
+directory written by `experiments/compare_estimators.py` (runs.json and command.txt; a sweep
+directory has sweep.json and one comparison per value). The environment, its table columns
+and headline come from runs.json; the table and plots are redrawn from it. Every sentence of a
+reading is computed from the data: for the fidelity table, the ProxMO - GiGPO gaps against the
+correlations' spread over batches; for a comparison, the paired differences ProxMO - baseline
+per seed (mean and 95 % Student-t interval), the change from the behaviour-cloned start, equal
+outcomes per seed, the final KL when it was logged, and the budget the runs record
+(docs/method.md names the estimators).
 """
 
 from __future__ import annotations
@@ -19,8 +23,6 @@ import os
 
 import numpy as np
 
-from proxmo_jax.training.eval_table import ci95
-
 import compare_estimators  # experiments/ is on sys.path when this file runs as a script
 
 FIDELITY_COMMAND = ("python experiments/credit_fidelity.py --iterations 20 "
@@ -29,20 +31,36 @@ FIDELITY_COMMAND = ("python experiments/credit_fidelity.py --iterations 20 "
 
 
 def _fidelity_reading(corr, stds) -> str:
+  """Every sentence computed from the table: corr and stds map (difficulty, n, estimator) to
+  the mean correlation and its standard deviation over batches."""
   settings = sorted({(d, n) for d, n, _ in corr})
   get = lambda d, n, e: corr[(d, n, e)]
-  step_wins = sum(max(get(d, n, "proxmo"), get(d, n, "gigpo (mean_norm)")) >
+  gigpo = "gigpo (mean_norm)"
+  step_wins = sum(max(get(d, n, "proxmo"), get(d, n, gigpo)) >
                   max(get(d, n, "grpo"), get(d, n, "rloo")) for d, n in settings)
-  diffs = [get(d, n, "proxmo") - get(d, n, "gigpo (mean_norm)") for d, n in settings]
+  diffs = [get(d, n, "proxmo") - get(d, n, gigpo) for d, n in settings]
+  spread = [min(stds[(d, n, "proxmo")], stds[(d, n, gigpo)]) for d, n in settings]
+  within = sum(abs(x) < s for x, s in zip(diffs, spread))
+  higher = sum(x > 0 for x in diffs)
+  total = len(settings)
+  if within == total:
+    verdict = "so every gap lies within that batch-to-batch spread"
+  elif within == 0:
+    verdict = "so every gap exceeds that batch-to-batch spread"
+  else:
+    verdict = f"and exceeds it in the other {total - within}"
   best = [max((e for (d2, n2, e) in corr if (d2, n2) == (d, n)), key=lambda e: get(d, n, e))
           for d, n in settings]
+  all_stds = list(stds.values())
+  per_setting = ", ".join(f"{d}/n={n}: {b}" for (d, n), b in zip(settings, best))
   return (f"Reading (computed from the table): a step-level estimator (GiGPO or ProxMO) beats "
-          f"both trajectory-level ones (GRPO, RLOO) in {step_wins} of {len(settings)} settings. "
+          f"both trajectory-level ones (GRPO, RLOO) in {step_wins} of {total} settings. "
           f"ProxMO minus GiGPO (mean_norm) ranges from {min(diffs):+.3f} to {max(diffs):+.3f} "
-          f"(mean {np.mean(diffs):+.3f}): on par, not clearly better. The best estimator per "
-          f"setting: {', '.join(f'{d}/n={n}: {b}' for (d, n), b in zip(settings, best))}. "
-          f"The correlations' standard deviations over batches are {min(stds):.3f}-"
-          f"{max(stds):.3f}, larger than the ProxMO-GiGPO gaps.")
+          f"(mean {np.mean(diffs):+.3f}; ProxMO higher in {higher} of {total} settings). The "
+          f"gap is smaller than the standard deviation over batches of both estimators' "
+          f"correlations (the table's standard deviations are {min(all_stds):.3f}-"
+          f"{max(all_stds):.3f}) in {within} of {total} settings, {verdict}. The best "
+          f"estimator per setting: {per_setting}.")
 
 
 def _fidelity_section(path: str, out_dir: str) -> list[str]:
@@ -51,10 +69,10 @@ def _fidelity_section(path: str, out_dir: str) -> list[str]:
             f"`{FIDELITY_COMMAND}`)", ""]
   rows = [line.split("|")[1:-1] for line in open(path).read().splitlines()[2:] if line]
   rows = [[c.strip() for c in r] for r in rows]
-  corr, stds = {}, []
+  corr, stds = {}, {}
   for diff, n, _, est, c, *_ in rows:
     corr[(diff, n, est)] = float(c.split()[0])
-    stds.append(float(c.split()[-1]))
+    stds[(diff, n, est)] = float(c.split()[-1])
   lines = ["## Credit-assignment fidelity", "",
            "Small text MDPs (park navigation with near-duplicate and aliased observations) with "
            "exact A(s, a) = Q(s, a) - V(s) from dynamic programming, a fixed stochastic policy, "
@@ -79,116 +97,196 @@ def _fidelity_section(path: str, out_dir: str) -> list[str]:
   return lines
 
 
+def _count(k: int, noun: str) -> str:
+  """'1 seed', '3 seeds'."""
+  return f"{k} {noun}" + ("" if k == 1 else "s")
+
+
 def _per_seed_table(runs, names, seeds, metric):
-  """Markdown rows 'start -> final' per seed, and per estimator
-  ((final mean, 95 % half-width), mean change, (seeds that rose, seeds))."""
+  """Markdown rows 'start -> final' per seed and the mean change, per estimator; and
+  {estimator: mean change from the start}."""
   rows = ["| estimator | " + " | ".join(f"seed {s}" for s in seeds) + " | mean change |",
           "|---" * (len(seeds) + 2) + "|"]
-  summary = {}
+  changes = {}
   for n in names:
     rs = {r["seed"]: r for r in runs if r["estimator"] == n}
     cells, deltas = [], []
     for s in seeds:
       r = rs.get(s)
       start = None if r is None else r.get("start", {}).get(metric)
-      if start is None or r["final"].get(metric) is None:
+      final = None if r is None else r["final"].get(metric)
+      if start is None or final is None:
         cells.append("-")
         continue
-      cells.append(f"{start:.1f} -> {r['final'][metric]:.1f}")
-      deltas.append(r["final"][metric] - start)
-    mean_change = float(np.mean(deltas)) if deltas else float("nan")
-    summary[n] = (ci95([rs[s]["final"][metric] for s in seeds if s in rs]),
-                  mean_change, (sum(d > 0 for d in deltas), len(deltas)))
-    rows.append(f"| {n} | " + " | ".join(cells) + f" | {mean_change:+.1f} |")
-  return rows, summary
+      cells.append(f"{start:.1f} -> {final:.1f}")
+      deltas.append(final - start)
+    changes[n] = float(np.mean(deltas)) if deltas else float("nan")
+    rows.append(f"| {n} | " + " | ".join(cells) + f" | {changes[n]:+.1f} |")
+  return rows, changes
 
 
-def _compare_section(directory: str, out_dir: str) -> list[str]:
-  runs_file = os.path.join(directory, "runs.json")
-  name = os.path.basename(directory.rstrip("/"))
-  if not os.path.exists(runs_file):
-    return [f"## Learning comparison ({name})", "", "(no runs.json yet)", ""]
-  runs = json.load(open(runs_file))
-  headline = "All" if "All" in runs[0]["final"] else "Succ."
-  # The table and plots are redrawn from runs.json, so a partial comparison reports too.
-  compare_estimators.report(runs, directory, "alfworld" if headline == "All" else "webshop")
-  names = list(dict.fromkeys(r["estimator"] for r in runs))
-  seeds = sorted({r["seed"] for r in runs})
-  command_file = os.path.join(directory, "command.txt")
-  commands = [c for c in open(command_file).read().splitlines() if c.strip()] if os.path.exists(
-      command_file) else []
-  rel = lambda f: os.path.relpath(os.path.join(directory, f), out_dir)
-  metrics = [headline] if headline == "All" else ["Score", "Succ."]
-  what = ("held-out success (%) per task family" if headline == "All" else
-          "held-out score (mean reward x 100) and success (%)")
-  lines = [f"## Learning comparison ({name})", "",
-           f"Every estimator trains the same tiny policy from the same behaviour-cloned start, "
-           f"seeds {seeds}; {what} after training, mean +- 95 % interval over seeds (normal "
-           "approximation):", "",
-           open(os.path.join(directory, "table.md")).read().strip()]
-  summary = {}
-  for metric in metrics:
-    table, summary[metric] = _per_seed_table(runs, names, seeds, metric)
-    lines += ["", f"Held-out {metric} per seed, start -> final:", ""] + table
-  lines += ["", f"![learning curves]({rel('curves.png')})",
-            f"![per task family]({rel('by_task.png')})", ""]
-  if len(commands) == 1:
-    lines += [f"Command: `{commands[0]}`", ""]
-  elif commands:
-    lines += ["Commands (the runs were added in this order):", ""]
-    lines += [f"- `{c}`" for c in commands] + [""]
+def _paired_sentence(d: dict) -> str:
+  """One reading line for a paired difference of compare_estimators.paired_difference."""
+  head = f"- {d['a']} - {d['b']}, final {d['metric']} paired by seed"
+  if d["mean"] is None:
+    return head + ": no seed has both runs."
+  per_seed = ", ".join(f"{x:+.1f}" for x in d["diffs"])
+  if not np.isfinite(d["half"]):
+    return head + f": {per_seed} (one seed, no interval)."
+  lo, hi = d["mean"] - d["half"], d["mean"] + d["half"]
+  if d["excludes_zero"]:
+    side = f"the interval excludes 0 ({d['a']} {'higher' if d['mean'] > 0 else 'lower'})"
   else:
-    lines += ["Command: see compare_estimators.py (no command.txt was saved).", ""]
-  reading = ["Reading (computed from runs.json):"]
-  for metric in metrics:
-    by_name = summary[metric]
-    if "proxmo" in by_name:
-      (pm, ph), pd, _ = by_name["proxmo"]
-      for n, ((m, h), d, _) in by_name.items():
-        if n == "proxmo" or m is None:
-          continue
-        overlap = abs(pm - m) <= (ph + h) if np.isfinite(ph + h) else True
-        reading.append(
-            f"- ProxMO {pm:.1f} vs {n} {m:.1f} final {metric} (change from the start "
-            f"{pd:+.1f} vs {d:+.1f}): the 95 % intervals "
-            f"{'overlap, so this run does not separate them' if overlap else 'do not overlap'}.")
-    for n, (_, d, (ups, count)) in by_name.items():
-      reading.append(f"- {n}: held-out {metric} changed by {d:+.1f} points from the "
-                     f"behaviour-cloned start on average; it rose in {ups} of {count} seeds.")
-  for metric in metrics:
-    finals = {}
-    for r in runs:
-      finals.setdefault(r["seed"], set()).add(r["final"][metric])
-    if len(names) > 1 and all(len(v) == 1 for v in finals.values()):
-      reading.append(f"- Every estimator ended at the same held-out {metric} in each seed: at "
-                     "this budget the choice of estimator did not change the held-out "
-                     "outcome.")
-  kls, config = [], None
+    side = "the interval includes 0, so these seeds do not separate them"
+  return (head + f": {per_seed}; mean {d['mean']:+.1f}, 95 % interval [{lo:+.1f}, {hi:+.1f}] "
+          f"over {_count(len(d['seeds']), 'seed')}; {side}.")
+
+
+def _final_kls(directory, runs) -> list:
+  """The final training KL of each run: from its record, else its metrics.jsonl."""
+  kls = []
   for r in runs:
-    run_dir = os.path.join(directory, f"{r['estimator']}_s{r['seed']}")
-    path = os.path.join(run_dir, "metrics.jsonl")
+    if r.get("final_kl") is not None:
+      kls.append(r["final_kl"])
+      continue
+    path = os.path.join(directory, f"{r['estimator']}_s{r['seed']}", "metrics.jsonl")
     if os.path.exists(path):
       rows = [json.loads(x) for x in open(path) if '"kl"' in x]
       kls += [rows[-1]["kl"]] if rows else []
-    if config is None and os.path.exists(os.path.join(run_dir, "config.json")):
-      config = json.load(open(os.path.join(run_dir, "config.json")))
-  if kls and max(kls) < 1e-3:
-    reading.append(f"- The policies hardly moved: the final KL to the behaviour-cloned reference "
-                   f"is {min(kls):.1e}-{max(kls):.1e} per token, so runs with the same seed "
-                   "sample nearly the same trajectories whatever the estimator; equal outcomes "
-                   "per seed say the budget is too small to learn, not that the estimators are "
-                   "equal.")
-  elif kls:
-    reading.append(f"- The final KL to the behaviour-cloned reference is {min(kls):.1e}-"
-                   f"{max(kls):.1e} per token: the policies moved away from the start.")
-  if config:
-    episodes = config["env"]["group_size"] * config["env"]["groups_per_batch"]
-    reading.append(
-        f"- A CPU budget this small (the `{config['model']['preset']}` policy, "
-        f"{config['iterations']} iterations of {episodes} episodes) tests the plumbing and the "
-        "direction of the effect, not the paper's claim: its numbers come from 1.5B-7B models "
-        "trained for 150 iterations of 128 episodes.")
-  return lines + reading + [""]
+  return kls
+
+
+def _budget(directory, runs):
+  """(budget dict, where it came from): a run's config.json, else the runs.json record."""
+  for r in runs:
+    path = os.path.join(directory, f"{r['estimator']}_s{r['seed']}", "config.json")
+    if os.path.exists(path):
+      c = json.load(open(path))
+      g, n = c["env"]["groups_per_batch"], c["env"]["group_size"]
+      return ({"preset": c["model"]["preset"], "init": c["model"].get("init", ""),
+               "iterations": c["iterations"], "group_size": n, "groups_per_batch": g,
+               "episodes_per_iteration": g * n, "eval_tasks": c["eval"]["num_tasks"]},
+              "config.json")
+  for r in runs:
+    if r.get("budget"):
+      return r["budget"], "runs.json"
+  return None, None
+
+
+def _full_scale(env: str):
+  """(iterations, episodes per iteration, preset) of configs/<env>.py at full scale, or None."""
+  try:
+    c = compare_estimators.env_config_module(env).get_config("proxmo,full")
+  except (SystemExit, ImportError, ValueError):
+    return None
+  return c.iterations, c.env.group_size * c.env.groups_per_batch, c.model.preset
+
+
+def _budget_sentence(directory, runs, env, seeds) -> list:
+  """The training budget as the runs record it, beside the environment's full-scale config;
+  no verdict."""
+  b, source = _budget(directory, runs)
+  if not b:
+    return []
+  model = f"the `{b['preset']}` preset" + (f" initialised from `{b['init']}`" if b.get("init")
+                                          else "")
+  shape = (f" ({b['groups_per_batch']} groups x {b['group_size']})" if "group_size" in b else "")
+  text = (f"- Budget (from {source}): {model}, {_count(b['iterations'], 'iteration')} of "
+          f"{_count(b['episodes_per_iteration'], 'episode')}{shape} per estimator and seed")
+  if b.get("eval_tasks"):
+    text += f", evaluated on up to {_count(b['eval_tasks'], 'held-out task')}"
+  text += f", {_count(len(seeds), 'seed')}."
+  full = _full_scale(env)
+  if full and (full[0], full[1], full[2]) != (b["iterations"], b["episodes_per_iteration"],
+                                              b["preset"]):
+    text += (f" The full-scale config (configs/{env}.py) runs {full[0]} iterations of "
+             f"{full[1]} episodes with the `{full[2]}` preset.")
+  return [text]
+
+
+def _commands(directory) -> list:
+  path = os.path.join(directory, "command.txt")
+  cmds = [c for c in open(path).read().splitlines() if c.strip()] if os.path.exists(path) else []
+  if len(cmds) == 1:
+    return [f"Command: `{cmds[0]}`", ""]
+  if cmds:
+    return ["Commands (the runs were added in this order):", ""] + [f"- `{c}`" for c in cmds] + [""]
+  return ["Command: see compare_estimators.py (no command.txt was saved).", ""]
+
+
+def _reading(directory, runs, spec, names, seeds, changes) -> list:
+  """Every line computed from the runs: paired differences, changes from the start, equal
+  outcomes, the KL (when logged) and the budget."""
+  ref = compare_estimators.REFERENCE
+  metrics = compare_estimators.aggregate_columns(spec)
+  lines = ["Reading (computed from runs.json):"]
+  for metric in metrics:
+    if ref in names:
+      lines += [_paired_sentence(compare_estimators.paired_difference(runs, metric, ref, b))
+                for b in names if b != ref]
+    for n in names:
+      ups, count = compare_estimators.rose_above_start(runs, n, metric)
+      lines.append(f"- {n}: held-out {metric} changed by {changes[metric][n]:+.1f} points from "
+                   f"the behaviour-cloned start on average; it rose above its start in {ups} of "
+                   f"{_count(count, 'seed')}.")
+  for metric in metrics:
+    finals = {}
+    for r in runs:
+      finals.setdefault(r["seed"], set()).add(r["final"].get(metric))
+    if len(names) > 1 and all(len(v) == 1 for v in finals.values()):
+      lines.append(f"- Every estimator ended at the same held-out {metric} in each seed: the "
+                   f"choice of estimator did not change the final {metric} in any seed.")
+  kls = _final_kls(directory, runs)
+  if kls:
+    lines.append(f"- The final KL to the behaviour-cloned reference is {min(kls):.1e}-"
+                 f"{max(kls):.1e} per token over {_count(len(kls), 'run')}" +
+                 (" (below 1e-3 in every run: the policies stayed close to their start)."
+                  if max(kls) < 1e-3 else "."))
+  return lines + _budget_sentence(directory, runs, spec["env"], seeds)
+
+
+def _compare_section(directory: str, out_dir: str, level: str = "##") -> list:
+  runs_file = os.path.join(directory, "runs.json")
+  name = os.path.basename(directory.rstrip("/"))
+  if os.path.exists(os.path.join(directory, "sweep.json")):
+    return _sweep_section(directory, out_dir)
+  if not os.path.exists(runs_file):
+    return [f"{level} Learning comparison ({name})", "", "(no runs.json yet)", ""]
+  runs = json.load(open(runs_file))
+  if not runs:
+    return [f"{level} Learning comparison ({name})", "", "(runs.json holds no runs yet)", ""]
+  spec = compare_estimators.table_spec(runs)
+  # The table and plots are redrawn from runs.json, so a partial comparison reports too.
+  table = compare_estimators.report(runs, directory)
+  names = compare_estimators.estimator_names(runs)
+  seeds = sorted({r["seed"] for r in runs})
+  rel = lambda f: os.path.relpath(os.path.join(directory, f), out_dir)
+  b, _ = _budget(directory, runs)
+  policy = f"`{b['preset']}` policy" if b else "policy"
+  lines = [f"{level} Learning comparison ({name}, {spec['env']})", "",
+           f"Every estimator trains the same {policy} from the same behaviour-cloned start, "
+           f"seeds {seeds}; held-out {', '.join(spec['columns'])} (%) after training "
+           f"(headline column: {spec['headline']}).", "", table]
+  changes = {}
+  for metric in compare_estimators.aggregate_columns(spec):
+    rows, changes[metric] = _per_seed_table(runs, names, seeds, metric)
+    lines += ["", f"Held-out {metric} per seed, start -> final:", ""] + rows
+  lines += ["", f"![learning curves]({rel('curves.png')})"]
+  if spec["families"]:
+    lines.append(f"![per task family]({rel('by_task.png')})")
+  lines += [""] + _commands(directory)
+  return lines + _reading(directory, runs, spec, names, seeds, changes) + [""]
+
+
+def _sweep_section(directory: str, out_dir: str) -> list:
+  """A sweep: its summary table, then one sub-section per value."""
+  sweep = json.load(open(os.path.join(directory, "sweep.json")))
+  name = os.path.basename(directory.rstrip("/"))
+  table = compare_estimators.sweep_report(directory, sweep["field"], sweep["values"])
+  lines = [f"## Sweep ({name}): {sweep['field']}", "", table, ""] + _commands(directory)
+  for sub in sweep["dirs"]:
+    lines += _compare_section(os.path.join(directory, sub), out_dir, level="###")
+  return lines
 
 
 def main():
@@ -201,8 +299,8 @@ def main():
   args = parser.parse_args()
   out_dir = os.path.dirname(os.path.abspath(args.out))
   lines = ["# Results", "",
-           "Generated by `python experiments/make_results.py` from the saved runs; every number "
-           "below was measured on this project's 2-core CPU machine.", ""]
+           "Generated by `python experiments/make_results.py` from the saved runs (it trains "
+           "nothing); each section gives the commands and the budget of its runs.", ""]
   lines += _fidelity_section(args.fidelity, out_dir)
   for d in (x for x in args.compare.split(",") if x):
     lines += _compare_section(d, out_dir)

@@ -1,4 +1,5 @@
-"""The results report is computed from runs.json: table, per-seed changes, commands, reading."""
+"""The results report is computed from runs.json: tables, paired differences, per-seed changes,
+commands, the reading and the budget (experiments/make_results.py)."""
 import json
 import os
 import sys
@@ -9,11 +10,17 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "exp
 
 import make_results  # noqa: E402
 
+ALFWORLD = {"env": "alfworld", "families": ["Pick", "Look", "Clean", "Heat", "Cool", "Pick2"],
+            "columns": ["Pick", "Look", "Clean", "Heat", "Cool", "Pick2", "All"],
+            "headline": "All"}
+WEBSHOP = {"env": "webshop", "families": [], "columns": ["Score", "Succ."], "headline": "Succ."}
+BUDGET = {"budget": "cpu", "preset": "tiny", "iterations": 4, "group_size": 4,
+          "groups_per_batch": 2, "episodes_per_iteration": 8, "eval_tasks": 24}
 
-def _row(all_value):
-  cols = ["Pick", "Look", "Clean", "Heat", "Cool", "Pick2"]
-  row = {c: None for c in cols}
-  row["Pick"] = row["All"] = all_value
+
+def _alfworld_row(value):
+  row = {c: None for c in ALFWORLD["columns"]}
+  row["Pick"] = row["All"] = value
   return row
 
 
@@ -21,67 +28,123 @@ def _webshop_row(score):
   return {"Score": score, "Succ.": 0.0}
 
 
-def _write_comparison(directory, finals, start=10.0, kl=0.05, row=_row):
-  """finals: {estimator: [final headline per seed]}; every seed starts at `start`."""
+def _write_comparison(directory, finals, start=10.0, kl=0.05, spec=ALFWORLD, row=_alfworld_row,
+                      budget=BUDGET, run_files=False):
+  """finals: {estimator: [final value per seed]}; every seed starts at `start`. The KL goes in
+  the records (kl=None: none), or in metrics.jsonl with run_files."""
   runs = []
   for name, values in finals.items():
     for seed, value in enumerate(values):
-      runs.append({"estimator": name, "seed": seed, "start": row(start), "final": row(value),
-                   "curve": [[0, start], [4, value]], "seconds": 60.0})
-      run_dir = directory / f"{name}_s{seed}"
-      run_dir.mkdir()
-      (run_dir / "metrics.jsonl").write_text(json.dumps({"kl": kl}) + "\n")
-      (run_dir / "config.json").write_text(json.dumps(
-          {"iterations": 4, "model": {"preset": "tiny"},
-           "env": {"group_size": 8, "groups_per_batch": 4}}))
+      record = {**spec, "estimator": name, "seed": seed, "start": row(start),
+                "final": row(value), "curve": [[0, start], [4, row(value)[spec["headline"]]]],
+                "evals": [[0, row(start)], [4, row(value)]], "seconds": 60.0}
+      if budget:
+        record["budget"] = budget
+      if kl is not None and not run_files:
+        record["final_kl"] = kl
+      runs.append(record)
+      if run_files:
+        run_dir = directory / f"{name}_s{seed}"
+        run_dir.mkdir()
+        (run_dir / "metrics.jsonl").write_text(json.dumps({"kl": kl}) + "\n")
+        (run_dir / "config.json").write_text(json.dumps(
+            {"iterations": 6, "model": {"preset": "tiny", "init": ""}, "eval": {"num_tasks": 12},
+             "env": {"group_size": 8, "groups_per_batch": 4}}))
   (directory / "runs.json").write_text(json.dumps(runs))
 
 
-def test_compare_section_tables_and_reading(tmp_path):
+def _section(tmp_path, finals, **kwargs):
+  d = tmp_path / "cmp"
+  d.mkdir()
+  _write_comparison(d, finals, **kwargs)
+  return d, "\n".join(make_results._compare_section(str(d), str(tmp_path)))
+
+
+def test_compare_section_tables_paired_differences_and_reading(tmp_path):
   pytest.importorskip("matplotlib")
   d = tmp_path / "cmp"
   d.mkdir()
-  _write_comparison(d, {"grpo": [10.0, 12.0, 8.0], "proxmo": [30.0, 32.0, 28.0]})
+  _write_comparison(d, {"grpo": [10.0, 12.0, 8.0], "gigpo": [28.0, 30.0, 29.0],
+                        "proxmo": [30.0, 34.0, 29.0]})
   (d / "command.txt").write_text("python a.py --estimators grpo\npython a.py --estimators proxmo\n")
   text = "\n".join(make_results._compare_section(str(d), str(tmp_path)))
-  # Mean and normal-approximation 95 % interval over the three seeds: 1.96 * std(ddof=1) / sqrt(3).
-  assert "| proxmo | 3 | 30.0 ± 2.3 |" in text
-  assert "| grpo | 3 | 10.0 ± 2.3 |" in text
-  assert "| proxmo | 10.0 -> 30.0 | 10.0 -> 32.0 | 10.0 -> 28.0 | +20.0 |" in text
-  # Both invocations that contributed runs are listed, in order.
+  # Student-t with 2 degrees of freedom: half-width = 4.3027 * std(ddof=1) / sqrt(3).
+  # proxmo 30, 34, 29: mean 31, std sqrt(7) -> 6.57; grpo 10, 12, 8: std 2 -> 4.97.
+  assert "| proxmo | 3 | 31.0 ± 6.6 | - | - | - | - | - | 31.0 ± 6.6 | 3 of 3 |" in text
+  assert "| grpo | 3 | 10.0 ± 5.0 |" in text
+  assert "Student-t" in text
+  # Paired by seed: proxmo - gigpo = +2, +4, +0 (mean 2, std 2 -> 4.97): includes 0;
+  # proxmo - grpo = +20, +22, +21 (mean 21, std 1 -> 2.48): excludes 0.
+  assert "| proxmo - gigpo | 3 | +2.0, +4.0, +0.0 | +2.0 ± 5.0 | no |" in text
+  assert "| proxmo - grpo | 3 | +20.0, +22.0, +21.0 | +21.0 ± 2.5 | yes |" in text
+  assert ("- proxmo - gigpo, final All paired by seed: +2.0, +4.0, +0.0; mean +2.0, 95 % "
+          "interval [-3.0, +7.0] over 3 seeds; the interval includes 0") in text
+  assert "interval [+18.5, +23.5] over 3 seeds; the interval excludes 0 (proxmo higher)" in text
+  assert "| proxmo | 10.0 -> 30.0 | 10.0 -> 34.0 | 10.0 -> 29.0 | +21.0 |" in text
   assert text.index("`python a.py --estimators grpo`") < text.index(
       "`python a.py --estimators proxmo`")
-  assert "ProxMO 30.0 vs grpo 10.0 final All (change from the start +20.0 vs +0.0): the 95 % " \
-         "intervals do not overlap." in text
-  assert "- proxmo: held-out All changed by +20.0 points" in text
-  assert "rose in 3 of 3 seeds" in text
-  assert "the policies moved away from the start" in text
+  assert "- proxmo: held-out All changed by +21.0 points" in text
+  assert "it rose above its start in 3 of 3 seeds" in text
+  assert "final KL to the behaviour-cloned reference is 5.0e-02-5.0e-02 per token" in text
+  assert "stayed close" not in text
   assert "Every estimator ended at the same" not in text
+  assert ("Budget (from runs.json): the `tiny` preset, 4 iterations of 8 episodes (2 groups x 4) "
+          "per estimator and seed, evaluated on up to 24 held-out tasks, 3 seeds.") in text
+  assert "The full-scale config (configs/alfworld.py) runs 150 iterations of 128 episodes" in text
+  for fixed in ("tests the plumbing", "on par", "CPU budget this small"):
+    assert fixed not in text
   assert (d / "curves.png").exists() and (d / "by_task.png").exists()
 
 
-def test_compare_section_flags_a_policy_that_did_not_move(tmp_path):
+def test_compare_section_reads_kl_and_budget_from_run_directories(tmp_path):
   pytest.importorskip("matplotlib")
-  d = tmp_path / "cmp"
-  d.mkdir()
-  _write_comparison(d, {"grpo": [10.0, 10.0], "proxmo": [10.0, 10.0]}, kl=2e-4)
-  (d / "command.txt").write_text("python a.py\n")
-  text = "\n".join(make_results._compare_section(str(d), str(tmp_path)))
-  assert "Command: `python a.py`" in text
-  assert "The policies hardly moved" in text
+  d, text = _section(tmp_path, {"grpo": [10.0, 10.0], "proxmo": [10.0, 10.0]}, kl=2e-4,
+                     budget=None, run_files=True)
+  assert "Command: see compare_estimators.py" in text
+  assert "below 1e-3 in every run: the policies stayed close to their start" in text
   assert "Every estimator ended at the same held-out All in each seed" in text
-  assert "overlap, so this run does not separate them" in text
+  assert "| proxmo - grpo | 2 | +0.0, +0.0 | +0.0 ± 0.0 | no |" in text
+  assert "Budget (from config.json): the `tiny` preset, 6 iterations of 32 episodes" in text
 
 
-def test_compare_section_webshop_reports_score_and_success(tmp_path):
+def test_compare_section_without_kl_or_budget_says_nothing_of_them(tmp_path):
   pytest.importorskip("matplotlib")
-  d = tmp_path / "cmp"
-  d.mkdir()
-  _write_comparison(d, {"grpo": [5.0, 7.0, 3.0], "proxmo": [9.0, 11.0, 7.0]}, start=4.0,
-                    row=_webshop_row)
-  text = "\n".join(make_results._compare_section(str(d), str(tmp_path)))
-  assert "| proxmo | 3 | 9.0 ± 2.3 | 0.0 ± 0.0 |" in text
+  _, text = _section(tmp_path, {"grpo": [10.0], "proxmo": [12.0]}, kl=None, budget=None)
+  assert "KL" not in text and "Budget" not in text
+  assert "proxmo - grpo, final All paired by seed: +2.0 (one seed, no interval)." in text
+  assert "12.0 (one seed)" in text
+
+
+def test_compare_section_webshop_reports_score_and_success_without_families(tmp_path):
+  pytest.importorskip("matplotlib")
+  d, text = _section(tmp_path, {"grpo": [5.0, 7.0, 3.0], "proxmo": [9.0, 11.0, 7.0]},
+                     start=4.0, spec=WEBSHOP, row=_webshop_row)
+  assert "| proxmo | 3 | 9.0 ± 5.0 | 0.0 ± 0.0 | 0 of 3 |" in text
   assert "Held-out Score per seed" in text and "Held-out Succ. per seed" in text
   assert "| proxmo | 4.0 -> 9.0 | 4.0 -> 11.0 | 4.0 -> 7.0 | +5.0 |" in text
   assert "- proxmo: held-out Score changed by +5.0 points" in text
   assert "- proxmo: held-out Succ. changed by +0.0 points" in text
+  assert "| proxmo - grpo | 3 | +4.0, +4.0, +4.0 | +4.0 ± 0.0 | yes |" in text
+  assert not (d / "by_task.png").exists() and "by_task.png" not in text
+
+
+def test_compare_section_refuses_runs_without_table_fields(tmp_path):
+  d = tmp_path / "cmp"
+  d.mkdir()
+  (d / "runs.json").write_text(json.dumps([{"estimator": "grpo", "seed": 0, "start": {},
+                                            "final": {}, "curve": [], "seconds": 1.0}]))
+  with pytest.raises(ValueError, match="lack"):
+    make_results._compare_section(str(d), str(tmp_path))
+
+
+def test_fidelity_reading_compares_gaps_with_the_spread():
+  settings = [("easy", "4"), ("hard", "4")]
+  corr, stds = {}, {}
+  for (d, n), (p, g) in zip(settings, [(0.31, 0.30), (0.40, 0.30)]):
+    for est, v in (("grpo", 0.2), ("rloo", 0.2), ("gigpo (mean_norm)", g), ("proxmo", p)):
+      corr[(d, n, est)], stds[(d, n, est)] = v, 0.05
+  text = make_results._fidelity_reading(corr, stds)
+  assert "ranges from +0.010 to +0.100" in text
+  assert "ProxMO higher in 2 of 2 settings" in text
+  assert "in 1 of 2 settings, and exceeds it in the other 1" in text
+  assert "on par" not in text

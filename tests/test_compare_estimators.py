@@ -1,0 +1,133 @@
+"""compare_estimators' summaries on synthetic runs (no training): intervals, paired differences,
+the sweep table, argument parsing and the per-environment config."""
+import json
+import math
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "experiments"))
+
+import compare_estimators as ce  # noqa: E402
+
+SPEC = {"env": "corridor", "families": ["easy", "hard"], "columns": ["easy", "hard", "All"],
+        "headline": "All"}
+
+
+def _runs(finals, start=10.0):
+  """finals: {estimator: [final All per seed]}."""
+  runs = []
+  for name, values in finals.items():
+    for seed, v in enumerate(values):
+      row = {"easy": v, "hard": None, "All": v}
+      runs.append({**SPEC, "estimator": name, "seed": seed, "seconds": 30.0,
+                   "start": {"easy": start, "hard": None, "All": start}, "final": row,
+                   "curve": [[0, start], [2, v]], "evals": [[0, {}], [2, row]]})
+  return runs
+
+
+def test_t_quantiles():
+  assert ce.t975(2) == pytest.approx(4.3027)
+  assert ce.t975(30) == pytest.approx(2.0423)
+  stats = pytest.importorskip("scipy.stats")
+  for df in (31, 40, 60, 200):
+    assert ce.t975(df) == pytest.approx(stats.t.ppf(0.975, df), abs=2e-4)
+
+
+def test_mean_ci_is_the_student_t_interval():
+  mean, half = ce.mean_ci([30.0, 34.0, 29.0, None])
+  assert mean == pytest.approx(31.0)
+  assert half == pytest.approx(4.3027 * math.sqrt(7.0) / math.sqrt(3.0), rel=1e-4)
+  assert ce.mean_ci([]) == (None, None)
+  m, h = ce.mean_ci([5.0])
+  assert m == 5.0 and math.isnan(h)
+
+
+def test_paired_difference_by_seed():
+  runs = _runs({"proxmo": [30.0, 34.0, 29.0], "gigpo": [28.0, 30.0, 29.0],
+                "grpo": [10.0, 12.0, 8.0, 50.0]})
+  d = ce.paired_difference(runs, "All", "proxmo", "gigpo")
+  assert d["seeds"] == [0, 1, 2] and d["diffs"] == [2.0, 4.0, 0.0]
+  assert d["mean"] == pytest.approx(2.0)
+  assert d["half"] == pytest.approx(4.3027 * 2.0 / math.sqrt(3.0), rel=1e-4)
+  assert not d["excludes_zero"]
+  # grpo's seed 3 has no proxmo partner and is left out.
+  d = ce.paired_difference(runs, "All", "proxmo", "grpo")
+  assert d["diffs"] == [20.0, 22.0, 21.0] and d["excludes_zero"]
+  assert ce.paired_difference(runs, "All", "proxmo", "rloo")["mean"] is None
+
+
+def test_rose_above_start_counts_seeds():
+  runs = _runs({"proxmo": [12.0, 10.0, 8.0, 11.0]})
+  assert ce.rose_above_start(runs, "proxmo", "All") == (2, 4)
+
+
+def test_final_and_paired_tables():
+  runs = _runs({"grpo": [10.0, 12.0, 8.0], "proxmo": [30.0, 34.0, 29.0]})
+  table = ce.final_table(runs, SPEC["columns"], "All")
+  assert "| Estimator | seeds | easy | hard | All | rose above start (All) | wall min |" in table
+  assert "| proxmo | 3 | 31.0 ± 6.6 | - | 31.0 ± 6.6 | 3 of 3 | 0.5 |" in table
+  assert "| grpo | 3 | 10.0 ± 5.0 | - | 10.0 ± 5.0 | 1 of 3 | 0.5 |" in table
+  paired = ce.paired_table(runs, "All")
+  assert "| proxmo - grpo | 3 | +20.0, +22.0, +21.0 | +21.0 ± 2.5 | yes |" in paired
+
+
+def test_sweep_table_rows_per_value():
+  entries = [("0", _runs({"grpo": [10.0, 12.0, 8.0], "gigpo": [28.0, 30.0, 29.0],
+                          "proxmo": [30.0, 34.0, 29.0]})),
+             ("0.5", _runs({"grpo": [5.0, 5.0], "gigpo": [6.0, 8.0], "proxmo": [7.0, 7.0]})),
+             ("1", [])]
+  table = ce.sweep_table("env.paraphrase_rate", entries).splitlines()
+  assert table[0] == ("| env.paraphrase_rate | grpo | gigpo | proxmo | proxmo - gigpo | "
+                      "excludes 0 | proxmo - grpo | excludes 0 |")
+  assert table[2] == ("| 0 | 10.0 ± 5.0 | 29.0 ± 2.5 | 31.0 ± 6.6 | +2.0 ± 5.0 | no | "
+                      "+21.0 ± 2.5 | yes |")
+  # Two seeds: t(1) = 12.706; proxmo - gigpo = +1, -1 -> mean 0, half 12.706 * sqrt(2) / sqrt(2).
+  assert table[3] == ("| 0.5 | 5.0 ± 0.0 | 7.0 ± 12.7 | 7.0 ± 0.0 | +0.0 ± 12.7 | no | "
+                      "+2.0 ± 0.0 | yes |")
+  assert table[4] == "| 1 | - | - | - | - | - | - | - |"
+
+
+def test_sweep_report_writes_summary(tmp_path):
+  for v, finals in (("0", {"grpo": [1.0], "proxmo": [3.0]}),
+                    ("1", {"grpo": [2.0], "proxmo": [2.0]})):
+    sub = tmp_path / ce.sweep_dir("env.paraphrase_rate", v)
+    sub.mkdir()
+    (sub / "runs.json").write_text(json.dumps(_runs(finals)))
+  text = ce.sweep_report(str(tmp_path), "env.paraphrase_rate", ["0", "1"])
+  assert ("| 0 | 1.0 (one seed) | 3.0 (one seed) | - | - | +2.0 (one seed) | n/a (one seed) |"
+          in text)
+  saved = json.loads((tmp_path / "sweep.json").read_text())
+  assert saved["dirs"] == ["env.paraphrase_rate=0", "env.paraphrase_rate=1"]
+  assert (tmp_path / "sweep.md").exists()
+
+
+def test_report_without_families_draws_no_bar_chart(tmp_path):
+  pytest.importorskip("matplotlib")
+  runs = [dict(r, families=[]) for r in _runs({"grpo": [1.0, 2.0], "proxmo": [3.0, 4.0]})]
+  text = ce.report(runs, str(tmp_path))
+  assert "Paired differences of the final All" in text
+  assert (tmp_path / "curves.png").exists() and not (tmp_path / "by_task.png").exists()
+  assert (tmp_path / "table.md").read_text().strip() == text
+
+
+def test_parse_sweep():
+  assert ce.parse_sweep("env.paraphrase_rate=0, 0.5,1") == ("env.paraphrase_rate",
+                                                             ["0", "0.5", "1"])
+  with pytest.raises(SystemExit):
+    ce.parse_sweep("env.paraphrase_rate")
+
+
+def test_make_config_uses_the_env_file_and_the_estimator_names():
+  c = ce.make_config("alfworld", "cpu", "gigpo", {"env.max_steps": "7"}, 3)
+  assert (c.env.name, c.model.preset, c.seed) == ("alfworld", "tiny", 3)
+  assert (c.algorithm.estimator, c.algorithm.gigpo_mode) == ("gigpo", "mean_norm")
+  assert (c.iterations, c.eval.every, c.env.max_steps) == (12, 4, 7)
+  c = ce.make_config("webshop", "smoke", "gigpo_std", {}, 0)
+  assert (c.env.name, c.algorithm.gigpo_mode, c.iterations) == ("webshop", "mean_std_norm", 2)
+  assert ce.make_config("webshop", "full", "grpo", {}, 0).model.preset != "tiny"
+  with pytest.raises(SystemExit, match="no configs/nowhere.py"):
+    ce.make_config("nowhere", "cpu", "proxmo", {}, 0)
+  with pytest.raises(ValueError, match="does not exist"):
+    ce.make_config("alfworld", "cpu", "proxmo", {"env.no_such_field": "1"}, 0)
