@@ -131,3 +131,15 @@ def test_behaviour_cloning_with_lora_learns_and_returns_merged_params():
   assert jax.tree_util.tree_structure(merged) == jax.tree_util.tree_structure(PARAMS)
   np.testing.assert_array_equal(np.asarray(merged["embed"]), np.asarray(PARAMS["embed"]))
   assert float(jnp.max(jnp.abs(merged["layers"]["wq"] - PARAMS["layers"]["wq"]))) > 0
+
+
+def test_adapters_shard_by_their_logical_axes():
+  from proxmo_jax import parallel
+  mesh = parallel.make_mesh({"data": 2, "fsdp": 2, "tensor": 2})
+  ad = _random_adapters()
+  sh = parallel.param_shardings(ad, lora.logical_axes(CFG, LCFG), mesh)
+  placed = jax.device_put(ad, sh)
+  assert placed["wq"]["a"].sharding.spec == jax.sharding.PartitionSpec(None, "fsdp", None)
+  out = FWD(PARAMS, TOKS, MASK, cfg=CFG, lora=placed, lora_scale=LCFG.scale)
+  ref = FWD(PARAMS, TOKS, MASK, cfg=CFG, lora=ad, lora_scale=LCFG.scale)
+  np.testing.assert_allclose(np.asarray(out), np.asarray(ref), atol=1e-5)
