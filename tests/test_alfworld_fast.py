@@ -35,28 +35,19 @@ def _fields(result):
   return dataclasses.asdict(result)
 
 
-def _lockstep(task, episodes, envs):
-  """Plays each episode (a list of commands) on every env in `envs` and asserts that every
-  field of every StepResult is equal; returns the number of steps compared."""
-  steps = 0
-  for commands in episodes:
-    first = [_fields(env.reset(task, seed=0)) for env in envs]
-    assert all(f == first[0] for f in first), "reset results differ"
-    for cmd in commands:
-      results = [_fields(env.step(cmd)) for env in envs]
-      assert all(r == results[0] for r in results), f"step {cmd!r} differs: {results}"
-      steps += 1
-  return steps
+def _play(env, task, commands):
+  """Every field of the reset result and of each step's result."""
+  return [_fields(env.reset(task, seed=0))] + [_fields(env.step(cmd)) for cmd in commands]
 
 
-def _random_episode(rng, task, walkthrough, length, envs):
-  """Plays one episode in lockstep on `envs` (as `_lockstep`), its commands mixing an expert
-  prefix, random admissible ones, invalid ones, earlier ones and padded ones; returns them."""
-  results = [env.reset(task, seed=0) for env in envs]
+def _random_episode(rng, task, walkthrough, length, env):
+  """(commands, results) of one episode on `env`, the commands mixing an expert prefix, random
+  admissible ones, invalid ones, earlier ones and padded ones."""
+  results = [env.reset(task, seed=0)]
   cmds = []
   prefix = rng.randrange(len(walkthrough) + 1)
   for t in range(length):
-    u, admissible = rng.random(), results[0].admissible_actions
+    u, admissible = rng.random(), results[-1].admissible_actions
     if t < prefix:
       cmd = walkthrough[t]
     elif u < 0.15:
@@ -68,43 +59,43 @@ def _random_episode(rng, task, walkthrough, length, envs):
     else:
       cmd = rng.choice(admissible)
     cmds.append(cmd)
-    results = [env.step(cmd) for env in envs]
-    fields = [_fields(r) for r in results]
-    assert all(f == fields[0] for f in fields), f"step {cmd!r} differs: {fields}"
-  return cmds
+    results.append(env.step(cmd))
+  return cmds, [_fields(r) for r in results]
 
 
 def test_expert_walkthroughs_match_the_plain_engine(games):
   plain, fast = env_lib.AlfworldEnv(engine="plain"), env_lib.AlfworldEnv()
   for task, walkthrough in games:
-    # The walkthrough twice (the second time every transition is cached), then past the win.
-    episode = walkthrough + ["look", "inventory", "jump"]
-    _lockstep(task, [episode, episode], [plain, fast])
-    assert fast._node.won
+    episode = walkthrough + ["look", "inventory", "jump"]  # and on past the win
+    expected = _play(plain, task, episode)
+    assert expected[-4]["won"] and expected[-4]["reward"] == 10.0
+    assert _play(fast, task, episode) == expected
+    assert _play(fast, task, episode) == expected  # now every transition is cached
   plain.close()
   fast.close()
 
 
 def test_random_sequences_match_the_plain_engine(games):
-  """Random episodes on two fast envs sharing one game (so the shared engine moves between
-  their states) and on the plain engine; the same episodes again hit the caches."""
+  """Random episodes on the plain engine and on a fast env; then two fast envs sharing the
+  game step in turn through different episodes (the shared engine moves between their states,
+  and the first one's transitions are all cached)."""
   rng = random.Random(0)
   plain = env_lib.AlfworldEnv(engine="plain")
   fast_a, fast_b = env_lib.AlfworldEnv(), env_lib.AlfworldEnv()
   for task, walkthrough in games:
-    episodes = [_random_episode(rng, task, walkthrough, 14, [plain, fast_a]) for _ in range(2)]
+    episodes = [_random_episode(rng, task, walkthrough, 14, plain) for _ in range(2)]
+    for cmds, expected in episodes:
+      assert _play(fast_a, task, cmds) == expected
     game = fast_engine.process_cache().get(task.payload)
     hits = game.stats["hits"]
-    # Interleaved: two fast envs in different states of the same game, step by step.
-    for commands in episodes:
-      ra, rb = fast_a.reset(task, 0), fast_b.reset(task, 0)
-      other = list(reversed(commands))
-      for ca, cb in zip(commands, other):
-        ra, rb = fast_a.step(ca), fast_b.step(cb)
-      plain.reset(task, 0)
-      for cb in other:
-        rp = plain.step(cb)
-      assert _fields(rb) == _fields(rp)
+    for cmds, expected in episodes:
+      other = list(reversed(cmds))
+      expected_b = _play(plain, task, other)
+      got_a, got_b = [_fields(fast_a.reset(task, 0))], [_fields(fast_b.reset(task, 0))]
+      for ca, cb in zip(cmds, other):
+        got_a.append(_fields(fast_a.step(ca)))
+        got_b.append(_fields(fast_b.step(cb)))
+      assert got_a == expected and got_b == expected_b
     assert game.stats["hits"] > hits
   for env in (plain, fast_a, fast_b):
     env.close()
@@ -158,18 +149,26 @@ def test_state_key_is_exact_and_the_caches_are_bounded(games):
   assert game.num_entries == entries
 
 
-def test_expert_env_resets_from_a_snapshot_and_its_expert_wins(games):
+def _expert_episode(env, task, seed):
+  random.seed(seed)  # the hand-coded expert draws from the global RNG when it is stuck
+  results = [env.reset(task, seed)]
+  while not results[-1].done and len(results) < 60:
+    results.append(env.step(results[-1].info["expert_action"] or "look"))
+  return [_fields(r) for r in results]
+
+
+def test_expert_env_resets_from_a_snapshot_like_the_plain_engine(games):
+  """`expert=True` runs the TextWorld stack; its snapshot resets give what re-translation
+  gives, expert actions included, and the expert wins every episode."""
   task, _ = games[0]
-  env = env_lib.AlfworldEnv(expert=True)
+  snapshot, plain = env_lib.AlfworldEnv(expert=True), env_lib.AlfworldEnv(expert=True,
+                                                                           engine="plain")
   for seed in range(2):  # the second episode starts from the restored snapshot
-    random.seed(seed)
-    res = env.reset(task, seed)
-    for _ in range(60):
-      if res.done:
-        break
-      res = env.step(res.info["expert_action"] or "look")
-    assert res.won, f"expert episode {seed} not won"
-  env.close()
+    episode = _expert_episode(snapshot, task, seed)
+    assert episode == _expert_episode(plain, task, seed)
+    assert episode[-1]["won"], f"expert episode {seed} not won"
+  snapshot.close()
+  plain.close()
 
 
 def test_unknown_engine_is_a_named_error():
