@@ -53,7 +53,8 @@ def default_games(data_dir: str) -> None:
 
 
 def pick_games(data_dir: str, room: str, n: int) -> list:
-  tasks = [t for t in data.load_tasks("train", data_dir) if data.room_type(t.task_id) == room.lower()]
+  tasks = [t for t in data.load_tasks("train", data_dir)
+           if data.room_type(t.task_id) == room.lower()]
   if len(tasks) < n:
     raise SystemExit(f"only {len(tasks)} {room} games under {data_dir}; generate more with "
                      f"`python experiments/generate_alfworld.py --root {data_dir}` or pass "

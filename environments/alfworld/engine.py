@@ -7,10 +7,10 @@ interface, and the fast engine (`fast_engine.py`, the default) is tested against
 `snapshot_resets=True` a reset restores the state `load` built (`SnapshotPddlEnv`) instead of
 translating the PDDL problem again; the expert stack of `AlfworldEnv(expert=True)` uses that.
 
-`patch_expert()` fixes a bug of alfworld 0.4.2's hand-coded expert (spec pitfall P1): its state
-tracking tests `"put" in last_action`, but the command is now "move X to Y", so after a move the
-expert believes it still holds the object and loops on pick_two tasks. The patch rewrites a
-last action starting with "move " to "put ..." before the original tracking runs.
+`patch_expert()` fixes a bug of alfworld 0.4.2's hand-coded expert (docs/environments.md): its
+state tracking tests `"put" in last_action`, but the command is now "move X to Y", so after a
+move the expert believes it still holds the object and loops on pick_two tasks. The patch
+rewrites a last action starting with "move " to "put ..." before the original tracking runs.
 """
 
 from __future__ import annotations
@@ -116,7 +116,8 @@ def _copy_tables(state) -> tuple:
   """Copies of a `PddlState`'s facts and variable tables (the containers, not the facts)."""
   # pylint: disable=protected-access
   return ({k: set(v) for k, v in state._facts.items()}, dict(state._vars_by_name),
-          {k: set(v) for k, v in state._vars_by_type.items()}, collections.Counter(state._var_counts))
+          {k: set(v) for k, v in state._vars_by_type.items()},
+          collections.Counter(state._var_counts))
 
 
 def _copy_tables_from(tables: tuple) -> tuple:

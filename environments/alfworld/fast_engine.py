@@ -79,7 +79,8 @@ class _StepState(pddl_logic.PddlState):
   `load_sas_replan`, which only `replan` uses; this state never replans.
   """
 
-  def __init__(self, downward_lib, pddl_problem: str, logic):  # pylint: disable=super-init-not-called
+  # pylint: disable-next=super-init-not-called
+  def __init__(self, downward_lib, pddl_problem: str, logic):
     self._facts = collections.defaultdict(set)
     self._vars_by_name = {}
     self._vars_by_type = collections.defaultdict(set)

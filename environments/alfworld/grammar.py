@@ -29,7 +29,8 @@ _CACHE_SIZE = 4096  # distinct texts of one grammar: a few hundred
 
 @functools.lru_cache(maxsize=_CACHE_SIZE)
 def _symbols(text: str) -> tuple:
-  return tuple(textgen._parse_and_convert(text, rule_name="symbols"))  # pylint: disable=protected-access
+  # pylint: disable-next=protected-access
+  return tuple(textgen._parse_and_convert(text, rule_name="symbols"))
 
 
 @functools.lru_cache(maxsize=_CACHE_SIZE)
