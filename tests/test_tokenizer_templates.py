@@ -28,7 +28,8 @@ CHATML = (
     "{%- for message in loop_messages %}\n"
     "  {%- if message['role'] not in ['user', 'assistant'] %}"
     "{{- raise_exception('unknown role ' + message['role']) }}{%- endif %}\n"
-    "  {{- '<|im_start|>' + message['role'] + '\\n' + message['content'] | trim + '<|im_end|>\\n' }}\n"
+    "  {{- '<|im_start|>' + message['role'] + '\\n' + message['content'] | trim"
+    " + '<|im_end|>\\n' }}\n"
     "{%- endfor %}\n"
     "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}\n"
     "{#- eos is {{ eos_token }} -#}")
