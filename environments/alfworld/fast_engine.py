@@ -32,14 +32,18 @@ derivation read. `fd_state_id` is Fast Downward's state registry id, which inter
 ids iff equal planner states), so equal keys also mean equal applicable operators and goal
 test. No hashing is involved in equality: dictionary look-ups compare the keys themselves.
 
-Memory (see docs/environments.md): `GameCache` keeps at most `max_games` (8) loaded games per
+Memory (see docs/environments.md): `GameCache` keeps at most `max_games` (16) loaded games per
 process, least recently used dropped; a dropped game lives on while an environment still plays
 it, then its planner library goes back to a free list for the next load. A loaded kitchen game
 takes about 8 MB (planner library and translated task). Its tables hold at most `max_entries`
-(20000) nodes + transitions, about 1.7 KB per node and transition measured in a kitchen, so
-under 35 MB; past that they are cleared (the reset node stays) and refill from the states being
-visited. Fast Downward's state registry, which only grows, is bounded too: after
-`max_states` (200000) states created the game counts as worn out and the cache loads it afresh.
+(10000) nodes + transitions, about 1.7 KB per node and transition pair measured in a kitchen
+(each node comes with the transition that found it), so under 10 MB; past that they are cleared (the reset node stays) and refill from the states
+being visited. Fast Downward's state registry, which only grows (about 200 B a state), is
+bounded too: after `max_states` (100000) states created the game counts as worn out and the
+cache loads it afresh. So a game takes at most about 8 + 10 + 20 = 38 MB and a worker at most
+16 such games plus the games its environments still play; in practice far less, since only
+states never seen before add entries (a group of 8 x 50 steps adds at most 800) and a game
+reaches the bounds only after hundreds of group rollouts in the same worker.
 """
 
 from __future__ import annotations
@@ -62,9 +66,9 @@ from textworld.logic import Proposition, Variable
 from environments.alfworld import grammar as grammar_lib
 
 NOTHING_HAPPENS = "Nothing happens."
-DEFAULT_MAX_GAMES = 8
-DEFAULT_MAX_ENTRIES = 20000
-DEFAULT_MAX_STATES = 200000
+DEFAULT_MAX_GAMES = 16
+DEFAULT_MAX_ENTRIES = 10000
+DEFAULT_MAX_STATES = 100000
 _PREDICATE = re.compile(r"([A-Za-z_][\w-]*)\s*\(")
 # Fast Downward libraries of games no longer used, for the next load: each `load_lib` maps a new
 # copy of the library (a few MB that `dlclose` cannot safely give back: it crashes at exit), while
