@@ -10,7 +10,8 @@ tasks in FloorPlans 7 and 8, about 10 s) into data/alfworld_bench. Then, for eac
 process and with the same workload:
 
 * reset of a new game: median over `latency_games` games of `AlfworldEnv.reset` of a game this
-  process has not loaded (plain: load + PDDL translation; fast: one load per process and game);
+  process has not loaded (plain: a load translates the PDDL problem twice, once more for the
+  planner, and the first reset reuses it; fast: one translation, once per process and game);
 * reset of a loaded game: median of a reset of the same game after a few steps (plain:
   re-translation; fast: back to the snapshot of the initial state);
 * steps/s with 1 and 2 worker processes (`EnvPool`) on a group-rollout workload: `games` games x
