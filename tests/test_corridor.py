@@ -270,8 +270,9 @@ def test_agent_prompt_and_protocol(corridor):
   history = [("obs one", "read sign"), ("obs two", "take red key"), ("obs three", "enter x door")]
   prompt = agent.build_prompt(task_context(first), history, first.observation,
                               first.admissible_actions)
-  assert "obs one" not in prompt and "> take red key\nobs three" in prompt
-  assert prompt.index(first.observation) < prompt.index("Task: ") < prompt.index("Actions: ")
+  assert "obs one" not in prompt and "obs two\n> take red key\nobs three" in prompt
+  assert prompt.index("Task: ") < prompt.index("Actions: ") < prompt.index(first.observation)
+  assert prompt.endswith(first.observation + "\n")
   assert " | ".join(first.admissible_actions) in prompt
   cmd = first.admissible_actions[0]
   assert agent.project(agent.expert_response(cmd), first.admissible_actions) == (cmd, True)

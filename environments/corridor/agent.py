@@ -1,13 +1,16 @@
 """Corridor prompts and projection (the Agent of the rollout loop).
 
-Compact prompt (default), oldest first, so that a prompt cut from the left to the model's limit
-drops history before the current observation, the task and the commands:
+Compact prompt (default): history first, so that a prompt cut from the left to the model's
+limit drops it first, and the current observation last, next to the response, so that its
+last sentence (the cue of the expert's next command, render.py) sits at a fixed distance from
+the answer:
 
-    > {action k}                      (last `history_length` turns)
-    {observation after it}
-    ...                               (the last one is the current observation)
+    {observation k}                   (last `history_length` turns)
+    > {action k}
+    ...
     Task: {task sentence}
     Actions: a | b | ...
+    {current observation}
 
 The paper prompt carries the same facts in the paper's ALFWorld phrasing
 (docs/environments.md#corridor). Responses and projection follow the paper's protocol
@@ -29,14 +32,10 @@ INSTRUCTION = ("Now it's your turn to take an action. First reason step by step 
 def build_compact_prompt(task: str, history: Sequence[tuple[str, str]], observation: str,
                          admissible: Sequence[str], history_length: int = 2) -> str:
   recent = list(history[-history_length:]) if history_length > 0 else []
-  lines = []
-  if recent:
-    after = [o for o, _ in recent[1:]] + [observation]
-    lines += [f"> {a}\n{o_next}" for (_, a), o_next in zip(recent, after)]
-  else:
-    lines.append(observation)
+  lines = [f"{o}\n> {a}" for o, a in recent]
   lines.append(f"Task: {task}")
   lines.append("Actions: " + " | ".join(admissible))
+  lines.append(observation)
   return "\n".join(lines) + "\n"
 
 

@@ -6,9 +6,10 @@ not admissible changes nothing but uses up a step; the observation is the state'
 and info["admissible"] is False. The episode ends on WIN (reward 10), STUCK (reward 0), or
 after `horizon` steps (info["truncated"] = True).
 
-Every StepResult's info holds "state_id" (the discrete state, world.py) and "step" (steps taken
-so far), never shown in the text; the reset result's info holds "task", the task sentence
-(interface.task_context reads it).
+Every StepResult's info holds "state_id" (the discrete state its observation shows, world.py)
+and "step" (steps taken so far), never shown in the text: the exact values of values.py at
+(step, state_id) are those of the decision taken on this observation. The reset result's info
+holds "task", the task sentence (interface.task_context reads it).
 
 Paraphrase randomness: one random stream per episode, seeded from (salt, reset seed, task id),
 drawn from at every visit. `salt` tells apart the envs of one rollout group (same task, same

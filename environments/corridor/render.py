@@ -1,22 +1,27 @@
 """Corridor text: the task sentence and observations, canonical or paraphrased.
 
-An observation lists, as sentences: where the agent is, the doors, the sign (its text, or that
-it is too dim to read), the keys on the floor (key hall only) and what the agent holds:
+An observation lists, as sentences, where the agent is, the doors, the keys on the floor (key
+hall only), what the agent holds, the sign (its text, or that it is too dim to read) and, in
+the key hall with empty hands, the key the exit needs:
 
-    You are in the second hall. Doors: red, blue and green. A sign says: enter the blue door.
-    Keys lie here: white and red. You hold nothing.
+    You are in the second hall. Doors: red, blue and green. Keys lie here: white and red.
+    You hold nothing. A sign says: enter the blue door. You need the white key.
+
+The order is fixed and ends with the sentence that the expert's next command follows (the dim
+sign, else the key to take, else the sign's door), so a small model finds its cue at a fixed
+distance from the end of the observation, which the compact prompt puts last (agent.py).
 
 Paraphrase (docs/environments.md#corridor): each visit is rendered canonically (template 0 of
 every sentence, lists in canonical order, style 'a, b and c', no filler, '.') with
 probability 1 - paraphrase_rate, else paraphrased in two layers:
 
-  * surface, always: the door and key lists in random order and one of three list styles, the
-    sentences after the first in random order, '.' or '!'. TF-IDF tokens are runs of >= 2 word
-    characters, so this layer leaves the bag of words (hence the TF-IDF vector) as it is
-    (up to the word 'and' of the list style);
+  * surface, always: the door and key lists in random order and one of three list styles,
+    each sentence ending in '.' or '!'. TF-IDF tokens are runs of >= 2 word characters, so
+    this layer leaves the bag of words (hence the TF-IDF vector) as it is (up to the word
+    'and' of the list style);
   * lexical, each with probability `lexical`: every sentence takes a random one of its four
-    templates, and one filler sentence from a pool goes in at a random place. New words lower
-    the TF-IDF cosine between two renderings of one state.
+    templates, and one filler sentence from a pool goes in at a random place before the last
+    sentence. New words lower the TF-IDF cosine between two renderings of one state.
 
 Templates keep every colour word, so the information is the same; fillers name no colour,
 door, key or sign. At rate 0 the text is a function of the state (exact-match groups work); at
@@ -45,6 +50,8 @@ KEYS = ("Keys lie here: {l}.", "Keys lie on the ground: {l}.", "You see keys: {l
         "Here lie keys: {l}.")
 HOLD_NOTHING = ("You hold nothing.", "Your hands are empty.", "You carry nothing.",
                 "You hold no key.")
+NEED_KEY = ("You need the {c} key.", "The exit needs the {c} key.", "You must take the {c} key.",
+            "Take the {c} key for the exit.")
 HOLD_KEY = ("You hold the {c} key.", "You carry the {c} key.", "The {c} key is in your hand.",
             "You have the {c} key.")
 FILLERS = ("The air is cold.", "A torch flickers.", "Water drips somewhere.",
@@ -73,16 +80,13 @@ def task_text(inst: Instance) -> str:
 
 
 def _parts(world: World, s: int):
-  """The sentences of state s as (templates, fields, list to order or None); the first is the
-  location."""
+  """The sentences of state s as (templates, fields, list to order or None), in a fixed order
+  that ends with the sentence the expert's next command follows (the dim sign, else the key
+  to take, else the sign's door)."""
   inst = world.inst
   hall, held, read = world.decode(s)
   doors = inst.doors[hall]
   parts = [(LOCATION, {"o": ORDINALS[hall]}, None), (DOORS, {}, doors)]
-  if inst.hidden[hall] and not read:
-    parts.append((DIM_SIGN, {}, None))
-  else:
-    parts.append((SIGN, {"c": doors[inst.exits[hall]]}, None))
   if hall == inst.key_room:
     floor = [c for i, c in enumerate(inst.keys) if held != i + 1]
     if floor:
@@ -91,6 +95,13 @@ def _parts(world: World, s: int):
     parts.append((HOLD_KEY, {"c": inst.keys[held - 1]}, None))
   else:
     parts.append((HOLD_NOTHING, {}, None))
+  dim = inst.hidden[hall] and not read
+  if not dim:
+    parts.append((SIGN, {"c": doors[inst.exits[hall]]}, None))
+  if hall == inst.key_room and not held:
+    parts.append((NEED_KEY, {"c": inst.keys[inst.key]}, None))
+  if dim:
+    parts.append((DIM_SIGN, {}, None))
   return parts
 
 
@@ -117,12 +128,9 @@ def paraphrase(world: World, s: int, rng: random.Random, lexical: float = 1.0) -
       fields = dict(fields, l=listing(items, style))
     k = rng.randrange(len(templates)) if rng.random() < lexical else 0
     sentences.append(templates[k].format(**fields))
-  rest = sentences[1:]
-  rng.shuffle(rest)
-  if rng.random() < lexical:
-    rest.insert(rng.randrange(len(rest) + 1), FILLERS[rng.randrange(len(FILLERS))])
-  text = " ".join([sentences[0]] + rest)
-  return text.replace(".", "!") if rng.random() < 0.5 else text
+  if rng.random() < lexical:  # anywhere but after the last sentence
+    sentences.insert(rng.randrange(1, len(sentences)), FILLERS[rng.randrange(len(FILLERS))])
+  return " ".join(x[:-1] + "!" if rng.random() < 0.5 else x for x in sentences)
 
 
 class Renderer:
