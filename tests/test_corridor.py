@@ -267,6 +267,8 @@ def test_agent_prompt_and_protocol(corridor):
   env = corridor.env_factory()
   first = env.reset(corridor.train_tasks[0], 0)
   agent = corridor.agent
+  assert agent.history_length == 0 and not agent.choose_admissible
+  agent = registry.make(config(history_length=2, num_train_tasks=1, num_eval_tasks=1)).agent
   history = [("obs one", "read sign"), ("obs two", "take red key"), ("obs three", "enter x door")]
   prompt = agent.build_prompt(task_context(first), history, first.observation,
                               first.admissible_actions)
@@ -276,7 +278,6 @@ def test_agent_prompt_and_protocol(corridor):
   assert " | ".join(first.admissible_actions) in prompt
   cmd = first.admissible_actions[0]
   assert agent.project(agent.expert_response(cmd), first.admissible_actions) == (cmd, True)
-  assert not agent.choose_admissible
 
 
 @pytest.mark.parametrize("field,value", [

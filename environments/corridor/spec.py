@@ -35,7 +35,7 @@ DEFAULTS = {
     "num_eval_tasks": 128,
     "task_seed": 0,
     "prompt": "compact",
-    "history_length": 2,
+    "history_length": 0,   # the observation states the whole (Markov) state
     "choose_admissible": False,
 }
 
