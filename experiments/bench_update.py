@@ -7,8 +7,10 @@ One HF `LlamaForCausalLM` with random weights at the model's shapes is imported 
 param tree, so both sides hold the same weights and see the same batch: B rows of P prompt and R
 response tokens (the `rollout.batching` layout, responses in the last R columns). Every thread
 count runs in its own subprocess (torch.set_num_threads(n); for one thread XLA gets
---xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1), JAX and torch timed in
-alternation, median of `repeats`. Tokens/s count all B * (P + R) tokens.
+--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1). Variants run one at a time
+(memory), HF and JAX alternating; each is warmed up first (JAX: compiled ahead of time; torch:
+one step on a single row) and then timed `repeats` times (median). Tokens/s count all
+B * (P + R) tokens.
 
 JAX rows:
   full      update_step as before: logits at every position (the old path)
@@ -106,21 +108,12 @@ def worker(args):
   tx = train_state.make_optimizer(train_state.OptimizerConfig(learning_rate=1e-6))
   lcfg = lora.LoraConfig(rank=args.lora_rank, alpha=2.0 * args.lora_rank)
   lora_fn = functools.partial(logprobs.token_logprobs, cfg=cfg, lora_scale=lcfg.scale)
-  states = {
-      "full": train_state.create_train_state(jax.tree_util.tree_map(jnp.copy, params), tx,
-                                             jax.random.PRNGKey(0)),
-      "response": train_state.create_train_state(jax.tree_util.tree_map(jnp.copy, params), tx,
-                                                 jax.random.PRNGKey(0)),
-      "lora": train_state.create_train_state(lora.init_lora(cfg, lcfg, jax.random.PRNGKey(1)),
-                                             tx, jax.random.PRNGKey(0)),
-  }
-  jax_updates = {
-      "full": lambda s: update.update_step(s, batch, None, tx=tx, logprob_fn=lp_fn,
-                                           loss_cfg=loss_cfg),
-      "response": lambda s: update.update_step(s, dict(batch, score_index=idx), None, tx=tx,
-                                               logprob_fn=lp_fn, loss_cfg=loss_cfg),
-      "lora": lambda s: update.update_step(s, dict(batch, score_index=idx), params, tx=tx,
-                                           logprob_fn=lora_fn, loss_cfg=loss_cfg),
+  variants = {  # name -> (fresh trainable tree, minibatch, base, policy)
+      "full": (lambda: jax.tree_util.tree_map(jnp.copy, params), batch, None, lp_fn),
+      "response": (lambda: jax.tree_util.tree_map(jnp.copy, params),
+                   dict(batch, score_index=idx), None, lp_fn),
+      "lora": (lambda: lora.init_lora(cfg, lcfg, jax.random.PRNGKey(1)),
+               dict(batch, score_index=idx), params, lora_fn),
   }
   # torch: the same loss on the same batch
   x = torch.tensor(ids_np, dtype=torch.long)
@@ -129,6 +122,10 @@ def worker(args):
   old_t = torch.tensor(np.asarray(old)[:, 1:])
   adv_t = torch.tensor(adv_np)[:, None]
   opt = torch.optim.AdamW(model.parameters(), lr=1e-6, weight_decay=0.01)
+
+  def set_batch(*tensors):
+    nonlocal x, mask_t, resp_t, old_t, adv_t
+    x, mask_t, resp_t, old_t, adv_t = tensors
 
   def torch_logp(keep):
     logits = model(x, attention_mask=mask_t, logits_to_keep=(r + 1) if keep else 0).logits
@@ -161,30 +158,57 @@ def worker(args):
       torch_logp(keep)
 
   def jax_update_runner(name):
-    def run():
-      new, m = jax_updates[name](states[name])
-      jax.block_until_ready(m["loss"])
-      states[name] = new
-    return run
+    """(warm-up: build the state and compile ahead of time, timed run) for one variant."""
+    slot = {}
 
-  runs = {("jax", "full", "update"): jax_update_runner("full"),
+    def warm():
+      init, mb, base, fn = variants[name]
+      state = train_state.create_train_state(init(), tx, jax.random.PRNGKey(0))
+      step = update.update_step.lower(state, mb, base, tx=tx, logprob_fn=fn,
+                                      loss_cfg=loss_cfg).compile()
+      slot.update(state=state, step=step, mb=mb, base=base)
+
+    def run():
+      slot["state"], m = slot["step"](slot["state"], slot["mb"], slot["base"])
+      jax.block_until_ready(m["loss"])
+
+    def done():
+      slot.clear()  # frees this variant's params and optimizer state before the next one
+    return warm, run, done
+
+  small = slice(0, 1)  # torch warm-up on one row: allocator and kernels, not a full step
+
+  def torch_runner(fn, keep):
+    def warm():
+      nonlocal_x = (x, mask_t, resp_t, old_t, adv_t)
+      set_batch(*(t[small] for t in nonlocal_x))
+      fn(keep)
+      set_batch(*nonlocal_x)
+    return warm, lambda: fn(keep), lambda: None
+
+  def jax_score_runner(f):
+    return lambda: f(params).block_until_ready(), lambda: f(params).block_until_ready(), \
+        lambda: None
+
+  # One variant at a time (memory: a full-param state with Adam moments is 1.6 GB here),
+  # alternating sides so that load from other jobs falls on both.
+  runs = {("hf", "full", "update"): torch_runner(torch_update, False),
+          ("jax", "full", "update"): jax_update_runner("full"),
+          ("hf", "keep", "update"): torch_runner(torch_update, True),
           ("jax", "response", "update"): jax_update_runner("response"),
           ("jax", "lora", "update"): jax_update_runner("lora"),
-          ("hf", "full", "update"): lambda: torch_update(False),
-          ("hf", "keep", "update"): lambda: torch_update(True),
-          ("jax", "full", "score"): lambda: score_full(params).block_until_ready(),
-          ("jax", "response", "score"): lambda: score_resp(params).block_until_ready(),
-          ("hf", "full", "score"): lambda: torch_score(False),
-          ("hf", "keep", "score"): lambda: torch_score(True)}
+          ("hf", "full", "score"): torch_runner(torch_score, False),
+          ("jax", "full", "score"): jax_score_runner(score_full),
+          ("hf", "keep", "score"): torch_runner(torch_score, True),
+          ("jax", "response", "score"): jax_score_runner(score_resp)}
   only = set(args.only.split(",")) if args.only else None
   runs = {k: v for k, v in runs.items() if only is None or f"{k[0]}:{k[1]}:{k[2]}" in only}
-  compile_s = {}
-  for key, fn in runs.items():  # warm-up (JAX: compile + one run)
-    compile_s["/".join(key)] = _time(fn)
-  times = {k: [] for k in runs}
-  for _ in range(args.repeats):
-    for key, fn in runs.items():
-      times[key].append(_time(fn))
+  compile_s, times = {}, {k: [] for k in runs}
+  for key, (warm, run, done) in runs.items():
+    compile_s["/".join(key)] = _time(warm)
+    for _ in range(args.repeats):
+      times[key].append(_time(run))
+    done()
   out = {"threads": args.threads, "tokens": b * length, "warmup_s": compile_s,
          "median_s": {"/".join(k): statistics.median(v) for k, v in times.items()}}
   print("RESULT " + json.dumps(out), flush=True)
