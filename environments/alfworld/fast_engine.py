@@ -21,7 +21,8 @@ deterministic functions of the game and of the state, so `FastGame` computes eac
   and Fast Downward's current state set to the node's registered state id), the operator is
   applied as `PddlState.apply` does, and the feedback is derived with TextWorld's grammar
   (`grammar.derive`, parses memoized). The text of a command whose template only queries
-  predicates that no action changes (e.g. "go to {r}") is derived once per operator.
+  predicates that no action changes is derived once per binding of the placeholders it names
+  (e.g. once per receptacle for every "go to" operator, whatever the start location).
 
 Exact state key: `(fd_state_id, fact_bits)`. `fact_bits` is a Python int with bit i set iff the
 game's i-th distinct fact (a `Proposition`: name and typed arguments, numbered on first sight and
@@ -70,6 +71,8 @@ DEFAULT_MAX_GAMES = 16
 DEFAULT_MAX_ENTRIES = 10000
 DEFAULT_MAX_STATES = 100000
 _PREDICATE = re.compile(r"([A-Za-z_][\w-]*)\s*\(")
+_QUERY_PLACEHOLDER = re.compile(r"([A-Za-z_]\w*)\s*:\s*[A-Za-z_]")
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 # Fast Downward libraries of games no longer used, for the next load: each `load_lib` maps a new
 # copy of the library (a few MB that `dlclose` cannot safely give back: it crashes at exit), while
 # `load_sas` re-initialises a used one, as TextWorld's own resets do.
@@ -189,8 +192,8 @@ class FastGame:
     self._infos = _entity_infos(self._state)
     self._names = {k: info.name for k, info in self._infos.items()}
     self._dynamic = _dynamic_predicates(self._state.task)
-    self._static_template = {}  # action name -> its command text depends on no dynamic fact
-    self._command_text = {}  # operator id -> command text (static templates only)
+    self._template_reads = {}  # action name -> placeholder names its command text reads
+    self._command_text = {}  # _command_key -> command text
     self._fact_bit = {}  # Proposition -> bit number
     self._bit_fact = []  # bit number -> Proposition
     self._ops = {}  # (operator id, effect count) -> _Op
@@ -313,7 +316,8 @@ class FastGame:
     first = {}
     facts = None
     for action in actions:
-      text = self._command_text.get(action.id)
+      text_key = self._command_key(action)
+      text = None if text_key is None else self._command_text.get(text_key)
       if text is None:
         if facts is None:
           facts = list(self._state.facts)
@@ -321,8 +325,8 @@ class FastGame:
                    "mapping": action.mapping, "entity_infos": self._infos}
         template = grammar_lib.derive(self._logic.grammar, action.command_template, context)
         text = template.format(**self._names)
-        if self._is_static(action):
-          self._command_text[action.id] = text
+        if text_key is not None:
+          self._command_text[text_key] = text
       if text not in first:
         nb = operators[action.id].nb_effect_atoms
         op = self._ops.get((action.id, nb))
@@ -334,16 +338,34 @@ class FastGame:
     return StateNode(self._uids, key, bool(self._lib.check_goal()), commands,
                      tuple(first[c] for c in commands))
 
-  def _is_static(self, action) -> bool:
-    """Whether the action's command template reads no fact that can change."""
-    static = self._static_template.get(action.name)
-    if static is None:
-      template = self._logic.actions[action.name].template
-      predicates = {p.lower() for p in _PREDICATE.findall(template)}
-      predicates |= {p[len("not_"):] for p in predicates if p.startswith("not_")}
-      static = "#" not in template and not predicates & self._dynamic
-      self._static_template[action.name] = static
-    return static
+  def _command_key(self, action) -> Optional[tuple]:
+    """What the action's command text is a function of, or None if it may read the state.
+
+    A template that expands no rule ("#") and queries no predicate an action can change reads
+    only static facts, the entity names and the bindings of the placeholders it names; e.g.
+    "go to [{r.name | receptacleatlocation(r:receptacle, lend:location)}]" reads r and lend,
+    not the start location, so every "go to" operator to r shares one text. If a query binds a
+    placeholder the action does not (it must then differ from every bound variable, named or
+    not), the whole mapping counts.
+    """
+    if action.name not in self._template_reads:
+      self._template_reads[action.name] = self._reads(action)
+    reads = self._template_reads[action.name]
+    if reads is None:
+      return None
+    return (action.name,) + tuple(sorted((ph.name, var.name) for ph, var in action.mapping.items()
+                                         if ph.name in reads))
+
+  def _reads(self, action) -> Optional[frozenset]:
+    template = self._logic.actions[action.name].template
+    predicates = {p.lower() for p in _PREDICATE.findall(template)}
+    predicates |= {p[len("not_"):] for p in predicates if p.startswith("not_")}
+    if "#" in template or predicates & self._dynamic:
+      return None
+    params = frozenset(ph.name for ph in action.mapping)
+    if not set(_QUERY_PLACEHOLDER.findall(template)) <= params:
+      return params
+    return frozenset(_IDENTIFIER.findall(template)) & params
 
   def _bound(self) -> None:
     if self.num_entries > self.max_entries:
