@@ -39,7 +39,8 @@ LOGIT_TOL = 1e-3  # float32 through 30 layers; the weights are identical after d
 CONVERSATIONS = [
     [{"role": "user", "content": "You are in the middle of a room. Go to desk 1."}],
     [{"role": "system", "content": "You are an expert ALFWorld agent."},
-     {"role": "user", "content": "Your task is to: put a mug in desk.\n [ 'look',\n 'go to desk 1']"}],
+     {"role": "user",
+      "content": "Your task is to: put a mug in desk.\n [ 'look',\n 'go to desk 1']"}],
     [{"role": "user", "content": "search for shoes"},
      {"role": "assistant", "content": "<think>search</think><action>search[shoes]</action>"},
      {"role": "user", "content": "Back to Search [SEP] Page 1 (Total results: 50) [SEP] ½ 日本"}],
@@ -178,16 +179,14 @@ def test_greedy_continuations_match_transformers(models):
   out = s.sample(params, prompts, jax.random.PRNGKey(0), max_new_tokens=steps, temperature=0.0)
   t_ours = time.perf_counter() - t0
   for ids, got in zip(prompts, out.tokens):
-    want, margins = [], []
-    with torch.no_grad():  # plain greedy loop with a KV cache, no stopping
-      step = model(torch.tensor([ids]), use_cache=True)
-      for _ in range(steps):
-        logits = step.logits[0, -1]
-        top2 = torch.topk(logits, 2).values
-        margins.append(float(top2[0] - top2[1]))
-        want.append(int(logits.argmax()))
-        step = model(torch.tensor([[want[-1]]]), past_key_values=step.past_key_values,
-                     use_cache=True)
+    with torch.no_grad():  # greedy, no stop on eos (as the sampler with eos_ids=[])
+      gen = model.generate(torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=int),
+                           max_new_tokens=steps, do_sample=False, eos_token_id=None,
+                           pad_token_id=tok.pad_id, output_scores=True,
+                           return_dict_in_generate=True)
+    want = gen.sequences[0, len(ids):].tolist()
+    margins = [float(d[0] - d[1]) for d in (torch.topk(x[0], 2).values for x in gen.scores)]
+    assert len(want) == steps
     assert got == want, (f"greedy continuations differ at step "
                          f"{next(i for i, (a, b) in enumerate(zip(got, want)) if a != b)}; "
                          f"smallest top-2 logit margin {min(margins):.2e}\nours: "
