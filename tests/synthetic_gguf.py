@@ -6,7 +6,7 @@ from typing import Optional
 
 import numpy as np
 
-gguf = __import__("gguf")
+import gguf
 Q = gguf.GGMLQuantizationType
 
 # Byte offsets of the float16 scale fields inside one block of the K-quants, which gguf can
