@@ -1,7 +1,9 @@
 """Environments stepped in CPU worker processes, one engine per process.
 
 `EnvPool(env_factory, num_envs, num_workers)` starts `num_workers` processes (spawn); worker w
-owns the environments k with k % num_workers == w and builds each with `env_factory()` (a
+owns a contiguous block of environments, k with k * num_workers // num_envs == w (a rollout
+group's n environments are adjacent, so a group stays on one worker and shares its engine's
+caches, e.g. ALFWorld's loaded game and state tables), and builds each with `env_factory()` (a
 picklable callable, e.g. `functools.partial(AlfworldEnv)`). `reset` and `step` send every
 worker its share first and then collect the answers, so the workers run in parallel; this is the
 `VectorEnv` interface of `rollout.loop`.
@@ -74,6 +76,10 @@ class EnvPool:
     for w in range(self.num_workers):
       self._start(w)
 
+  def worker_of(self, k: int) -> int:
+    """The worker that owns environment k (contiguous blocks)."""
+    return k * self.num_workers // self.num_envs
+
   def _start(self, w: int):
     parent, child = self._ctx.Pipe()
     proc = self._ctx.Process(target=_worker, args=(child, self.env_factory, self.num_envs),
@@ -97,7 +103,7 @@ class EnvPool:
     for k, args in items.items():
       if not 0 <= k < self.num_envs:
         raise IndexError(f"environment index {k} outside [0, {self.num_envs}).")
-      by_worker.setdefault(k % self.num_workers, []).append((k, args))
+      by_worker.setdefault(self.worker_of(k), []).append((k, args))
     dead, results = set(), {}
     for w, payload in by_worker.items():
       try:
@@ -124,7 +130,7 @@ class EnvPool:
     items = dict(enumerate(requests))
     results, dead = self._roundtrip("reset", items)
     if dead:  # retry the resets of restarted workers once
-      retry = {k: v for k, v in items.items() if k % self.num_workers in dead}
+      retry = {k: v for k, v in items.items() if self.worker_of(k) in dead}
       more, still = self._roundtrip("reset", retry)
       results.update(more)
       for k in retry:
