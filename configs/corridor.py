@@ -50,4 +50,8 @@ def get_config(arg: str = ""):
     # success (200 steps already reach ~100 %), so RL has room to improve.
     c.sft.steps = 150
     c.sft.num_games = 256
+  if size == "smollm2":
+    common.apply_smollm2(c)
+    c.rollout.max_prompt_tokens = 384
+    c.rollout.max_response_tokens = 48
   return common.finish(c, estimator, overrides)

@@ -31,4 +31,8 @@ def get_config(arg: str = ""):
     # Pages and search queries are longer than ALFWorld's observations and commands.
     c.rollout.max_prompt_tokens = 512
     c.rollout.max_response_tokens = 64
+  if size == "smollm2":
+    common.apply_smollm2(c)
+    c.rollout.max_prompt_tokens = 1024
+    c.rollout.max_response_tokens = 48
   return common.finish(c, estimator, overrides)

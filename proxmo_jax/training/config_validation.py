@@ -5,6 +5,7 @@ from __future__ import annotations
 from environments import registry as env_registry
 from proxmo_jax.advantages import config as adv_config
 from proxmo_jax.advantages import registry
+from proxmo_jax import policy as policy_lib
 from proxmo_jax.errors import ConfigError
 from proxmo_jax.models import config as model_config
 
@@ -28,8 +29,29 @@ def validate(c) -> None:
            f"{c.algorithm.features!r}; use 'tfidf' or 'hashed'.")
   _require(c.model.preset in model_config.PRESETS, "model.preset",
            f"{c.model.preset!r}; choose one of {sorted(model_config.PRESETS)}.")
-  _require(c.tokenizer.kind in ("hf", "sentencepiece"), "tokenizer.kind",
-           f"{c.tokenizer.kind!r}; use 'hf' or 'sentencepiece'.")
+  _require(c.tokenizer.kind in ("hf", "sentencepiece", "model"), "tokenizer.kind",
+           f"{c.tokenizer.kind!r}; use 'hf', 'sentencepiece' or 'model' (the tokenizer of a "
+           "pretrained config.model.init).")
+  _require(c.tokenizer.kind != "model" or policy_lib.is_pretrained(c.model.init),
+           "tokenizer.kind", f"'model' needs a pretrained config.model.init ('hf:<dir>', "
+           f"'gguf:<file>' or 'smollm2-135m'), not {c.model.init!r}.")
+  lora = c.model.get("lora", None)
+  if lora is not None:
+    _require(lora.rank >= 0, "model.lora.rank", f"{lora.rank}; use 0 (off) or a rank >= 1.")
+    _require(lora.rank == 0 or lora.alpha > 0, "model.lora.alpha", "must be > 0.")
+    if lora.rank:
+      from proxmo_jax.models import lora as lora_lib  # pylint: disable=import-outside-toplevel
+      try:
+        lora_lib.parse_targets(lora.targets)
+      except ValueError as e:
+        raise ConfigError(f"config.model.lora.targets: {e}") from e
+  rules = c.get("sharding_rules", None)
+  for rule in rules or ():
+    _require(len(rule) == 2, "sharding_rules", f"{rule!r}: each rule is (logical axis, mesh "
+             "axis or axes or None).")
+    axes = rule[1] if isinstance(rule[1], (list, tuple)) else [rule[1]]
+    _require(all(a is None or a in ("data", "fsdp", "tensor") for a in axes),
+             "sharding_rules", f"{rule!r}: mesh axes are data, fsdp and tensor.")
   _require(c.tokenizer.kind != "hf" or c.tokenizer.path, "tokenizer.path",
            "an HF tokenizer needs the checkpoint directory holding tokenizer.json.")
   _require(c.env.group_size >= 1 and c.env.groups_per_batch >= 1, "env.group_size",
