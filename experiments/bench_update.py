@@ -106,7 +106,7 @@ def worker(args):
            "old_logp": old, "ref_logp": old, "advantages": jnp.asarray(adv_np)}
   loss_cfg = losses.LossConfig()
   tx = train_state.make_optimizer(train_state.OptimizerConfig(learning_rate=1e-6))
-  lcfg = lora.LoraConfig(rank=args.lora_rank, alpha=2.0 * args.lora_rank)
+  lcfg = lora.LoraConfig(rank=args.lora_rank, alpha=2.0 * args.lora_rank, targets=args.lora_targets)
   lora_fn = functools.partial(logprobs.token_logprobs, cfg=cfg, lora_scale=lcfg.scale)
   variants = {  # name -> (fresh trainable tree, minibatch, base, policy)
       "full": (lambda: jax.tree_util.tree_map(jnp.copy, params), batch, None, lp_fn),
@@ -223,6 +223,7 @@ def main():
   parser.add_argument("--threads", default="1,2")
   parser.add_argument("--repeats", type=int, default=2)
   parser.add_argument("--lora_rank", type=int, default=8)
+  parser.add_argument("--lora_targets", default="q,k,v,o,gate,up,down")
   parser.add_argument("--layers", type=int, default=0, help="override the layer count (0: model's)")
   parser.add_argument("--only", default="", help="comma list of side:variant:kind to run")
   parser.add_argument("--_worker", action="store_true", help=argparse.SUPPRESS)
