@@ -147,6 +147,10 @@ def base_config(env: str, estimator: str = "proxmo") -> ml_collections.ConfigDic
   c.ppo.mini_batch = 256              # step samples per optimizer step
   c.ppo.micro_batch = 32              # per accumulation step
   c.ppo.epochs = 1
+  # PPO's old log-probs: "recompute" (a forward over the batch with the params being updated)
+  # or "sampled" (the sampler's own log-probs of the drawn tokens: the same numbers up to
+  # float32 rounding, without that forward; used only where exact, see trainer.py).
+  c.ppo.old_logprobs = "recompute"
 
   c.mesh = ml_collections.ConfigDict({"data": -1, "fsdp": 1, "tensor": 1})
   # Logical axis of the params / activations -> mesh axis (None = replicated), big_vision

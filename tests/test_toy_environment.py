@@ -110,3 +110,31 @@ def test_multihost_table_of_a_split_with_types_the_other_lacks(tmp_path, monkeyp
   finally:
     exp.close()
   assert set(row) == {"Red", "Blue", "All"} and row["Blue"] is not None
+
+
+def test_lora_trains_adapters_only_with_sampled_old_logprobs(tmp_path):
+  """LoRA: the state holds the adapters (and their optimizer moments) only, the base params
+  stay the reference, the sampler gets base + adapters; the sampler's log-probs serve as the
+  old log-probs, so the first update's ratio is 1 up to float32 rounding (clip fraction 0)."""
+  import jax  # pylint: disable=import-outside-toplevel
+  import numpy as np  # pylint: disable=import-outside-toplevel
+  c = _config(tmp_path)
+  c.model.lora.rank = 4
+  c.model.lora.targets = "q,v"
+  c.ppo.old_logprobs = "sampled"
+  c.optim.learning_rate = 1e-2
+  run = train.Run(c, str(tmp_path))
+  try:
+    t = run.trainer
+    base = jax.tree_util.tree_map(np.asarray, t.base)
+    assert set(t.state.params) == {"wq", "wv"} and t.use_sampled_logprobs
+    m = t.train_iteration()
+  finally:
+    run.close()
+  assert m["clip_frac"] == 0.0 and math.isfinite(m["loss"])
+  jax.tree_util.tree_map(np.testing.assert_array_equal, base,
+                         jax.tree_util.tree_map(np.asarray, t.base))
+  moved = np.abs(np.asarray(t.state.params["wq"]["b"])).max()
+  assert moved > 0.0  # B starts at zero; one update moved it
+  merged = np.asarray(run.exp.policy.params["layers"]["wq"])
+  assert np.abs(merged - base["layers"]["wq"]).max() > 0.0

@@ -36,7 +36,8 @@ def _config(data_dir):
 
 
 def _comparable(m):
-  return {k: v for k, v in m.items() if not k.startswith("time/") and "overhead" not in k}
+  return {k: v for k, v in m.items()
+          if not k.startswith(("time/", "compile/")) and "overhead" not in k}
 
 
 def test_iteration_checkpoint_and_identical_resume(data_dir, tmp_path):

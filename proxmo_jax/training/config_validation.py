@@ -45,6 +45,8 @@ def validate(c) -> None:
         lora_lib.parse_targets(lora.targets)
       except ValueError as e:
         raise ConfigError(f"config.model.lora.targets: {e}") from e
+  _require(c.ppo.get("old_logprobs", "recompute") in ("recompute", "sampled"),
+           "ppo.old_logprobs", f"{c.ppo.get('old_logprobs')!r}; use 'recompute' or 'sampled'.")
   rules = c.get("sharding_rules", None)
   for rule in rules or ():
     _require(len(rule) == 2, "sharding_rules", f"{rule!r}: each rule is (logical axis, mesh "

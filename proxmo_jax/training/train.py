@@ -46,8 +46,7 @@ class Experiment:
 
 def param_shardings_fn(config, mesh):
   """params, model config -> NamedShardings by the config's logical-axis rules."""
-  rules = tuple((k, v) for k, v in config.sharding_rules) if config.get("sharding_rules") \
-      else parallel.DEFAULT_RULES
+  rules = trainer_lib.sharding_rules(config)
 
   def fn(params, model_cfg):
     return parallel.param_shardings(params, transformer.logical_axes(model_cfg), mesh, rules)

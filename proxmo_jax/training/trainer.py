@@ -31,6 +31,7 @@ from proxmo_jax import buckets, parallel, profiling
 from proxmo_jax.advantages import AdvantageConfig, compute_advantages
 from proxmo_jax.advantages import registry as adv_registry
 from proxmo_jax.models import logprobs as logprobs_lib
+from proxmo_jax.models import lora as lora_lib
 from proxmo_jax.parallel import multihost
 from proxmo_jax.proximity import hashed, tfidf
 from proxmo_jax.rollout import batching
@@ -88,8 +89,22 @@ class Trainer:
     if config.env.groups_per_batch < multihost.count():
       raise parallel_config_error(config)
     params = policy.params
-    # The reference policy is the initial params, frozen.
-    self.ref_params = jax.tree_util.tree_map(jnp.copy, params)
+    self.lora_cfg = lora_config(config)
+    if self.lora_cfg is None:
+      # The reference policy is the initial params, frozen (a copy: the update donates params).
+      self.base = None
+      self.ref_params = jax.tree_util.tree_map(jnp.copy, params)
+    else:
+      # LoRA: the state trains the adapters only; the base params are the reference policy,
+      # read and never copied or donated.
+      self.base = params
+      self.ref_params = params
+      adapters = lora_lib.init_lora(policy.model_cfg, self.lora_cfg,
+                                    jax.random.fold_in(jax.random.PRNGKey(config.seed), 3))
+      shardings = parallel.param_shardings(
+          adapters, lora_lib.logical_axes(policy.model_cfg, self.lora_cfg), mesh,
+          sharding_rules(config))
+      params = jax.device_put(adapters, shardings)
     self.tx = train_state.make_optimizer(train_state.OptimizerConfig(
         learning_rate=config.optim.learning_rate, b1=config.optim.b1, b2=config.optim.b2,
         weight_decay=config.optim.weight_decay, grad_clip=config.optim.grad_clip,
@@ -111,7 +126,10 @@ class Trainer:
                        else None)
     self.logprob_fn = functools.partial(logprobs_lib.token_logprobs, cfg=policy.model_cfg,
                                         temperature=max(config.rollout.temperature, 1e-6))
+    if self.lora_cfg is not None:
+      self.logprob_fn = functools.partial(self.logprob_fn, lora_scale=self.lora_cfg.scale)
     self._logprob_jit = jax.jit(self.logprob_fn)
+    self.use_sampled_logprobs = sampled_old_logprobs_apply(config)
     self.compiles = profiling.CompileCounter()
     self.ckpt = checkpointing.Checkpointer(os.path.join(workdir, "checkpoints"),
                                            keep=config.checkpoint.keep)
@@ -121,7 +139,13 @@ class Trainer:
       step, self.state, host = restored
       self.iteration = int(host.get("iteration", step))
       print(f"resumed from {workdir} at iteration {self.iteration}", flush=True)
-    self.policy.params = self.state.params
+    self.policy.params = self.sampling_params()
+
+  def sampling_params(self):
+    """The current policy's params: the state's, or the base with the adapters merged."""
+    if self.lora_cfg is None:
+      return self.state.params
+    return lora_lib.merge(self.base, self.state.params, self.lora_cfg)
 
   # -- pieces -----------------------------------------------------------------------------
 
@@ -171,12 +195,27 @@ class Trainer:
     t_grpo = time.perf_counter() - t2
     t3 = time.perf_counter()
     # Each host's rows are its slice of global arrays (the identity on one host).
+    # The LM head runs on the response columns only (the last R of each row).
+    score_index = logprobs_lib.response_index(np.asarray(tokens.response_mask),
+                                              multiple=tokens.input_ids.shape[1] -
+                                              tokens.prompt_len)
     local = {"input_ids": tokens.input_ids, "attention_mask": tokens.attention_mask,
-             "response_mask": tokens.response_mask, "advantages": adv.total}
+             "response_mask": tokens.response_mask, "advantages": adv.total,
+             "score_index": jnp.asarray(score_index)}
+    if self.use_sampled_logprobs:  # on-policy: the sampler's own log-probs are the old ones
+      local["old_logp"] = jnp.asarray(logprobs_lib.sampled_logprobs(
+          [s.sample_logprobs for e in episodes for s in e.steps], tokens.input_ids.shape[0],
+          tokens.prompt_len, tokens.input_ids.shape[1])) * tokens.response_mask
     g = multihost.global_batch(local, lambda ndim: parallel.batch_sharding(self.mesh, ndim)) \
         if multihost.count() > 1 else local
-    old_lp, _ = self._logprob_jit(self.state.params, g["input_ids"], g["attention_mask"])
-    ref_lp, _ = self._logprob_jit(self.ref_params, g["input_ids"], g["attention_mask"])
+    ids, attn, idx = g["input_ids"], g["attention_mask"], g["score_index"]
+    if self.use_sampled_logprobs:
+      old_lp = g["old_logp"]
+    elif self.lora_cfg is None:
+      old_lp = self._logprob_jit(self.state.params, ids, attn, score_index=idx)[0]
+    else:
+      old_lp = self._logprob_jit(self.base, ids, attn, score_index=idx, lora=self.state.params)[0]
+    ref_lp, _ = self._logprob_jit(self.ref_params, ids, attn, score_index=idx)
     mb = dict(g, old_logp=old_lp * g["response_mask"], ref_logp=ref_lp * g["response_mask"])
     jax.block_until_ready((mb["old_logp"], mb["ref_logp"]))
     t_logp = time.perf_counter() - t3
@@ -186,9 +225,10 @@ class Trainer:
     for _ in range(c.ppo.epochs):
       self.state, upd = update.ppo_epoch(
           self.state, mb, mini_batch=c.ppo.mini_batch, micro_batch=c.ppo.micro_batch,
-          tx=self.tx, logprob_fn=self.logprob_fn, loss_cfg=self.loss_cfg, shard_fn=place)
-    jax.block_until_ready(self.state.params)
-    self.policy.params = self.state.params
+          tx=self.tx, logprob_fn=self.logprob_fn, loss_cfg=self.loss_cfg, shard_fn=place,
+          base=self.base)
+    self.policy.params = self.sampling_params()
+    jax.block_until_ready(self.policy.params)
     t_update = time.perf_counter() - t4
     total = time.perf_counter() - t0
     out = self.episode_metrics(episodes)
@@ -210,6 +250,33 @@ class Trainer:
 
   def close(self):
     self.ckpt.close()
+
+
+def lora_config(config) -> Optional[lora_lib.LoraConfig]:
+  """config.model.lora as a LoraConfig, or None when rank is 0 (every weight trained)."""
+  lora = config.model.get("lora", None)
+  if lora is None or not lora.rank:
+    return None
+  return lora_lib.LoraConfig(rank=int(lora.rank), alpha=float(lora.alpha), targets=lora.targets)
+
+
+def sharding_rules(config):
+  """config.sharding_rules as a tuple of (logical axis, mesh axes) pairs."""
+  rules = config.get("sharding_rules", None)
+  if not rules:
+    return parallel.DEFAULT_RULES
+  return tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in rules)
+
+
+def sampled_old_logprobs_apply(config) -> bool:
+  """Whether the rollout's sampled log-probs serve as PPO's old log-probs: asked for
+  (config.ppo.old_logprobs == "sampled"), and exact here: sampling from the full softmax at
+  T > 0 (no top-p / top-k truncation) in float32 with the params being updated."""
+  if config.ppo.get("old_logprobs", "recompute") != "sampled":
+    return False
+  r = config.rollout
+  return (r.temperature > 0 and r.top_p >= 1.0 and r.top_k == 0
+          and config.model.dtype == "float32")
 
 
 def parallel_config_error(config):
