@@ -16,18 +16,15 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import jax
+import numpy as np
 
-import jax  # noqa: E402
-import numpy as np  # noqa: E402
-
-from proxmo_jax.advantages import (AdvantageConfig, build_trajectory_batch,  # noqa: E402
+from proxmo_jax.advantages import (AdvantageConfig, build_trajectory_batch,
                                    compute_advantages, dense_numpy, registry, synthetic)
-from proxmo_jax.proximity import tfidf  # noqa: E402
+from proxmo_jax.proximity import tfidf
 
 
 def _rss_bytes() -> int:

@@ -34,14 +34,11 @@ import json
 import os
 import random
 import statistics
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from environments.alfworld import data, fast_engine  # noqa: E402
-from environments.alfworld import env as env_lib  # noqa: E402
-from proxmo_jax.rollout.env_pool import EnvPool  # noqa: E402
+from environments.alfworld import data, fast_engine
+from environments.alfworld import env as env_lib
+from proxmo_jax.rollout.env_pool import EnvPool
 
 DEFAULT_DATA_DIR = "data/alfworld_bench"
 DEFAULT_TASKS = ("pick_heat_then_place_in_recep", "pick_cool_then_place_in_recep")

@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from proxmo_jax.analysis import fidelity  # noqa: E402
+from proxmo_jax.analysis import fidelity
 
 
 def main():

@@ -17,15 +17,12 @@ import argparse
 import json
 import os
 import shutil
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from configs import alfworld  # noqa: E402
-from proxmo_jax.training import eval_table, train  # noqa: E402
+from configs import alfworld
+from proxmo_jax.training import eval_table, train
 
 
 def make_config(iterations):

@@ -11,12 +11,9 @@ from __future__ import annotations
 import argparse
 import collections
 import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from environments.alfworld import data  # noqa: E402
+from environments.alfworld import data
 
 
 def summarize(records):

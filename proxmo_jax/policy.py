@@ -175,7 +175,9 @@ def make_tokenizer(config, workdir: str, spec=None, pairs=None, pretrained_token
     from proxmo_jax.training import behavior_cloning  # pylint: disable=import-outside-toplevel
     pairs = behavior_cloning.expert_steps(spec.train_tasks, spec.agent, spec.env_factory)
   corpus = [p for p, _ in pairs] + [spec.agent.expert_response(c) for _, c in pairs]
-  tok = tokenizers.train_sentencepiece(corpus, vocab_size=config.tokenizer.vocab_size)
+  tok = tokenizers.train_sentencepiece(
+      corpus, vocab_size=config.tokenizer.vocab_size,
+      user_symbols=tuple(getattr(spec.agent, "special_strings", ())))
   tok.save(path)
   return tok
 

@@ -10,8 +10,6 @@ import sentencepiece as spm
 
 from proxmo_jax.tokenizers.base import Tokenizer
 
-# Pieces that must stay whole: the action / reasoning tags of the prompts and ChatML markers.
-USER_SYMBOLS = ("<think>", "</think>", "<action>", "</action>", "<|im_start|>", "<|im_end|>")
 
 
 class SentencePieceTokenizer(Tokenizer):
@@ -65,12 +63,13 @@ class SentencePieceTokenizer(Tokenizer):
     return None if i == self.sp.unk_id() and token != self.sp.id_to_piece(i) else i
 
 
-def train_sentencepiece(texts: Iterable[str], vocab_size: int = 2048,
-                        model_type: str = "bpe") -> SentencePieceTokenizer:
+def train_sentencepiece(texts: Iterable[str], vocab_size: int = 2048, model_type: str = "bpe",
+                        user_symbols: Sequence[str] = ()) -> SentencePieceTokenizer:
   """Trains a sentencepiece model in memory on `texts` (seconds for a few MB of text).
 
   `vocab_size` is capped by what the corpus supports (sentencepiece's hard limit is retried
-  with a smaller size). The tags of `USER_SYMBOLS` are single pieces.
+  with a smaller size). Each of `user_symbols` (e.g. the agent's response tags,
+`environments.projection.TAGS`) is one piece.
   """
   texts = [t for t in texts if t]
   if not texts:
@@ -82,7 +81,7 @@ def train_sentencepiece(texts: Iterable[str], vocab_size: int = 2048,
       spm.SentencePieceTrainer.train(
           sentence_iterator=iter(texts), model_writer=buf, vocab_size=size,
           model_type=model_type, pad_id=0, eos_id=1, unk_id=2, bos_id=3,
-          user_defined_symbols=list(USER_SYMBOLS), character_coverage=1.0,
+          user_defined_symbols=list(user_symbols), character_coverage=1.0,
           byte_fallback=True, max_sentence_length=1 << 16, num_threads=1,
           minloglevel=2, hard_vocab_limit=True, split_digits=True)
       return SentencePieceTokenizer(buf.getvalue())
