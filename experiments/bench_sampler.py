@@ -16,8 +16,7 @@ full length. Prefill tokens/s = batch * prompt_len / time of the prompt forward;
 sampler prefills each distinct prompt once, HF's generate prefills every row. Several thread
 counts (`--threads 1,2`) run one subprocess each: torch.set_num_threads(n), and for one thread
 XLA gets --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1; XLA_FLAGS from the
-environment (e.g. --xla_cpu_experimental_xnn_graph_fusion_mode=XNN_GRAPH_FUSION_MODE_GREEDY, see
-bench_update.py) reach every run.
+environment reach every run.
 """
 
 from __future__ import annotations
