@@ -29,13 +29,11 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import jax
+import jax.numpy as jnp
+import numpy as np
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-
-from proxmo_jax.models import config as model_config, hf_import, sampler, transformer  # noqa: E402
+from proxmo_jax.models import config as model_config, hf_import, sampler, transformer
 
 
 def _median(fn, repeats):

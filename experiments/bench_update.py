@@ -40,7 +40,6 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 ONE_THREAD_XLA = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 
@@ -167,7 +166,7 @@ def worker(args):
 
     def warm():
       init, mb, base, fn = variants[name]
-      state = train_state.create_train_state(init(), tx, jax.random.PRNGKey(0))
+      state = train_state.create_train_state(init(), tx)
       step = update.update_step.lower(state, mb, base, tx=tx, logprob_fn=fn,
                                       loss_cfg=loss_cfg).compile()
       slot.update(state=state, step=step, mb=mb, base=base)

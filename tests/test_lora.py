@@ -70,7 +70,7 @@ def test_gradients_reach_only_the_adapters():
     assert float(jnp.max(jnp.abs(g))) > 0, jax.tree_util.keystr(path)
   # The update differentiates w.r.t. the adapters only: its state holds no base-shaped leaf.
   tx = train_state.make_optimizer(train_state.OptimizerConfig(learning_rate=1e-2))
-  state = train_state.create_train_state(ad, tx, jax.random.PRNGKey(0))
+  state = train_state.create_train_state(ad, tx)
   ad_shapes = {x.shape for x in jax.tree_util.tree_leaves(ad)}
   opt_shapes = {x.shape for x in jax.tree_util.tree_leaves(state.opt_state)}
   assert opt_shapes - {()} == ad_shapes
@@ -94,7 +94,7 @@ def test_lora_updates_lower_the_loss_and_leave_the_base_alone():
   base_before = jax.tree_util.tree_map(np.asarray, PARAMS)
   ad = lora.init_lora(CFG, LCFG, jax.random.PRNGKey(1))
   tx = train_state.make_optimizer(train_state.OptimizerConfig(learning_rate=1e-2))
-  state = train_state.create_train_state(ad, tx, jax.random.PRNGKey(0))
+  state = train_state.create_train_state(ad, tx)
   fn = functools.partial(logprobs.token_logprobs, cfg=CFG, lora_scale=LCFG.scale)
   loss_cfg = losses.LossConfig()
   first = None

@@ -89,16 +89,6 @@ def test_logprobs_match_numpy_reference():
   assert np.all(np.asarray(lp[:, 0]) == 0)
 
 
-def test_score_candidates_equals_full_forward():
-  s = sampler.Sampler(CFG, eos_ids=[])
-  cands = [[8, 9], [10], [11, 12, 13]]
-  got = s.score_candidates(PARAMS, [5, 6, 7], cands)
-  for g, c in zip(got, cands):
-    seq = jnp.asarray([[5, 6, 7] + c], jnp.int32)
-    lp, _ = logprobs.logprobs_from_logits(FWD(PARAMS, seq, jnp.ones_like(seq), cfg=CFG), seq)
-    assert abs(g - float(lp[0, 3:].sum())) < 1e-4
-
-
 def test_sharded_forward_on_8_devices_equals_unsharded():
   mesh = parallel.make_mesh({"data": 2, "fsdp": 2, "tensor": 2})
   shardings = parallel.param_shardings(PARAMS, transformer.logical_axes(CFG), mesh)

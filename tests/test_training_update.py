@@ -30,7 +30,7 @@ def _batch(rows=8, length=6, seed=0):
 
 def test_updates_raise_the_likelihood_of_positive_advantage_tokens():
   params, batch = _batch()
-  state = train_state.create_train_state(params, TX, jax.random.PRNGKey(1))
+  state = train_state.create_train_state(params, TX)
   before = float(jnp.sum(batch["advantages"][:, None] * batch["old_logp"] * batch["response_mask"]))
   for _ in range(5):
     state, metrics = update.ppo_epoch(state, batch, mini_batch=8, micro_batch=4, tx=TX,
@@ -43,7 +43,7 @@ def test_updates_raise_the_likelihood_of_positive_advantage_tokens():
 def test_non_finite_loss_skips_the_update():
   params, batch = _batch()
   before = jax.tree_util.tree_map(np.asarray, params)  # update_step donates the state
-  state = train_state.create_train_state(params, TX, jax.random.PRNGKey(1))
+  state = train_state.create_train_state(params, TX)
   bad = dict(batch, advantages=batch["advantages"].at[0].set(jnp.nan))
   state, metrics = update.ppo_epoch(state, bad, mini_batch=8, micro_batch=8, tx=TX,
                                     logprob_fn=LOGPROB, loss_cfg=losses.LossConfig())
@@ -55,13 +55,13 @@ def test_non_finite_loss_skips_the_update():
 def test_one_update_on_8_devices_equals_1_device():
   params, batch = _batch(rows=16)
   host = jax.tree_util.tree_map(np.asarray, params)
-  single = train_state.create_train_state(params, TX, jax.random.PRNGKey(1))
+  single = train_state.create_train_state(params, TX)
   single, _ = update.ppo_epoch(single, batch, mini_batch=16, micro_batch=16, tx=TX,
                                logprob_fn=LOGPROB, loss_cfg=losses.LossConfig())
   mesh = parallel.make_mesh({"data": 4, "fsdp": 2, "tensor": 1})
   shard = parallel.param_shardings(host, transformer.logical_axes(CFG), mesh)
   sharded_params = jax.device_put(host, shard)
-  multi = train_state.create_train_state(sharded_params, TX, jax.random.PRNGKey(1))
+  multi = train_state.create_train_state(sharded_params, TX)
   place = lambda mb: jax.tree_util.tree_map(
       lambda x: jax.device_put(x, parallel.batch_sharding(mesh, x.ndim)), mb)
   multi, _ = update.ppo_epoch(multi, batch, mini_batch=16, micro_batch=16, tx=TX,
@@ -79,12 +79,11 @@ def test_one_update_on_8_devices_equals_1_device():
 def test_response_only_update_equals_full_update():
   params, batch = _batch()
   host = jax.tree_util.tree_map(np.asarray, params)
-  full = train_state.create_train_state(params, TX, jax.random.PRNGKey(1))
+  full = train_state.create_train_state(params, TX)
   full, m_full = update.ppo_epoch(full, batch, mini_batch=8, micro_batch=4, tx=TX,
                                   logprob_fn=LOGPROB, loss_cfg=losses.LossConfig())
   idx = jnp.asarray(logprobs.response_index(batch["response_mask"], multiple=4))
-  fast = train_state.create_train_state(jax.tree_util.tree_map(jnp.asarray, host), TX,
-                                        jax.random.PRNGKey(1))
+  fast = train_state.create_train_state(jax.tree_util.tree_map(jnp.asarray, host), TX)
   fast, m_fast = update.ppo_epoch(fast, dict(batch, score_index=idx), mini_batch=8,
                                   micro_batch=4, tx=TX, logprob_fn=LOGPROB,
                                   loss_cfg=losses.LossConfig())

@@ -27,10 +27,6 @@ are cut from the left, so turn t + 1's prompt does not extend turn t's sequence.
 Bucketing keeps the number of compiled programs small: the batch is padded with dummy rows up
 to the next batch bucket and the prompt length up to the next prompt bucket, and
 `max_new_tokens` is part of the compiled shape (keep it fixed within a run).
-
-`score_candidates` returns the summed log-likelihood of each candidate continuation after a
-prompt (for choose-from-admissible action selection); the prompt is prefilled once and its cache
-shared by all candidates.
 """
 
 from __future__ import annotations
@@ -43,16 +39,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from proxmo_jax import buckets
 from proxmo_jax.models import transformer
 from proxmo_jax.models.config import ModelConfig
-
-
-def _next_bucket(n: int, buckets: Sequence[int]) -> int:
-  for b in buckets:
-    if n <= b:
-      return b
-  raise ValueError(f"length {n} exceeds the largest bucket {buckets[-1]}; raise the buckets "
-                   "(or shorten the prompt).")
 
 
 def filter_logits(logits, top_k: int, top_p):
@@ -149,34 +138,6 @@ def generate(params, prompt_ids, prompt_mask, rng, temperature, top_p, eos_ids, 
   return out_tok, out_lp, lengths
 
 
-@functools.partial(jax.jit, static_argnames=("cfg",))
-def _score(params, prompt_ids, prompt_mask, cand_ids, cand_mask, *, cfg: ModelConfig):
-  """Log-likelihood of K candidates after one prompt.
-
-  Args:
-    prompt_ids, prompt_mask: i32[1, P] (left-padded); cand_ids, cand_mask: i32[K, C]
-    (right-padded).
-
-  Returns:
-    f32[K]: sum over candidate tokens of log p(token | prompt, earlier candidate tokens).
-  """
-  k, c = cand_ids.shape
-  p = prompt_ids.shape[1]
-  cache = transformer.init_cache(cfg, 1, p + c)
-  pos = transformer.positions_from_mask(prompt_mask)
-  logits, cache = transformer.forward_with_cache(params, prompt_ids, prompt_mask, pos, cache, 0,
-                                                 cfg)
-  first = jax.nn.log_softmax(logits[0, -1].astype(jnp.float32))[cand_ids[:, 0]]
-  cache = jax.tree_util.tree_map(
-      lambda x: jnp.repeat(x, k, axis=0) if x.ndim == 2 else jnp.repeat(x, k, axis=1), cache)
-  start = jnp.sum(prompt_mask).astype(jnp.int32)
-  cpos = start + jnp.broadcast_to(jnp.arange(c, dtype=jnp.int32), (k, c))
-  logits, _ = transformer.forward_with_cache(params, cand_ids, cand_mask, cpos, cache, p, cfg)
-  logz = jax.nn.log_softmax(logits[:, :-1].astype(jnp.float32), axis=-1)
-  rest = jnp.take_along_axis(logz, cand_ids[:, 1:, None], axis=-1)[..., 0]
-  return first * cand_mask[:, 0] + jnp.sum(rest * cand_mask[:, 1:], axis=1)
-
-
 @dataclasses.dataclass
 class SampleOutput:
   tokens: list[list[int]]
@@ -184,12 +145,11 @@ class SampleOutput:
 
 
 class Sampler:
-  """Host-side wrapper: padding to buckets, EOS / stop strings, candidate scoring."""
+  """Host-side wrapper: padding to buckets, EOS / stop strings, shared-prompt prefill."""
 
   def __init__(self, cfg: ModelConfig, eos_ids: Sequence[int], pad_id: int = 0,
                batch_buckets: Sequence[int] = (1, 2, 4, 8, 16, 32, 64, 128, 256),
                prompt_buckets: Sequence[int] = (32, 64, 128, 256, 512, 1024, 2048, 4096),
-               candidate_buckets: Sequence[int] = (4, 8, 16, 32, 64, 128),
                share_prompts: bool = True):
     self.cfg = cfg
     self.share_prompts = share_prompts
@@ -197,10 +157,9 @@ class Sampler:
     self.pad_id = pad_id
     self.batch_buckets = tuple(batch_buckets)
     self.prompt_buckets = tuple(prompt_buckets)
-    self.candidate_buckets = tuple(candidate_buckets)
 
   def _pad_prompts(self, prompts: Sequence[Sequence[int]], rows: int):
-    width = _next_bucket(max(len(p) for p in prompts), self.prompt_buckets)
+    width = buckets.from_ladder(max(len(p) for p in prompts), self.prompt_buckets)
     ids = np.full((rows, width), self.pad_id, np.int32)
     mask = np.zeros((rows, width), np.int32)
     for i, p in enumerate(prompts):
@@ -226,10 +185,10 @@ class Sampler:
     """
     if not prompts:
       return SampleOutput([], [])
-    rows = _next_bucket(len(prompts), self.batch_buckets)
+    rows = buckets.from_ladder(len(prompts), self.batch_buckets)
     distinct = {}
     index = [distinct.setdefault(tuple(p), len(distinct)) for p in prompts]
-    shared_rows = _next_bucket(len(distinct), self.batch_buckets)
+    shared_rows = buckets.from_ladder(len(distinct), self.batch_buckets)
     if self.share_prompts and shared_rows < rows:
       ids, mask = self._pad_prompts([list(p) for p in distinct], shared_rows)
       row_index = jnp.asarray(index + [0] * (rows - len(prompts)), jnp.int32)
@@ -251,22 +210,6 @@ class Sampler:
       out_l.append(l)
     return SampleOutput(out_t, out_l)
 
-  def score_candidates(self, params, prompt: Sequence[int],
-                       candidates: Sequence[Sequence[int]]) -> np.ndarray:
-    """f64[K]: log-likelihood of each candidate token sequence after `prompt`."""
-    if not candidates or any(len(c) == 0 for c in candidates):
-      raise ValueError("score_candidates needs non-empty candidate token sequences.")
-    ids, mask = self._pad_prompts([prompt], 1)
-    k = _next_bucket(len(candidates), self.candidate_buckets)
-    c = _next_bucket(max(len(x) for x in candidates), self.prompt_buckets)
-    cid = np.zeros((k, c), np.int32)
-    cmask = np.zeros((k, c), np.int32)
-    for i, x in enumerate(candidates):
-      cid[i, :len(x)] = x
-      cmask[i, :len(x)] = 1
-    cmask[len(candidates):, 0] = 1
-    scores = _score(params, ids, mask, jnp.asarray(cid), jnp.asarray(cmask), cfg=self.cfg)
-    return np.asarray(scores, np.float64)[:len(candidates)]
 
 
 def _cut_at_stop(tokens, logprobs, stop_strings, decode):

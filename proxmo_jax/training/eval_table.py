@@ -1,37 +1,14 @@
-"""Evaluation tables in the paper's format, printed and written as markdown and CSV.
+"""Evaluation tables printed and written as markdown and CSV.
 
-ALFWorld: success rate (%) per task family, Pick, Look, Clean, Heat, Cool, Pick2, and All.
-WebShop: Score (mean task score x 100) and Succ. (success rate %).
+The rows come from the environment's `EvalTable` (environments/interface.py): e.g. ALFWorld's
+success per task family and All, WebShop's Score and Succ., as in the paper's tables.
 """
 
 from __future__ import annotations
 
 import csv
 import os
-from typing import Mapping, Optional, Sequence
-
-ALFWORLD_COLUMNS = (("Pick", "pick_and_place_simple"), ("Look", "look_at_obj_in_light"),
-                    ("Clean", "pick_clean_then_place_in_recep"),
-                    ("Heat", "pick_heat_then_place_in_recep"),
-                    ("Cool", "pick_cool_then_place_in_recep"), ("Pick2", "pick_two_obj_and_place"))
-
-
-def alfworld_row(episodes: Sequence) -> dict:
-  """{column: success % or None when the held-out set has no task of that type}."""
-  row = {}
-  for col, task in ALFWORLD_COLUMNS:
-    eps = [e for e in episodes if e.task.task_type == task]
-    row[col] = 100.0 * sum(e.won for e in eps) / len(eps) if eps else None
-  row["All"] = 100.0 * sum(e.won for e in episodes) / len(episodes) if episodes else None
-  return row
-
-
-def webshop_row(episodes: Sequence) -> dict:
-  if not episodes:
-    return {"Score": None, "Succ.": None}
-  return {"Score": 100.0 * sum(e.info.get("task_score", 0.0) for e in episodes) / len(episodes),
-          "Succ.": 100.0 * sum(e.won for e in episodes) / len(episodes)}
-
+from typing import Mapping, Optional
 
 def ci95(values) -> tuple:
   """(mean, half-width of the normal-approximation 95 % interval) of the non-None values;

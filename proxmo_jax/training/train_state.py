@@ -40,10 +40,11 @@ class TrainState:
   step: jnp.ndarray
   params: dict
   opt_state: optax.OptState
-  rng: jax.Array
   skipped: jnp.ndarray  # number of updates skipped for a non-finite loss or gradient
 
 
-def create_train_state(params, tx: optax.GradientTransformation, rng) -> TrainState:
+def create_train_state(params, tx: optax.GradientTransformation) -> TrainState:
+  """Step 0 with fresh optimizer moments. (Sampling keys derive from config.seed and the
+  iteration, so a resumed run needs no PRNG state here.)"""
   return TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params),
-                    rng=rng, skipped=jnp.zeros((), jnp.int32))
+                    skipped=jnp.zeros((), jnp.int32))

@@ -109,8 +109,7 @@ class Trainer:
         learning_rate=config.optim.learning_rate, b1=config.optim.b1, b2=config.optim.b2,
         weight_decay=config.optim.weight_decay, grad_clip=config.optim.grad_clip,
         warmup_steps=config.optim.warmup_steps))
-    state = train_state.create_train_state(
-        params, self.tx, jax.random.fold_in(jax.random.PRNGKey(config.seed), 2))
+    state = train_state.create_train_state(params, self.tx)
     # Every leaf lives on the whole mesh (scalars replicated), so a checkpoint restored into
     # this structure lands on the same devices as a fresh state.
     replicated = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
