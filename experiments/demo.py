@@ -8,7 +8,7 @@ On the corridor testbed (docs/environments.md#corridor):
      difficulty band and overall) and writes the learning curve as a PNG.
 
     python experiments/demo.py [--workdir runs/demo] [--iterations 12] [--eval_every 4]
-        [--estimators grpo,proxmo] [--keep]
+        [--estimators grpo,proxmo] [--set optim.learning_rate=1e-4] [--keep]
 """
 
 from __future__ import annotations
@@ -53,12 +53,14 @@ def main():
   parser.add_argument("--eval_every", type=int, default=4)
   parser.add_argument("--estimators", default="grpo,proxmo")
   parser.add_argument("--seed", type=int, default=0)
+  parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                      help="config override for every run (e.g. optim.learning_rate=1e-4)")
   parser.add_argument("--keep", action="store_true", help="reuse an existing workdir")
   args = parser.parse_args()
   t0 = time.time()
   if os.path.exists(args.workdir) and not args.keep:
     shutil.rmtree(args.workdir)
-  base = f"seed={args.seed},iterations={args.iterations}"
+  base = ",".join([f"seed={args.seed}", f"iterations={args.iterations}"] + args.set)
   tokenizer = os.path.abspath(os.path.join(args.workdir, "tokenizer.model"))
   config = lambda est: corridor.get_config(f"{est},tiny,{base},eval.every={args.eval_every}")
 

@@ -4,8 +4,9 @@
         [--engine fast|plain] [--params runs/demo/sft] [--top 15] [--jax_trace DIR]
 
 Builds the experiment (`train.build`) with the environments stepped in this process (so the
-engine's own functions appear in the profile), warms the sampler up with one rollout (compiles
-excluded), then runs one rollout of the iteration-0 task groups under cProfile and prints the
+engine's own functions appear in the profile), warms the sampler up with the rollout of the
+iteration-0 task groups (compiles excluded), then runs the iteration-1 rollout (new games) under
+cProfile and prints the
 stage breakdown the trainer logs (`RolloutStats`) and the top functions by cumulative and by
 own time. `--engine plain` uses ALFWorld's plain TextWorld stack instead of the fast engine.
 `--jax_trace DIR` also writes a `jax.profiler` trace of the profiled rollout (TensorBoard).
@@ -59,10 +60,12 @@ def main():
                                   num_workers=0, max_steps=c.env.max_steps)
   trainer = trainer_lib.Trainer(c, workdir, exp.spec, exp.policy, exp.runner, exp.mesh,
                                 restore=False)
-  groups = trainer.sample_tasks(0)
   rng = jax.random.PRNGKey(c.seed)
   try:
-    exp.runner.run(groups, c.env.group_size, c.rollout.temperature, rng)  # warm-up: compiles
+    # Warm-up on iteration 0's groups (compiles); the profile is iteration 1's rollout, whose
+    # tasks the engine has not loaded yet unless they repeat.
+    exp.runner.run(trainer.sample_tasks(0), c.env.group_size, c.rollout.temperature, rng)
+    groups = trainer.sample_tasks(1)
     profiler = cProfile.Profile()
     if args.jax_trace:
       jax.profiler.start_trace(args.jax_trace)
