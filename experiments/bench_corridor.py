@@ -1,6 +1,6 @@
 """Corridor benchmark: speed, expert and random success, and how often observations repeat.
 
-    .venv/bin/python experiments/bench_corridor.py [--tasks 256] [--group_size 8]
+    .venv/bin/python experiments/bench_corridor.py [--fidelity] (--help lists the knobs)
 
 Prints, for the default knobs (environments/corridor/spec.py) unless overridden:
   * env steps/s and resets/s in one process (random-admissible policy, paraphrase 0.5);

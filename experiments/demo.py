@@ -60,9 +60,10 @@ def main():
   t0 = time.time()
   if os.path.exists(args.workdir) and not args.keep:
     shutil.rmtree(args.workdir)
-  base = ",".join([f"seed={args.seed}", f"iterations={args.iterations}"] + args.set)
+  base = ",".join([f"seed={args.seed}", f"iterations={args.iterations}",
+                   f"eval.every={args.eval_every}"] + args.set)
   tokenizer = os.path.abspath(os.path.join(args.workdir, "tokenizer.model"))
-  config = lambda est: corridor.get_config(f"{est},tiny,{base},eval.every={args.eval_every}")
+  config = lambda est: corridor.get_config(f"{est},tiny,{base}")
 
   c0 = config("proxmo")
   c0.tokenizer.path = tokenizer
@@ -88,10 +89,11 @@ def main():
         rows["BC start"] = start
         print(f"[demo] start: held-out {headline} {start[headline]:.1f} %", flush=True)
       curves[est] = [(0, start[headline])]
+      row = start
       t = run.trainer
       while t.iteration < c.iterations:
         run.writer.write(t.iteration + 1, t.train_iteration())
-        if t.iteration % c.eval.every == 0 or t.iteration == c.iterations:
+        if (c.eval.every and t.iteration % c.eval.every == 0) or t.iteration == c.iterations:
           eps, row = run.evaluate()
           run.write_eval(t.iteration, eps)
           curves[est].append((t.iteration, row[headline]))
@@ -107,7 +109,7 @@ def main():
     timing[est]["wall"] = time.time() - t1
   md = eval_table.write_tables(rows, args.workdir, "demo_eval")
   png = _plot(curves, os.path.join(args.workdir, "demo_curve.png"), headline)
-  n_eval = corridor.get_config("proxmo,tiny").eval.num_tasks
+  n_eval = c0.eval.num_tasks
   print(f"\nHeld-out corridor success (%), {n_eval} unseen instances, sampling temperature "
         f"{c0.eval.temperature}, one seed ({args.seed}):\n")
   print(md)

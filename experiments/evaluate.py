@@ -3,20 +3,23 @@
     python experiments/evaluate.py --config=configs/alfworld.py:proxmo,tiny --workdir=runs/tiny
         [--params=runs/tiny/sft] [--temperature=0.4] [--num_tasks=128] [--split=both]
 
-Uses the latest checkpoint of --workdir unless --params names a params.npz directory (or
-config.model.init names a pretrained model); writes <workdir>/eval_table.{md,csv}.
+Uses the latest checkpoint of --workdir unless --params names a params.npz directory (a LoRA
+run's checkpoint holds adapters, merged here into config.model.init's weights); writes
+<workdir>/eval_table.{md,csv}.
 `--split=both` adds a row for the same number of training tasks, so the gap between the two
 rows shows how much of the policy's success is memorised. No optimizer is built.
 """
 
 import os
 
+import jax
 from absl import app, flags
 from ml_collections import config_flags
 
 from proxmo_jax import parallel
 from proxmo_jax.parallel import multihost
-from proxmo_jax.training import checkpointing, eval_table, train
+from proxmo_jax.models import lora as lora_lib
+from proxmo_jax.training import checkpointing, eval_table, train, trainer as trainer_lib
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "config file (path[:arg]).",
                                           lock_config=True)
@@ -29,6 +32,18 @@ _SPLIT = flags.DEFINE_enum("split", "eval", ["eval", "train", "both"],
 flags.mark_flags_as_required(["config", "workdir"])
 
 
+def restore_policy_params(config, exp):
+  """The checkpoint's policy: its params, or (LoRA runs, whose checkpoints hold the adapters)
+  the base params of config.model.init with the adapters merged in."""
+  directory = os.path.join(_WORKDIR.value, "checkpoints")
+  lora_cfg = trainer_lib.lora_config(config)
+  if lora_cfg is None:
+    return checkpointing.restore_params(directory, exp.policy.params)
+  like = lora_lib.init_lora(exp.policy.model_cfg, lora_cfg, jax.random.PRNGKey(0))
+  adapters = checkpointing.restore_params(directory, like)
+  return lora_lib.merge(exp.policy.params, adapters, lora_cfg)
+
+
 def main(argv):
   del argv
   parallel.initialize()
@@ -37,8 +52,7 @@ def main(argv):
   rows = {}
   try:
     if not _PARAMS.value:
-      exp.policy.params = checkpointing.restore_params(
-          os.path.join(_WORKDIR.value, "checkpoints"), exp.policy.params)
+      exp.policy.params = restore_policy_params(_CONFIG.value, exp)
     splits = ["eval", "train"] if _SPLIT.value == "both" else [_SPLIT.value]
     for split in splits:
       label = name if _SPLIT.value != "both" else (

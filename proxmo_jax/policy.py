@@ -38,11 +38,13 @@ from proxmo_jax.models import transformer
 from proxmo_jax.training import checkpointing
 
 PRETRAINED_PREFIXES = ("hf:", "gguf:")
-PRETRAINED_NAMES = ("smollm2-135m",)
 
 
 def is_pretrained(init: str) -> bool:
-  return init.startswith(PRETRAINED_PREFIXES) or init in PRETRAINED_NAMES
+  """Whether config.model.init names pretrained weights (they bring their own shapes and
+  tokenizer): "hf:<dir>", "gguf:<file>" or a name of `models.pretrained.NAMED`."""
+  from proxmo_jax.models import pretrained  # pylint: disable=import-outside-toplevel
+  return init.startswith(PRETRAINED_PREFIXES) or init in pretrained.NAMED
 
 
 @dataclasses.dataclass
@@ -190,21 +192,6 @@ def model_config_for(config, tokenizer) -> model_config.ModelConfig:
                      dtype=config.model.dtype, remat=config.model.remat)
 
 
-def load_pretrained(init: str, dtype: str):
-  """(ModelConfig, params, tokenizer) of a pretrained `init` (see module docstring)."""
-  if init.startswith("hf:"):
-    from proxmo_jax.models import hf_import  # pylint: disable=import-outside-toplevel
-    from proxmo_jax import tokenizers  # pylint: disable=import-outside-toplevel
-    cfg, params = hf_import.load_hf_checkpoint(init[3:], dtype)
-    return cfg, params, tokenizers.HFTokenizer(init[3:])
-  try:
-    from proxmo_jax.models import pretrained  # pylint: disable=import-outside-toplevel
-  except ImportError as e:
-    raise ConfigError(f"config.model.init={init!r} needs proxmo_jax.models.pretrained "
-                      f"(GGUF import), which failed to import: {e}") from e
-  return pretrained.load_pretrained(init, dtype)
-
-
 def init_params(config, model_cfg, init_params_dir: Optional[str] = None):
   """(model config, params) of a non-pretrained config.model.init: a params.npz directory
   (`init_params_dir` first, else "params:<dir>") or a random init from config.seed."""
@@ -213,7 +200,7 @@ def init_params(config, model_cfg, init_params_dir: Optional[str] = None):
   directory = init_params_dir or (init[len("params:"):] if init.startswith("params:") else "")
   if init and not init.startswith("params:"):
     raise ConfigError(f"config.model.init={init!r}: use '', 'params:<dir>', 'hf:<dir>', "
-                      f"'gguf:<file>' or one of {list(PRETRAINED_NAMES)}.")
+                      "'gguf:<file>' or 'smollm2-135m'.")
   if directory:
     like = jax.eval_shape(lambda: transformer.init_params(model_cfg, key))
     return model_cfg, load_params(directory, like)
@@ -231,7 +218,9 @@ def build_policy(config, workdir: str, spec, init_params_dir: Optional[str] = No
     shardings_fn: params -> shardings to place them with (the trainer's mesh), or None.
   """
   if is_pretrained(config.model.init):
-    pre_cfg, params, pre_tok = load_pretrained(config.model.init, config.model.dtype)
+    from proxmo_jax.models import pretrained  # pylint: disable=import-outside-toplevel
+    pre_cfg, params, pre_tok = pretrained.load_pretrained(config.model.init,
+                                                          config.model.dtype)
     if tokenizer is None:
       tokenizer = make_tokenizer(config, workdir, spec, pretrained_tokenizer=pre_tok)
     # The checkpoint defines the shapes; the config only chooses dtype and remat.

@@ -105,12 +105,15 @@ def test_sharded_forward_on_8_devices_equals_unsharded():
 
 def test_no_retrace_across_decode_calls_in_a_bucket():
   s = sampler.Sampler(CFG, eos_ids=[])
-  gen = chex.assert_max_traces(sampler.generate.__wrapped__, n=1)
-  sampler_jit = jax.jit(gen, static_argnames=("cfg", "max_new_tokens", "top_k"))
+  pre = jax.jit(chex.assert_max_traces(sampler.prefill_prompts.__wrapped__, n=1),
+                static_argnames=("cfg", "max_new_tokens"))
+  dec = jax.jit(chex.assert_max_traces(sampler.decode_tokens.__wrapped__, n=1),
+                static_argnames=("cfg", "max_new_tokens", "top_k"))
   for prompts in ([[5, 6]], [[7, 8, 9]], [[1] * 20]):
     ids, mask = s._pad_prompts(prompts, 1)
-    sampler_jit(PARAMS, ids, mask, jax.random.PRNGKey(0), jnp.float32(1.0), jnp.float32(1.0),
-                s.eos, cfg=CFG, max_new_tokens=4)
+    last, cache, pos = pre(PARAMS, ids, mask, cfg=CFG, max_new_tokens=4)
+    dec(PARAMS, cache, last, pos, jax.random.PRNGKey(0), jnp.float32(1.0), jnp.float32(1.0),
+        s.eos, cfg=CFG, max_new_tokens=4)
   chex.clear_trace_counter()
 
 

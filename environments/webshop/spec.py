@@ -47,4 +47,4 @@ def make(env_config) -> EnvSpec:
                               human_goals=e.human_goals, goal_seed=e.goal_seed)
   agent = WebShopAgent(compact=e.prompt == "compact", history_length=e.history_length)
   return EnvSpec(name="webshop", train_tasks=train, eval_tasks=test, env_factory=factory,
-                 agent=agent, eval_table=EVAL_TABLE, score_key=SCORE_KEY)
+                 agent=agent, eval_table=EVAL_TABLE)

@@ -1,7 +1,8 @@
 """Batched autoregressive sampling with a KV cache, in fixed-shape buckets.
 
 `Sampler.sample(params, prompts, rng, ...)` takes prompts as Python lists of token ids,
-left-pads them into a (batch bucket, prompt bucket) array, and runs one jitted program:
+left-pads them into a (batch bucket, prompt bucket) array, and runs two jitted programs (timed
+apart in `Sampler.seconds`, which the rollout reports as time/prefill and time/decode_tokens):
 
   prefill: a forward over the padded prompts writes the cache and gives the first logits;
   decode:  a `jax.lax.while_loop` samples one token per step for every row, feeding it back
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import time
 from typing import Callable, Optional, Sequence
 
 import jax
@@ -79,25 +81,22 @@ def _draw(rng, logits, temperature, top_k, top_p):
   return tok, jnp.take_along_axis(logz, tok[:, None], axis=-1)[:, 0]
 
 
-@functools.partial(jax.jit, static_argnames=("cfg", "max_new_tokens", "top_k"))
-def generate(params, prompt_ids, prompt_mask, rng, temperature, top_p, eos_ids, row_index=None,
-             *, cfg: ModelConfig, max_new_tokens: int, top_k: int = 0):
-  """The jitted sampling program.
+@functools.partial(jax.jit, static_argnames=("cfg", "max_new_tokens"))
+def prefill_prompts(params, prompt_ids, prompt_mask, row_index=None, *, cfg: ModelConfig,
+            max_new_tokens: int):
+  """The prompt half of sampling: a forward over the padded prompts that writes the cache.
 
   Args:
     prompt_ids: i32[U, P] left-padded; prompt_mask: i32[U, P].
-    rng: PRNG key; temperature, top_p: f32 scalars; eos_ids: i32[E] (pad with -1).
     row_index: optional i32[B], the prompt of each sampled row (rows sharing a prompt share its
       prefill); None: one row per prompt (B = U).
-    cfg, max_new_tokens, top_k: static.
+    cfg, max_new_tokens: static; the cache holds P + max_new_tokens positions.
 
   Returns:
-    (tokens i32[B, N], logprobs f32[B, N], lengths i32[B]) with N = max_new_tokens; tokens past
-    a row's length are 0 and their log-probs 0.
+    (last logits f32[B, V], cache of B rows, next position i32[B]).
   """
   p = prompt_ids.shape[1]
-  n = max_new_tokens
-  cache = transformer.init_cache(cfg, prompt_ids.shape[0], p + n)
+  cache = transformer.init_cache(cfg, prompt_ids.shape[0], p + max_new_tokens)
   positions = transformer.positions_from_mask(prompt_mask)
   logits, cache = transformer.forward_with_cache(params, prompt_ids, prompt_mask, positions,
                                                  cache, 0, cfg, last_only=True)
@@ -106,9 +105,28 @@ def generate(params, prompt_ids, prompt_mask, rng, temperature, top_p, eos_ids, 
     logits, next_pos = logits[row_index], next_pos[row_index]
     cache = {"k": cache["k"][:, row_index], "v": cache["v"][:, row_index],
              "mask": cache["mask"][row_index]}
-  b = logits.shape[0]
+  return logits[:, -1], cache, next_pos
+
+
+@functools.partial(jax.jit, static_argnames=("cfg", "max_new_tokens", "top_k"))
+def decode_tokens(params, cache, last_logits, next_pos, rng, temperature, top_p, eos_ids, *,
+           cfg: ModelConfig, max_new_tokens: int, top_k: int = 0):
+  """The token half: draws from `last_logits`, then one token per step for every row through
+  `forward_with_cache`, until every row has produced an EOS or `max_new_tokens`.
+
+  Args:
+    cache, last_logits f32[B, V], next_pos i32[B]: from `prefill_prompts`.
+    rng: PRNG key; temperature, top_p: f32 scalars; eos_ids: i32[E] (pad with -1).
+
+  Returns:
+    (tokens i32[B, N], logprobs f32[B, N], lengths i32[B]) with N = max_new_tokens; tokens past
+    a row's length are 0 and their log-probs 0.
+  """
+  n = max_new_tokens
+  p = cache["mask"].shape[1] - n  # the prompt width the cache was built for
+  b = last_logits.shape[0]
   rng, sub = jax.random.split(rng)
-  tok, lp = _draw(sub, logits[:, -1], temperature, top_k, top_p)
+  tok, lp = _draw(sub, last_logits, temperature, top_k, top_p)
   done = jnp.isin(tok, eos_ids)
   out_tok = jnp.zeros((b, n), jnp.int32).at[:, 0].set(tok)
   out_lp = jnp.zeros((b, n), jnp.float32).at[:, 0].set(lp)
@@ -138,6 +156,16 @@ def generate(params, prompt_ids, prompt_mask, rng, temperature, top_p, eos_ids, 
   return out_tok, out_lp, lengths
 
 
+def generate(params, prompt_ids, prompt_mask, rng, temperature, top_p, eos_ids, row_index=None,
+             *, cfg: ModelConfig, max_new_tokens: int, top_k: int = 0):
+  """`prefill_prompts` then `decode_tokens` (two jitted programs, so each can be timed); the
+  result of `decode_tokens`."""
+  last, cache, next_pos = prefill_prompts(params, prompt_ids, prompt_mask, row_index, cfg=cfg,
+                                  max_new_tokens=max_new_tokens)
+  return decode_tokens(params, cache, last, next_pos, rng, temperature, top_p, eos_ids, cfg=cfg,
+                max_new_tokens=max_new_tokens, top_k=top_k)
+
+
 @dataclasses.dataclass
 class SampleOutput:
   tokens: list[list[int]]
@@ -153,6 +181,7 @@ class Sampler:
                share_prompts: bool = True):
     self.cfg = cfg
     self.share_prompts = share_prompts
+    self.seconds = {"prefill": 0.0, "decode": 0.0}  # cumulative wall time of each program
     self.eos = jnp.asarray(list(eos_ids) or [-1], jnp.int32)
     self.pad_id = pad_id
     self.batch_buckets = tuple(batch_buckets)
@@ -195,10 +224,17 @@ class Sampler:
     else:
       ids, mask = self._pad_prompts(prompts, rows)
       row_index = None
-    toks, lps, lens = generate(params, ids, mask, rng, jnp.float32(temperature),
-                               jnp.float32(top_p), self.eos, row_index, cfg=self.cfg,
-                               max_new_tokens=max_new_tokens, top_k=top_k)
+    t0 = time.perf_counter()
+    last, cache, next_pos = prefill_prompts(params, ids, mask, row_index, cfg=self.cfg,
+                                    max_new_tokens=max_new_tokens)
+    jax.block_until_ready(last)
+    t1 = time.perf_counter()
+    toks, lps, lens = decode_tokens(params, cache, last, next_pos, rng, jnp.float32(temperature),
+                             jnp.float32(top_p), self.eos, cfg=self.cfg,
+                             max_new_tokens=max_new_tokens, top_k=top_k)
     toks, lps, lens = np.asarray(toks), np.asarray(lps), np.asarray(lens)
+    self.seconds["prefill"] += t1 - t0
+    self.seconds["decode"] += time.perf_counter() - t1
     out_t, out_l = [], []
     for i in range(len(prompts)):
       t, l = toks[i, :lens[i]].tolist(), lps[i, :lens[i]].tolist()

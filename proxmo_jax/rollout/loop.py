@@ -71,12 +71,15 @@ class RolloutStats:
   time_prompt: float = 0.0      # prompt building + tokenisation
   time_sample: float = 0.0      # the sampler (prefill + decode, compiles included)
   time_decode: float = 0.0      # detokenisation + projection
+  time_prefill: float = 0.0     # of time_sample: the prompt forward (set by the runner)
+  time_decode_tokens: float = 0.0  # of time_sample: the token-by-token decode (runner)
 
   def metrics(self) -> dict:
     return {"rollout/turns": float(self.turns), "rollout/env_steps": float(self.env_steps),
             "rollout/sampled_tokens": float(self.sampled_tokens),
             "time/env_reset": self.time_env_reset, "time/env_step": self.time_env_step,
             "time/prompt": self.time_prompt, "time/sample": self.time_sample,
+            "time/prefill": self.time_prefill, "time/decode_tokens": self.time_decode_tokens,
             "time/decode": self.time_decode}
 
 

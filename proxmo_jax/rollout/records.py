@@ -22,8 +22,8 @@ class StepRecord:
     action: the action sent to the environment (after projection).
     valid: the projection's validity flag (format), docs/environments.md#from-model-text-to-action.
     reward: env reward of this step.
-    sample_logprobs: the sampler's log-probs of response_ids (diagnostics only; the update
-      recomputes old log-probs with the policy, as the reference does).
+    sample_logprobs: the sampler's log-probs of response_ids; PPO's old log-probs when
+      config.ppo.old_logprobs="sampled" (else the update recomputes them, as the reference).
   """
   prompt_ids: list[int]
   response_ids: list[int]

@@ -35,10 +35,15 @@ class RolloutRunner:
     """Rolls out `group_size` episodes of each (task, seed); params default to the policy's
     (a process-local copy on multi-host). Returns (episodes, RolloutStats)."""
     params = multihost.local_copy(self.policy.params) if params is None else params
-    return loop.run_rollout(self.vec_env, groups, group_size,
-                            self.policy.sample_fn(rng, temperature, params),
-                            self.policy.prompt_ids, self.policy.tokenizer.decode,
-                            self.spec.agent, max_steps or self.max_steps)
+    sampler_seconds = dict(self.policy.sampler.seconds)
+    episodes, stats = loop.run_rollout(self.vec_env, groups, group_size,
+                                       self.policy.sample_fn(rng, temperature, params),
+                                       self.policy.prompt_ids, self.policy.tokenizer.decode,
+                                       self.spec.agent, max_steps or self.max_steps)
+    stats.time_prefill = self.policy.sampler.seconds["prefill"] - sampler_seconds["prefill"]
+    stats.time_decode_tokens = (self.policy.sampler.seconds["decode"] -
+                                sampler_seconds["decode"])
+    return episodes, stats
 
   def close(self):
     self.vec_env.close()

@@ -1,4 +1,4 @@
-"""The actor loss of the reference recipe (spec section 6), per token, token-mean aggregated.
+"""The actor loss of the reference recipe (docs/method.md#policy-update), per token, token-mean aggregated.
 
 With ratio r = exp(logp - logp_old) and the step sample's advantage A (broadcast over its
 response tokens):

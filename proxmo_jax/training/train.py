@@ -18,8 +18,6 @@ import json
 import os
 from typing import Optional
 
-import jax
-
 from environments import registry as env_registry
 from proxmo_jax import parallel, policy as policy_lib
 from proxmo_jax.models import transformer
@@ -157,9 +155,11 @@ def behavior_clone(config, workdir: str, out_dir: Optional[str] = None) -> str:
   print(f"behaviour cloning on {len(examples)} expert steps from {len(games)} tasks "
         f"(model {config.model.preset if not config.model.init else config.model.init}, "
         f"vocab {policy.model_cfg.vocab_size})", flush=True)
+  # With config.model.lora, only adapters are trained and the merged params are returned.
   params, losses_ = behavior_cloning.train_bc(
       policy.params, examples, policy.model_cfg, steps=config.sft.steps,
-      batch_size=config.sft.batch_size, learning_rate=config.sft.learning_rate, seed=config.seed)
+      batch_size=config.sft.batch_size, learning_rate=config.sft.learning_rate, seed=config.seed,
+      lora_cfg=trainer_lib.lora_config(config))
   out_dir = out_dir or os.path.join(workdir, "sft")
   policy_lib.save_params(params, out_dir)
   with open(os.path.join(out_dir, "bc_log.json"), "w") as f:
@@ -168,4 +168,3 @@ def behavior_clone(config, workdir: str, out_dir: Optional[str] = None) -> str:
 
 
 __all__ = ["Experiment", "Run", "behavior_clone", "build", "train_and_evaluate"]
-del jax

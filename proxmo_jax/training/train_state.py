@@ -1,4 +1,4 @@
-"""Train state and optimizer: AdamW with global-norm gradient clipping (spec section 6.2).
+"""Train state and optimizer: AdamW with global-norm gradient clipping (docs/method.md#policy-update).
 
 `TrainState.params` is whatever is trained: the model params, or under LoRA the adapter tree of
 `proxmo_jax.models.lora.init_lora` (then the optimizer state holds the adapters' moments only

@@ -7,7 +7,8 @@ Per iteration (docs/method.md#setting-groups-trajectories-and-step-samples and d
 (deterministic in the seed and the iteration, so a resumed run continues identically), roll out
 n episodes of each with the policy, flatten the step samples (keeping the sampled token ids)
 into a `TrajectoryBatch` + token arrays, compute advantages with the configured estimator,
-compute old log-probs with the policy and reference log-probs with the frozen initial policy,
+take old log-probs from the policy (recomputed, or the sampler's own with
+ppo.old_logprobs="sampled") and reference log-probs from the frozen initial policy,
 and run one PPO epoch of sequential mini-batch updates. The metrics carry the time of every
 stage (each measured after the device finished it), including GRPO's advantage on the same
 batch, so the overhead of ProxMO over GRPO is measured in every iteration.
