@@ -58,17 +58,35 @@ def project_action(text: str, tail: int = 30,
 
 
 class ProtocolAgent:
-  """Base of the agents that speak this protocol: the prompt builder is the subclass's; the
-  stop strings, the behaviour-cloning response and the projection are shared.
+  """Base of the agents that speak this protocol: a subclass names its two prompt builders;
+  the choice between them, the stop strings, the behaviour-cloning response and the
+  projection are shared.
+
+  A prompt builder is fn(task_context, history, observation, admissible, history_length) -> str.
+
+  Args:
+    compact: use `compact_prompt` (small models) instead of `paper_prompt`.
+    history_length: past (observation, action) records shown.
+    choose_admissible: an action must also be one of the admissible commands to be valid.
 
   Attributes:
     tail: characters of an invalid output sent to the env (30 ALFWorld, 20 WebShop).
-    choose_admissible: an action must also be one of the admissible commands to be valid.
   """
   tail = 30
-  choose_admissible = False
   stop_strings = (STOP,)
   special_strings = TAGS  # kept whole by a tokenizer trained for the agent
+  paper_prompt = None
+  compact_prompt = None
+
+  def __init__(self, compact: bool = False, history_length: int = 2,
+               choose_admissible: bool = False):
+    self.compact = compact
+    self.history_length = history_length
+    self.choose_admissible = choose_admissible
+
+  def build_prompt(self, task_context, history, observation, admissible) -> str:
+    fn = self.compact_prompt if self.compact else self.paper_prompt
+    return fn(task_context, history, observation, admissible, self.history_length)
 
   def expert_response(self, command: str) -> str:
     return format_response(command)

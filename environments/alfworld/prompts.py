@@ -87,13 +87,5 @@ class AlfworldAgent(ProtocolAgent):
   """
 
   tail = 30
-
-  def __init__(self, compact: bool = False, history_length: int = 2,
-               choose_admissible: bool = False):
-    self.compact = compact
-    self.history_length = history_length
-    self.choose_admissible = choose_admissible
-
-  def build_prompt(self, task_context, history, observation, admissible):
-    fn = build_compact_prompt if self.compact else build_prompt
-    return fn(task_context, history, observation, admissible, self.history_length)
+  paper_prompt = staticmethod(build_prompt)
+  compact_prompt = staticmethod(build_compact_prompt)

@@ -68,12 +68,9 @@ class CorridorAgent(ProtocolAgent):
     choose_admissible: an action must be an admissible command to be valid.
   """
 
+  paper_prompt = staticmethod(build_paper_prompt)
+  compact_prompt = staticmethod(build_compact_prompt)
+
   def __init__(self, compact: bool = True, history_length: int = 2,
                choose_admissible: bool = False):
-    self.compact = compact
-    self.history_length = history_length
-    self.choose_admissible = choose_admissible
-
-  def build_prompt(self, task_context, history, observation, admissible):
-    fn = build_compact_prompt if self.compact else build_paper_prompt
-    return fn(task_context, history, observation, admissible, self.history_length)
+    super().__init__(compact, history_length, choose_admissible)

@@ -78,11 +78,8 @@ class WebShopAgent(ProtocolAgent):
   """
 
   tail = 20
+  paper_prompt = staticmethod(build_prompt)
+  compact_prompt = staticmethod(build_compact_prompt)
 
   def __init__(self, compact: bool = False, history_length: int = 2):
-    self.compact = compact
-    self.history_length = history_length
-
-  def build_prompt(self, task_context, history, observation, admissible):
-    fn = build_compact_prompt if self.compact else build_prompt
-    return fn(task_context, history, observation, admissible, self.history_length)
+    super().__init__(compact, history_length, choose_admissible=False)
