@@ -2,14 +2,18 @@
 
     python experiments/evaluate.py --config=configs/alfworld.py:proxmo,tiny --workdir=runs/tiny
         [--params=runs/tiny/sft] [--temperature=0.4] [--num_tasks=128] [--split=both]
+    python experiments/evaluate.py --config=configs/alfworld.py:proxmo,smollm2 \
+        --workdir=runs/smollm2_zero_shot --zero_shot       # the pretrained model as it is
 
 Uses the latest checkpoint of --workdir unless --params names a params.npz directory (a LoRA
 run's checkpoint holds adapters, merged here into config.model.init's weights); writes
-<workdir>/eval_table.{md,csv}.
+<workdir>/eval_table.{md,csv} and eval_metrics.json (invalid-action rate, lengths, partial
+score per row).
 `--split=both` adds a row for the same number of training tasks, so the gap between the two
 rows shows how much of the policy's success is memorised. No optimizer is built.
 """
 
+import json
 import os
 
 import jax
@@ -19,7 +23,8 @@ from ml_collections import config_flags
 from proxmo_jax import parallel
 from proxmo_jax.parallel import multihost
 from proxmo_jax.models import lora as lora_lib
-from proxmo_jax.training import checkpointing, eval_table, train, trainer as trainer_lib
+from proxmo_jax.training import checkpointing, eval_table, metrics as metrics_lib, train
+from proxmo_jax.training import trainer as trainer_lib
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "config file (path[:arg]).",
                                           lock_config=True)
@@ -27,6 +32,8 @@ _WORKDIR = flags.DEFINE_string("workdir", None, "run directory.")
 _PARAMS = flags.DEFINE_string("params", "", "params.npz directory instead of the checkpoint.")
 _TEMP = flags.DEFINE_float("temperature", None, "sampling temperature (0 = greedy).")
 _NUM = flags.DEFINE_integer("num_tasks", None, "number of tasks evaluated per split.")
+_ZERO = flags.DEFINE_bool("zero_shot", False, "evaluate config.model.init as it is (e.g. "
+                          "smollm2-135m), without a checkpoint.")
 _SPLIT = flags.DEFINE_enum("split", "eval", ["eval", "train", "both"],
                            "held-out tasks (config.env.eval_split), the training tasks, or both.")
 flags.mark_flags_as_required(["config", "workdir"])
@@ -49,20 +56,29 @@ def main(argv):
   parallel.initialize()
   exp = train.build(_CONFIG.value, _WORKDIR.value, init_params_dir=_PARAMS.value or None)
   name = os.path.basename(os.path.normpath(_WORKDIR.value))
-  rows = {}
+  rows, stats = {}, {}
   try:
-    if not _PARAMS.value:
+    if not _PARAMS.value and not _ZERO.value:
       exp.policy.params = restore_policy_params(_CONFIG.value, exp)
     splits = ["eval", "train"] if _SPLIT.value == "both" else [_SPLIT.value]
     for split in splits:
       label = name if _SPLIT.value != "both" else (
           f"{name} (held-out)" if split == "eval" else f"{name} (training tasks)")
-      _, rows[label] = exp.evaluator.evaluate(num_tasks=_NUM.value, temperature=_TEMP.value,
-                                              split=split)
+      episodes, rows[label] = exp.evaluator.evaluate(num_tasks=_NUM.value,
+                                                     temperature=_TEMP.value, split=split)
+      stats[label] = metrics_lib.rollout_metrics(
+          episodes, exp.spec.score_key, task_types=sorted(
+              {t.task_type for t in exp.evaluator.split_tasks(split)}),
+          sum_fn=multihost.sum_over_processes if multihost.count() > 1 else None)
   finally:
     exp.close()
   if multihost.is_primary():
     print(eval_table.write_tables(rows, _WORKDIR.value, "eval_table"))
+    with open(os.path.join(_WORKDIR.value, "eval_metrics.json"), "w") as f:
+      json.dump(stats, f, indent=1)
+    for label, m in stats.items():  # invalid-action rate, lengths, truncation, partial score
+      print(f"{label}: " + ", ".join(f"{k} {v:.3f}" for k, v in m.items()
+                                     if not k.startswith("task/")))
 
 
 if __name__ == "__main__":
