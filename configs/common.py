@@ -176,6 +176,7 @@ def base_config(env: str, estimator: str = "proxmo") -> ml_collections.ConfigDic
   c.sft.learning_rate = 1e-4
   c.sft.batch_size = 32
   c.sft.num_games = 0                 # 0 = all training games
+  c.sft.expert_noise = 0.0            # P(a random admissible command) per demo step
   return c
 
 
@@ -213,6 +214,10 @@ def apply_smollm2(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   c.model.preset = "smollm2-135m"
   c.model.dtype = "float32"
   c.tokenizer.kind = "model"          # the tokenizer and chat template shipped with the model
+  # The paper's prompt: it states the task, the admissible actions and the response format
+  # (<think>/<action>) that a pretrained model must be told; the compact prompt (tiny models
+  # trained from scratch) carries no instruction.
+  c.env.prompt = "paper"
   c.model.lora.rank = 16
   c.optim.learning_rate = 1e-4
   c.sft.learning_rate = 2e-4

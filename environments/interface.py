@@ -73,6 +73,14 @@ class TextEnv(abc.ABC):
     """The expert's commands for the task loaded by the last reset (behaviour cloning)."""
     raise NotImplementedError(f"{type(self).__name__} has no expert walkthrough.")
 
+  def expert_action(self) -> str:
+    """The expert's next command from the current state, wherever the episode has gone (a
+    noisy demonstrator, config.sft.expert_noise, needs an expert that recovers from its
+    detours). Environments whose expert is a fixed walkthrough leave this unimplemented."""
+    raise NotImplementedError(
+        f"{type(self).__name__} has no expert for arbitrary states (expert_action); use "
+        "config.sft.expert_noise=0 with it.")
+
   def close(self) -> None:
     """Releases engine resources."""
 

@@ -1,8 +1,9 @@
 """`make demo`: RL improving an agent on held-out tasks, on the CPU, in a few minutes.
 
 On the corridor testbed (docs/environments.md#corridor):
-  1. trains a sentencepiece tokenizer and behaviour-clones the tiny policy briefly on the
-     expert (a weak start, so RL has room);
+  1. trains a sentencepiece tokenizer and behaviour-clones the tiny policy on a noisy
+     demonstrator (the expert, with a random admissible command 30 % of the time): a start
+     below the expert, so RL has room;
   2. from that same start, runs GRPO and ProxMO for the same iterations and seed;
   3. evaluates both on held-out instances every few iterations, prints the table (success per
      difficulty band and overall) and writes the learning curve as a PNG.

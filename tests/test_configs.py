@@ -42,6 +42,8 @@ def test_configs_validate(env, estimator, variant):
     ("model.preset", "gpt", "model.preset"),
     ("ppo.micro_batch", 48, "ppo.micro_batch"),
     ("rollout.top_p", 0.0, "rollout.top_p"),
+    ("sft.expert_noise", 1.0, "sft.expert_noise"),
+    ("sft.expert_noise", -0.1, "sft.expert_noise"),
 ])
 def test_bad_fields_are_named(field, value, match):
   c = importlib.import_module("configs.alfworld").get_config("proxmo,tiny")
@@ -96,3 +98,20 @@ def test_room_type_of_generated_and_official_game_directories():
   assert data.room_type("json_2.1.1/valid_seen/look_at_obj_in_light-Book-None-DeskLamp-"
                         "219/trial_T2019") == "livingroom"
   assert data.room_type("somewhere/else") is None
+
+
+@pytest.mark.parametrize("env", ENVS + ("corridor",))
+def test_smollm2_size_is_the_pretrained_model_with_the_paper_prompt(env):
+  """A pretrained model must be told the response format: the smollm2 size uses the paper's
+  prompt (the compact prompt of the tiny size carries no instruction), LoRA and the model's
+  own tokenizer; the corridor's tiny size clones the noisy demonstrator and evaluates at the
+  rollout temperature."""
+  c = importlib.import_module(f"configs.{env}").get_config("proxmo,smollm2")
+  assert c.env.prompt == "paper" and c.model.init == "smollm2-135m"
+  assert c.tokenizer.kind == "model" and c.model.lora.rank > 0
+  assert c.sft.expert_noise == 0.0
+  if env == "corridor":
+    tiny = importlib.import_module("configs.corridor").get_config("proxmo,tiny")
+    assert tiny.env.prompt == "compact" and 0 < tiny.sft.expert_noise < 1
+    assert tiny.eval.temperature == tiny.rollout.temperature == 1.0
+    config_validation.validate(tiny)

@@ -321,3 +321,80 @@ def test_rollout_loop_runs_corridor_groups(corridor):
   for e in episodes:
     assert e.steps and all(s.valid for s in e.steps) and 1 <= len(e.steps) <= 15
     assert e.won == (e.steps[-1].reward == WIN_REWARD)
+
+
+# ------------------------------------------------------------------ noisy demonstrator (BC)
+
+
+class _SpyEnv(CorridorEnv):
+  """Records, per step, the expert's command, the command taken and the admissible count;
+  per episode, whether it was won."""
+
+  def __init__(self, log, **kw):
+    super().__init__(**kw)
+    self.log = log
+
+  def reset(self, task, seed):
+    self.log["episodes"].append(False)
+    return super().reset(task, seed)
+
+  def step(self, action):
+    self.log["steps"].append((self.world.expert[self.state], action,
+                              len(self.world.actions[self.state])))
+    res = super().step(action)
+    self.log["episodes"][-1] = res.won
+    return res
+
+
+def test_noisy_demonstrator_is_the_epsilon_expert(corridor):
+  """expert_steps(noise=eps) follows pi = (1 - eps) expert + eps uniform(admissible): its
+  win frequency matches values.success_probability(..., "epsilon_expert", eps) and its
+  agreement with the expert matches sum_t (1 - eps + eps / n_t), both within 4 binomial sigma."""
+  from proxmo_jax.training import behavior_cloning
+  eps, n_episodes = 0.3, 400
+  task = next(t for t in corridor.train_tasks if t.payload.band == "medium")
+  log = {"episodes": [], "steps": []}
+  factory = lambda: _SpyEnv(log)
+  pairs = behavior_cloning.expert_steps([task] * n_episodes, corridor.agent, factory,
+                                        noise=eps, seed=0)
+  assert len(pairs) == len(log["steps"]) and len(log["episodes"]) == n_episodes
+  for (prompt, cmd), (_, taken, _) in zip(pairs, log["steps"]):
+    assert cmd == taken and cmd in prompt.rsplit("Actions: ", 1)[1].split("\n")[0].split(" | ")
+  p_win = values.success_probability(World(task.payload), 15, "epsilon_expert", eps)
+  wins = sum(log["episodes"])
+  assert 0.05 < p_win < 0.95
+  assert abs(wins - n_episodes * p_win) <= 4 * math.sqrt(n_episodes * p_win * (1 - p_win))
+  agree = sum(e == a for e, a, _ in log["steps"])
+  p_agree = [1 - eps + eps / n for _, _, n in log["steps"]]
+  var = sum(p * (1 - p) for p in p_agree)
+  assert abs(agree - sum(p_agree)) <= 4 * math.sqrt(var)
+  # Deterministic per seed; noise 0 is the expert's walkthrough.
+  again = behavior_cloning.expert_steps([task] * n_episodes, corridor.agent,
+                                        corridor.env_factory, noise=eps, seed=0)
+  assert again == pairs
+  clean = behavior_cloning.expert_steps([task], corridor.agent, corridor.env_factory)
+  env = corridor.env_factory()
+  env.reset(task, 0)
+  assert [c for _, c in clean] == env.expert_plan()
+
+
+def test_noisy_demonstrator_needs_an_expert_for_any_state(corridor):
+  from environments.interface import TextEnv
+  from proxmo_jax.training import behavior_cloning
+
+  class WalkthroughOnly(TextEnv):
+    def reset(self, task, seed):
+      return corridor.env_factory().reset(task, seed)
+
+    def step(self, action):
+      raise AssertionError("not reached")
+
+    def expert_plan(self):
+      return ["read sign"]
+
+  with pytest.raises(NotImplementedError, match="expert_noise=0"):
+    behavior_cloning.expert_steps(corridor.train_tasks[:1], corridor.agent, WalkthroughOnly,
+                                  noise=0.2)
+  with pytest.raises(ValueError, match=r"\[0, 1\)"):
+    behavior_cloning.expert_steps(corridor.train_tasks[:1], corridor.agent,
+                                  corridor.env_factory, noise=1.0)

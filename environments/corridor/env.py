@@ -118,3 +118,8 @@ class CorridorEnv(TextEnv):
     if self.world is None:
       raise RuntimeError("CorridorEnv.expert_plan before reset; reset a task first.")
     return self.world.expert_plan()
+
+  def expert_action(self) -> str:
+    if self.world is None or self.done:
+      raise RuntimeError("CorridorEnv.expert_action needs a running episode; reset a task first.")
+    return self.world.expert[self.state]

@@ -12,6 +12,7 @@ model's chat template, the target response `agent.expert_response(command)` (the
 from __future__ import annotations
 
 import functools
+import random
 import time
 from typing import Sequence
 
@@ -25,17 +26,40 @@ from proxmo_jax.models import logprobs as logprobs_lib
 from proxmo_jax.models.config import ModelConfig
 from proxmo_jax import buckets
 
+_MAX_DEMO_STEPS = 10_000
 
-def expert_steps(tasks: Sequence[Task], agent, env_factory) -> list[tuple[str, str]]:
-  """(prompt text, expert command) for every step of every task's walkthrough."""
+
+def expert_steps(tasks: Sequence[Task], agent, env_factory, noise: float = 0.0,
+                 seed: int = 0) -> list[tuple[str, str]]:
+  """(prompt text, demonstrated command) for every step of every task's demonstration.
+
+  noise = 0: the expert's walkthrough (`env.expert_plan()`). noise > 0: a noisy demonstrator
+  (needs `env.expert_action()`, the expert's command from any state): at each step, with
+  probability `noise` a command drawn uniformly from the admissible ones (the expert's own
+  included), else the expert's; the episode runs on from wherever that leads, to its end.
+  The recorded command is the one taken, so behaviour cloning converges to this demonstrator,
+  whose per-step agreement with the expert is 1 - noise + noise / (number of admissible
+  commands): a start with room for RL that does not hinge on stopping BC at the right step.
+  """
+  if not 0.0 <= noise < 1.0:
+    raise ValueError(f"expert noise {noise!r}: use a probability in [0, 1).")
+  rng = random.Random(seed)
   env = env_factory()
   out = []
   try:
     for task in tasks:
       first = env.reset(task, 0)
-      walkthrough = env.expert_plan()
+      plan = iter(env.expert_plan()) if noise == 0.0 else None
       cur, history = first, []
-      for cmd in walkthrough:
+      for _ in range(_MAX_DEMO_STEPS):
+        if plan is not None:
+          cmd = next(plan, None)
+          if cmd is None:
+            break
+        else:
+          cmd = env.expert_action()
+          if rng.random() < noise and cur.admissible_actions:
+            cmd = rng.choice(list(cur.admissible_actions))
         prompt = agent.build_prompt(task_context(first), history, cur.observation,
                                     cur.admissible_actions)
         out.append((prompt, cmd))
@@ -43,6 +67,10 @@ def expert_steps(tasks: Sequence[Task], agent, env_factory) -> list[tuple[str, s
         cur = env.step(cmd)
         if cur.done:
           break
+      else:
+        raise RuntimeError(f"the demonstration of task {task.task_id!r} ran "
+                           f"{_MAX_DEMO_STEPS} steps without ending; the environment must "
+                           "end (or truncate) its episodes.")
   finally:
     env.close()
   return out

@@ -62,6 +62,9 @@ def validate(c) -> None:
   _require(c.ppo.mini_batch % c.ppo.micro_batch == 0, "ppo.micro_batch",
            f"mini_batch={c.ppo.mini_batch} must be a multiple of micro_batch="
            f"{c.ppo.micro_batch}.")
+  noise = c.sft.get("expert_noise", 0.0)
+  _require(0.0 <= noise < 1.0, "sft.expert_noise",
+           f"{noise!r}; use a probability in [0, 1) (0 = the expert's own walkthrough).")
   _require(c.rollout.temperature >= 0, "rollout.temperature", "must be >= 0.")
   _require(0 < c.rollout.top_p <= 1, "rollout.top_p", "must lie in (0, 1].")
   _require(c.optim.learning_rate > 0, "optim.learning_rate", "must be > 0.")

@@ -146,7 +146,9 @@ def behavior_clone(config, workdir: str, out_dir: Optional[str] = None) -> str:
   os.makedirs(workdir, exist_ok=True)
   spec = env_registry.make(config.env)
   games = spec.train_tasks[:config.sft.num_games] if config.sft.num_games else spec.train_tasks
-  pairs = behavior_cloning.expert_steps(games, spec.agent, spec.env_factory)
+  pairs = behavior_cloning.expert_steps(games, spec.agent, spec.env_factory,
+                                       noise=config.sft.get("expert_noise", 0.0),
+                                       seed=config.seed)
   tokenizer = None
   if not policy_lib.is_pretrained(config.model.init) or config.tokenizer.kind != "model":
     tokenizer = policy_lib.make_tokenizer(config, workdir, spec, pairs=pairs)
