@@ -9,6 +9,9 @@ Uses the latest checkpoint of --workdir unless --params names a params.npz direc
 run's checkpoint holds adapters, merged here into config.model.init's weights); writes
 <workdir>/eval_table.{md,csv} and eval_metrics.json (invalid-action rate, lengths, partial
 score per row).
+`--dump=N` also writes eval_samples.jsonl: the first N steps of each split's episodes (task,
+observation, the decoded response, the projected action, validity, reward), to read what the
+policy answers, e.g. why a zero-shot model's actions are invalid.
 `--split=both` adds a row for the same number of training tasks, so the gap between the two
 rows shows how much of the policy's success is memorised. No optimizer is built.
 """
@@ -36,6 +39,8 @@ _ZERO = flags.DEFINE_bool("zero_shot", False, "evaluate config.model.init as it 
                           "smollm2-135m), without a checkpoint.")
 _SPLIT = flags.DEFINE_enum("split", "eval", ["eval", "train", "both"],
                            "held-out tasks (config.env.eval_split), the training tasks, or both.")
+_DUMP = flags.DEFINE_integer("dump", 0, "write the first N steps of each split's episodes "
+                             "(response text, action, validity) to eval_samples.jsonl.")
 flags.mark_flags_as_required(["config", "workdir"])
 
 
@@ -51,12 +56,25 @@ def restore_policy_params(config, exp):
   return lora_lib.merge(exp.policy.params, adapters, lora_cfg)
 
 
+def sample_steps(episodes, decode, limit: int, split: str) -> list[dict]:
+  """The first `limit` steps of `episodes`, in episode order, as JSON-ready records."""
+  out = []
+  for e in episodes:
+    for t, s in enumerate(e.steps):
+      if len(out) >= limit:
+        return out
+      out.append({"split": split, "task": e.task.task_id, "task_type": e.task.task_type,
+                  "turn": t, "observation": s.observation, "response": decode(s.response_ids),
+                  "action": s.action, "valid": s.valid, "reward": s.reward})
+  return out
+
+
 def main(argv):
   del argv
   parallel.initialize()
   exp = train.build(_CONFIG.value, _WORKDIR.value, init_params_dir=_PARAMS.value or None)
   name = os.path.basename(os.path.normpath(_WORKDIR.value))
-  rows, stats = {}, {}
+  rows, stats, samples = {}, {}, []
   try:
     if not _PARAMS.value and not _ZERO.value:
       exp.policy.params = restore_policy_params(_CONFIG.value, exp)
@@ -70,15 +88,20 @@ def main(argv):
           episodes, exp.spec.score_key, task_types=sorted(
               {t.task_type for t in exp.evaluator.split_tasks(split)}),
           sum_fn=multihost.sum_over_processes if multihost.count() > 1 else None)
+      stats[label]["episodes"] = int(multihost.sum_over_processes([len(episodes)])[0])
+      samples += sample_steps(episodes, exp.policy.tokenizer.decode, _DUMP.value, split)
   finally:
     exp.close()
   if multihost.is_primary():
     print(eval_table.write_tables(rows, _WORKDIR.value, "eval_table"))
     with open(os.path.join(_WORKDIR.value, "eval_metrics.json"), "w") as f:
       json.dump(stats, f, indent=1)
+    if samples:
+      with open(os.path.join(_WORKDIR.value, "eval_samples.jsonl"), "w") as f:
+        f.writelines(json.dumps(r) + "\n" for r in samples)
     for label, m in stats.items():  # invalid-action rate, lengths, truncation, partial score
       print(f"{label}: " + ", ".join(f"{k} {v:.3f}" for k, v in m.items()
-                                     if not k.startswith("task/")))
+                                     if not k.startswith("task/") and k != "episodes"))
 
 
 if __name__ == "__main__":

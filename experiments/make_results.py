@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from typing import Optional
 
 import numpy as np
 
@@ -204,9 +205,13 @@ def _budget_sentence(directory, runs, env, seeds) -> list:
   return [text]
 
 
-def _commands(directory) -> list:
+def _raw_commands(directory) -> list:
   path = os.path.join(directory, "command.txt")
-  cmds = [c for c in open(path).read().splitlines() if c.strip()] if os.path.exists(path) else []
+  return [c for c in open(path).read().splitlines() if c.strip()] if os.path.exists(path) else []
+
+
+def _commands(directory) -> list:
+  cmds = _raw_commands(directory)
   if len(cmds) == 1:
     return [f"Command: `{cmds[0]}`", ""]
   if cmds:
@@ -289,12 +294,135 @@ def _sweep_section(directory: str, out_dir: str) -> list:
   return lines
 
 
+def _testbed_section() -> list:
+  """The corridor testbed: what it is (docs/environments.md#corridor) and, computed exactly
+  from its dynamics on the held-out set of configs/corridor.py's tiny size, how often a uniform
+  policy and the cloned noisy demonstrator win."""
+  from configs import corridor  # pylint: disable=import-outside-toplevel
+  from environments import registry  # pylint: disable=import-outside-toplevel
+  from environments.corridor import values, world  # pylint: disable=import-outside-toplevel
+  c = corridor.get_config("proxmo,tiny")
+  spec = registry.make(c.env)
+  eps, horizon = c.sft.expert_noise, c.env.horizon
+  bands = {}
+  for t in spec.eval_tasks:
+    w = world.World(t.payload)
+    bands.setdefault(t.task_type, []).append(
+        (values.success_probability(w, horizon, "uniform"),
+         values.success_probability(w, horizon, "epsilon_expert", eps)))
+  every = [p for v in bands.values() for p in v]
+  cell = lambda ps, i: f"{100 * np.mean([p[i] for p in ps]):.1f}"
+  names = [b for b in ("easy", "medium", "hard") if b in bands]
+  table = (["| policy | " + " | ".join(names) + " | All |", "|---" * (len(names) + 2) + "|"] +
+           [f"| {label} | " + " | ".join(cell(bands[b], i) for b in names) +
+            f" | {cell(every, i)} |"
+            for i, label in ((0, "uniform over admissible commands"),
+                             (1, f"noisy demonstrator (epsilon {eps})"))])
+  return ["## Corridor: the CPU credit-assignment testbed", "",
+          "A procedural text task (docs/environments.md#corridor): a chain of halls whose signs "
+          "name the door that leads on (a wrong door returns the agent to the first hall), dim "
+          "signs to read first, and a key to take that alone opens the exit (a wrong key loses "
+          "the episode halls later). Reward 10 on escape; difficulty per instance sets halls, "
+          "doors, keys and dim signs; `paraphrase_rate` sets how often one state reads the "
+          "same. The tiny policy is behaviour-cloned on a noisy demonstrator (a uniformly drawn "
+          "admissible command with probability `sft.expert_noise`, else the expert's), then "
+          "trained by RL; evaluation samples at temperature 1 on unseen instances.", "",
+          f"Exact success probabilities on the {len(every)} held-out instances (horizon "
+          f"{horizon}; `environments/corridor/values.py`, no sampling):", ""] + table + [""]
+
+
+def _zero_shot_row(directory: str):
+  """(env, metrics of the run's one row, its config dict, its commands, its sample steps)."""
+  metrics = json.load(open(os.path.join(directory, "eval_metrics.json")))
+  (label, m), = metrics.items()
+  cfg_path = os.path.join(directory, "config.json")
+  cfg = json.load(open(cfg_path)) if os.path.exists(cfg_path) else {}
+  env = cfg.get("env", {}).get("name", label)
+  samples_path = os.path.join(directory, "eval_samples.jsonl")
+  samples = ([json.loads(x) for x in open(samples_path) if x.strip()]
+             if os.path.exists(samples_path) else [])
+  return env, m, cfg, _raw_commands(directory), samples
+
+
+def _episodes(m: dict, commands) -> Optional[int]:
+  """The episode count: recorded by evaluate.py, else the command's --num_tasks."""
+  if "episodes" in m:
+    return int(m["episodes"])
+  for line in commands:
+    for word in line.split():
+      if word.startswith("--num_tasks="):
+        return int(word.split("=", 1)[1])
+  return None
+
+
+def _sample_sentence(env: str, samples: list, max_tokens) -> str:
+  """What the dumped responses contain, counted."""
+  n = len(samples)
+  has_open = sum("<action>" in r["response"] for r in samples)
+  has_close = sum("</action>" in r["response"] for r in samples)
+  has_think = sum("<think>" in r["response"] for r in samples)
+  valid = sum(bool(r["valid"]) for r in samples)
+  budget = f" (response budget {max_tokens} tokens)" if max_tokens else ""
+  return (f"- {env}: of {_count(n, 'dumped step')}{budget}, {has_think} responses open "
+          f"`<think>`, {has_open} open `<action>`, {has_close} close it, and {valid} "
+          f"projected to a valid action.")
+
+
+def _zero_shot_section(root: str, out_dir: str) -> list:
+  """Zero-shot evaluations of a pretrained policy, one evaluate.py run directory per env."""
+  if not os.path.isdir(root):
+    return []
+  dirs = sorted(os.path.join(root, d) for d in os.listdir(root)
+                if os.path.exists(os.path.join(root, d, "eval_metrics.json")))
+  if not dirs:
+    return []
+  lines = ["## Zero-shot pretrained policy (no training)", "",
+           "The pretrained model as it is (`experiments/evaluate.py --zero_shot`), prompts "
+           "through its chat template, on held-out tasks. The paper prompt states the task, the "
+           "admissible actions and the `<think>`/`<action>` format; the compact prompt "
+           "(for tiny models trained from scratch) states no format:", "",
+           "| env | model | prompt | episodes | success (%) | score | invalid-action rate | "
+           "steps per episode | truncated | response tokens (budget) |", "|---" * 10 + "|"]
+  readings, commands = [], []
+  for d in dirs:
+    env, m, cfg, cmds, samples = _zero_shot_row(d)
+    n = _episodes(m, cmds)
+    model = cfg.get("model", {}).get("init") or cfg.get("model", {}).get("preset", "?")
+    max_tokens = cfg.get("rollout", {}).get("max_response_tokens")
+    score = m.get("task_score")
+    prompt = cfg.get("env", {}).get("prompt", "?")
+    lines.append(f"| {env} | `{model}` | {prompt} | {n if n is not None else '?'} | "
+                 f"{100 * m['success_rate']:.1f} | "
+                 f"{'-' if score is None else f'{score:.3f}'} | {m['invalid_rate']:.3f} | "
+                 f"{m['episode_length']:.1f} | {m['truncated_rate']:.3f} | "
+                 f"{m['response_tokens']:.1f} ({max_tokens or '?'}) |")
+    commands += [f"- {env}: `{c}`" for c in cmds]
+    wins = round(m["success_rate"] * n) if n is not None else None
+    text = (f"- {env}: {wins if wins is not None else '?'} of "
+            f"{n if n is not None else '?'} episodes succeeded; "
+            f"{100 * m['invalid_rate']:.1f} % of the steps' responses gave no valid action")
+    if max_tokens:
+      text += (f"; responses averaged {m['response_tokens']:.1f} of the {max_tokens}-token "
+               f"budget")
+    readings.append(text + ".")
+    if samples:
+      readings.append(_sample_sentence(env, samples, max_tokens))
+      rel = os.path.relpath(os.path.join(d, "eval_samples.jsonl"), out_dir)
+      readings[-1] = readings[-1][:-1] + f" ([{rel}]({rel}))."
+  return (lines + ["", "Commands:", ""] + commands + ["", "Reading (computed from "
+          "eval_metrics.json and eval_samples.jsonl):"] + readings + [""])
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--fidelity", default="experiments/results/credit_fidelity.md")
-  parser.add_argument("--compare", default="experiments/results/compare_alfworld_pick,"
+  parser.add_argument("--compare", default="experiments/results/corridor_paraphrase,"
+                      "experiments/results/corridor_spread,"
+                      "experiments/results/compare_alfworld_pick,"
                       "experiments/results/compare_webshop",
                       help="comma-separated comparison directories")
+  parser.add_argument("--zero_shot", default="experiments/results/zero_shot",
+                      help="directory of evaluate.py --zero_shot runs, one per environment")
   parser.add_argument("--out", default="experiments/RESULTS.md")
   args = parser.parse_args()
   out_dir = os.path.dirname(os.path.abspath(args.out))
@@ -302,8 +430,11 @@ def main():
            "Generated by `python experiments/make_results.py` from the saved runs (it trains "
            "nothing); each section gives the commands and the budget of its runs.", ""]
   lines += _fidelity_section(args.fidelity, out_dir)
+  if any("corridor" in os.path.basename(d.rstrip("/")) for d in args.compare.split(",")):
+    lines += _testbed_section()
   for d in (x for x in args.compare.split(",") if x):
     lines += _compare_section(d, out_dir)
+  lines += _zero_shot_section(args.zero_shot, out_dir)
   with open(args.out, "w") as f:
     f.write("\n".join(lines) + "\n")
   print(f"wrote {args.out}")

@@ -148,3 +148,31 @@ def test_fidelity_reading_compares_gaps_with_the_spread():
   assert "ProxMO higher in 2 of 2 settings" in text
   assert "in 1 of 2 settings, and exceeds it in the other 1" in text
   assert "on par" not in text
+
+
+def test_zero_shot_section_counts_episodes_and_reads_the_dumped_responses(tmp_path):
+  root = tmp_path / "zero_shot"
+  for env, n, samples in (("alfworld", 12, None), ("webshop", 4, [
+      ("<think>search</think><action>search[red shoes]</action>", True),
+      ("<think>I need to find", False), ("Sure! Here is", False)])):
+    d = root / env
+    d.mkdir(parents=True)
+    metrics = {"success_rate": 0.25 if env == "webshop" else 0.0, "episode_length": 10.0,
+               "invalid_rate": 0.5, "truncated_rate": 1.0, "response_tokens": 40.0}
+    if env == "webshop":
+      metrics.update(task_score=0.125, episodes=n)
+    (d / "eval_metrics.json").write_text(json.dumps({env: metrics}))
+    (d / "config.json").write_text(json.dumps(
+        {"env": {"name": env, "prompt": "paper"}, "model": {"init": "smollm2-135m"},
+         "rollout": {"max_response_tokens": 48}}))
+    (d / "command.txt").write_text(f"python experiments/evaluate.py --num_tasks={n}\n")
+    if samples:
+      (d / "eval_samples.jsonl").write_text("".join(
+          json.dumps({"response": r, "valid": v}) + "\n" for r, v in samples))
+  text = "\n".join(make_results._zero_shot_section(str(root), str(tmp_path)))
+  assert "| alfworld | `smollm2-135m` | paper | 12 | 0.0 | - | 0.500 |" in text  # --num_tasks
+  assert "| webshop | `smollm2-135m` | paper | 4 | 25.0 | 0.125 | 0.500 |" in text  # record
+  assert "- webshop: 1 of 4 episodes succeeded; 50.0 % of the steps' responses" in text
+  assert ("of 3 dumped steps (response budget 48 tokens), 2 responses open `<think>`, "
+          "1 open `<action>`, 1 close it, and 1 projected to a valid action") in text
+  assert make_results._zero_shot_section(str(tmp_path / "none"), str(tmp_path)) == []
