@@ -177,6 +177,7 @@ def base_config(env: str, estimator: str = "proxmo") -> ml_collections.ConfigDic
   c.sft.batch_size = 32
   c.sft.num_games = 0                 # 0 = all training games
   c.sft.expert_noise = 0.0            # P(a random admissible command) per demo step
+  c.sft.checkpoint_every = 0          # steps between resumable saves (<workdir>/bc_state)
   return c
 
 
@@ -221,6 +222,7 @@ def apply_smollm2(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   c.model.lora.rank = 16
   c.optim.learning_rate = 1e-4
   c.sft.learning_rate = 2e-4
+  c.sft.checkpoint_every = 25         # hours of BC at 135M parameters on a CPU: resumable
   return c
 
 

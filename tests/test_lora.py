@@ -143,3 +143,40 @@ def test_adapters_shard_by_their_logical_axes():
   out = FWD(PARAMS, TOKS, MASK, cfg=CFG, lora=placed, lora_scale=LCFG.scale)
   ref = FWD(PARAMS, TOKS, MASK, cfg=CFG, lora=ad, lora_scale=LCFG.scale)
   np.testing.assert_allclose(np.asarray(out), np.asarray(ref), atol=1e-5)
+
+
+@pytest.mark.parametrize("use_lora", [pytest.param(False, marks=pytest.mark.slow), True])
+def test_behaviour_cloning_resumes_where_the_uninterrupted_run_ends(tmp_path, monkeypatch,
+                                                                    use_lora):
+  """A run killed right after its step-3 save and started again ends with the same params and
+  losses as one that was never interrupted (the optimizer moments and the batch sampler's
+  state are restored); a state that does not fit the run is refused with the fix."""
+  from proxmo_jax.training import behavior_cloning
+  rng = np.random.default_rng(5)
+  examples = [(rng.integers(1, 64, 5).tolist(), [7, 8, 9, 10]) for _ in range(12)]
+  kw = dict(steps=6, batch_size=4, learning_rate=1e-2, log_every=0, length_multiple=16,
+            lora_cfg=LCFG if use_lora else None)
+  copy = lambda: jax.tree_util.tree_map(jnp.copy, PARAMS)
+  ref, ref_losses = behavior_cloning.train_bc(copy(), examples, CFG, **kw)
+
+  save = behavior_cloning._save_state
+
+  def save_then_die(*args):
+    save(*args)
+    raise KeyboardInterrupt("killed after the save")
+
+  monkeypatch.setattr(behavior_cloning, "_save_state", save_then_die)
+  ckpt = str(tmp_path / "bc_state")
+  with pytest.raises(KeyboardInterrupt):
+    behavior_cloning.train_bc(copy(), examples, CFG, checkpoint_dir=ckpt, checkpoint_every=3,
+                              **kw)
+  monkeypatch.setattr(behavior_cloning, "_save_state", save)
+  out, losses_ = behavior_cloning.train_bc(copy(), examples, CFG, checkpoint_dir=ckpt,
+                                           checkpoint_every=3, **kw)
+  assert losses_ == ref_losses
+  for a, b in zip(jax.tree_util.tree_leaves(out), jax.tree_util.tree_leaves(ref)):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+  other = LCFG if not use_lora else None  # the other kind of run cannot take this state
+  with pytest.raises(RuntimeError, match="delete .*bc_state"):
+    behavior_cloning.train_bc(copy(), examples, CFG, checkpoint_dir=ckpt, checkpoint_every=3,
+                              **{**kw, "lora_cfg": other})

@@ -12,6 +12,8 @@ model's chat template, the target response `agent.expert_response(command)` (the
 from __future__ import annotations
 
 import functools
+import json
+import os
 import random
 import time
 from typing import Sequence
@@ -96,15 +98,60 @@ def _pad(examples, length):
   return jnp.asarray(ids), jnp.asarray(attn), jnp.asarray(resp)
 
 
+def _save_state(directory: str, step: int, tree, rng, losses) -> None:
+  """Writes the resumable state (trained params or adapters, optimizer state, data sampler
+  state, losses) atomically: <directory>/state.npz and state.json."""
+  os.makedirs(directory, exist_ok=True)
+  leaves = [np.asarray(x) for x in jax.tree_util.tree_leaves(jax.device_get(tree))]
+  tmp = os.path.join(directory, "state.tmp.npz")
+  np.savez(tmp, **{f"leaf_{i}": x for i, x in enumerate(leaves)})
+  meta = {"step": step, "leaves": len(leaves), "shapes": [list(x.shape) for x in leaves],
+          "rng": rng.bit_generator.state, "losses": losses}
+  with open(os.path.join(directory, "state.tmp.json"), "w") as f:
+    json.dump(meta, f)
+  os.replace(tmp, os.path.join(directory, "state.npz"))
+  os.replace(os.path.join(directory, "state.tmp.json"), os.path.join(directory, "state.json"))
+
+
+def _load_state(directory: str, like, rng):
+  """-> (step, tree shaped like `like`, losses) from `directory`, or None when it holds none;
+  a state that does not fit this run is an error naming the file and the fix."""
+  meta_path, data_path = (os.path.join(directory, "state.json"),
+                          os.path.join(directory, "state.npz"))
+  if not os.path.exists(meta_path):
+    return None
+  fix = (f"delete {directory} to start behaviour cloning afresh, or resume with the config "
+         "that wrote it (model, LoRA, steps).")
+  try:
+    meta = json.load(open(meta_path))
+    data = np.load(data_path)
+    leaves = [data[f"leaf_{i}"] for i in range(meta["leaves"])]
+  except (OSError, ValueError, KeyError) as e:
+    raise RuntimeError(f"behaviour-cloning state in {directory} is unreadable ({e}); {fix}") from e
+  flat, treedef = jax.tree_util.tree_flatten(like)
+  if len(flat) != len(leaves) or any(tuple(a.shape) != tuple(b.shape)
+                                     for a, b in zip(flat, leaves)):
+    raise RuntimeError(f"behaviour-cloning state in {directory} has {len(leaves)} arrays that "
+                       f"do not match this run's {len(flat)}; {fix}")
+  rng.bit_generator.state = meta["rng"]
+  tree = jax.tree_util.tree_unflatten(treedef, [jnp.asarray(x, a.dtype)
+                                                for x, a in zip(leaves, flat)])
+  return int(meta["step"]), tree, list(meta["losses"])
+
+
 def train_bc(params, examples, cfg: ModelConfig, *, steps: int, batch_size: int,
              learning_rate: float, seed: int = 0, log_every: int = 50, length_multiple: int = 64,
-             lora_cfg=None, response_multiple: int = 32):
+             lora_cfg=None, response_multiple: int = 32, checkpoint_dir: str = "",
+             checkpoint_every: int = 0):
   """Adam on the response-token cross-entropy; returns (params, [losses]).
 
   Only the response tokens are scored: the LM head and log-softmax run on their positions
   (`logprobs.response_index`, R rounded up to `response_multiple`), not on the prompt's.
   With `lora_cfg` (a `models.lora.LoraConfig`) only LoRA adapters are trained (the optimizer
   holds their moments only) and the returned params are the base with the adapters merged in.
+  With `checkpoint_dir` and `checkpoint_every` > 0 the state (trained params or adapters,
+  optimizer moments, the batch sampler's state) is saved every `checkpoint_every` steps and a
+  later call resumes from it: an interrupted run ends where the uninterrupted one would.
   """
   from proxmo_jax.models import lora as lora_lib
   tx = optax.chain(optax.clip_by_global_norm(1.0),
@@ -132,8 +179,13 @@ def train_bc(params, examples, cfg: ModelConfig, *, steps: int, batch_size: int,
     return optax.apply_updates(trained, updates), opt_state, loss
 
   rng = np.random.default_rng(seed)
-  losses, t0 = [], time.time()
-  for s in range(steps):
+  losses, t0, first = [], time.time(), 0
+  if checkpoint_dir:
+    resumed = _load_state(checkpoint_dir, (trained, opt_state), rng)
+    if resumed is not None:
+      first, (trained, opt_state), losses = resumed
+      print(f"[bc] resumed at step {first}/{steps} from {checkpoint_dir}", flush=True)
+  for s in range(first, steps):
     idx = rng.choice(len(examples), size=min(batch_size, len(examples)), replace=False)
     batch = [examples[i] for i in idx]
     longest = max(len(p) + len(r) for p, r in batch)
@@ -145,6 +197,8 @@ def train_bc(params, examples, cfg: ModelConfig, *, steps: int, batch_size: int,
     if log_every and (s + 1) % log_every == 0:
       print(f"[bc {s + 1}/{steps}] loss={np.mean(losses[-log_every:]):.4f} "
             f"({time.time() - t0:.0f} s)", flush=True)
+    if checkpoint_dir and checkpoint_every and (s + 1) % checkpoint_every == 0 and s + 1 < steps:
+      _save_state(checkpoint_dir, s + 1, (trained, opt_state), rng, losses)
   if lora_cfg is not None:
     return lora_lib.merge(base, trained, lora_cfg), losses
   return trained, losses

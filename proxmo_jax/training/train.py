@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 from typing import Optional
 
 from environments import registry as env_registry
@@ -161,9 +162,12 @@ def behavior_clone(config, workdir: str, out_dir: Optional[str] = None) -> str:
   params, losses_ = behavior_cloning.train_bc(
       policy.params, examples, policy.model_cfg, steps=config.sft.steps,
       batch_size=config.sft.batch_size, learning_rate=config.sft.learning_rate, seed=config.seed,
-      lora_cfg=trainer_lib.lora_config(config))
+      lora_cfg=trainer_lib.lora_config(config),
+      checkpoint_dir=os.path.join(workdir, "bc_state"),
+      checkpoint_every=config.sft.get("checkpoint_every", 0))
   out_dir = out_dir or os.path.join(workdir, "sft")
   policy_lib.save_params(params, out_dir)
+  shutil.rmtree(os.path.join(workdir, "bc_state"), ignore_errors=True)  # finished: no resume
   with open(os.path.join(out_dir, "bc_log.json"), "w") as f:
     json.dump({"examples": len(examples), "tasks": len(games), "losses": losses_[::10]}, f)
   return out_dir
