@@ -283,12 +283,44 @@ def _compare_section(directory: str, out_dir: str, level: str = "##") -> list:
   return lines + _reading(directory, runs, spec, names, seeds, changes) + [""]
 
 
+def _sweep_reading(directory: str, sweep: dict) -> list:
+  """Per value: the change of the reference estimator from its start, and whether each paired
+  difference reference - baseline excludes zero, all computed from the runs."""
+  ref = compare_estimators.REFERENCE
+  lines = ["Reading (computed from the runs of every value):"]
+  for value, sub in zip(sweep["values"], sweep["dirs"]):
+    runs = compare_estimators.load_runs(os.path.join(directory, sub))
+    if not runs or ref not in compare_estimators.estimator_names(runs):
+      lines.append(f"- {sweep['field']}={value}: no {ref} runs yet.")
+      continue
+    metric = compare_estimators.table_spec(runs)["headline"]
+    ups, count = compare_estimators.rose_above_start(runs, ref, metric)
+    starts = [r["start"][metric] for r in runs if r["estimator"] == ref]
+    finals = [r["final"][metric] for r in runs if r["estimator"] == ref]
+    parts = [f"{ref} {np.mean(starts):.1f} -> {np.mean(finals):.1f} held-out {metric} (mean "
+             f"over seeds), above its start in {ups} of {_count(count, 'seed')}"]
+    for b in compare_estimators.SWEEP_BASELINES:
+      d = compare_estimators.paired_difference(runs, metric, ref, b)
+      if d["mean"] is None:
+        continue
+      if not np.isfinite(d["half"]):
+        parts.append(f"{ref} - {b} {d['mean']:+.1f} (one seed)")
+      elif d["excludes_zero"]:
+        parts.append(f"{ref} - {b} {d['mean']:+.1f} ± {d['half']:.1f}, the interval excludes "
+                     f"0 ({ref} {'higher' if d['mean'] > 0 else 'lower'})")
+      else:
+        parts.append(f"{ref} - {b} {d['mean']:+.1f} ± {d['half']:.1f}, the interval includes 0")
+    lines.append(f"- {sweep['field']}={value}: " + "; ".join(parts) + ".")
+  return lines
+
+
 def _sweep_section(directory: str, out_dir: str) -> list:
   """A sweep: its summary table, then one sub-section per value."""
   sweep = json.load(open(os.path.join(directory, "sweep.json")))
   name = os.path.basename(directory.rstrip("/"))
   table = compare_estimators.sweep_report(directory, sweep["field"], sweep["values"])
   lines = [f"## Sweep ({name}): {sweep['field']}", "", table, ""] + _commands(directory)
+  lines += _sweep_reading(directory, sweep) + [""]
   for sub in sweep["dirs"]:
     lines += _compare_section(os.path.join(directory, sub), out_dir, level="###")
   return lines

@@ -176,3 +176,30 @@ def test_zero_shot_section_counts_episodes_and_reads_the_dumped_responses(tmp_pa
   assert ("of 3 dumped steps (response budget 48 tokens), 2 responses open `<think>`, "
           "1 open `<action>`, 1 close it, and 1 projected to a valid action") in text
   assert make_results._zero_shot_section(str(tmp_path / "none"), str(tmp_path)) == []
+
+
+def test_sweep_reading_per_value_from_the_runs(tmp_path):
+  """Two sweep values, three seeds: proxmo - grpo diffs (+4, +5, +6): mean 5, half-width
+  t(0.975, 2) * 1 / sqrt(3) = 4.3027 / 1.7321 = 2.484, which excludes 0; proxmo - gigpo
+  (0, +1, -1): mean 0, includes 0. At the second value proxmo falls below its start."""
+  spec = {"env": "corridor", "families": [], "columns": ["All"], "headline": "All"}
+  row = lambda v: {"All": v}
+  d = tmp_path / "sweep"
+  finals = {"0": {"proxmo": [80.0, 82.0, 84.0], "grpo": [76.0, 77.0, 78.0],
+                  "gigpo": [80.0, 81.0, 85.0]},
+            "1": {"proxmo": [60.0, 71.0, 74.0], "grpo": [70.0, 70.0, 70.0]}}
+  for value, f in finals.items():
+    sub = d / f"env.paraphrase_rate={value}"
+    sub.mkdir(parents=True)
+    _write_comparison(sub, f, start=75.0, spec=spec, row=row)
+  (d / "sweep.json").write_text(json.dumps(
+      {"field": "env.paraphrase_rate", "values": ["0", "1"],
+       "dirs": ["env.paraphrase_rate=0", "env.paraphrase_rate=1"]}))
+  lines = make_results._sweep_reading(str(d), json.loads((d / "sweep.json").read_text()))
+  assert lines[1] == ("- env.paraphrase_rate=0: proxmo 75.0 -> 82.0 held-out All (mean over "
+                      "seeds), above its start in 3 of 3 seeds; proxmo - gigpo +0.0 ± 2.5, the "
+                      "interval includes 0; proxmo - grpo +5.0 ± 2.5, the interval excludes 0 "
+                      "(proxmo higher).")
+  assert lines[2].startswith("- env.paraphrase_rate=1: proxmo 75.0 -> 68.3 held-out All (mean "
+                             "over seeds), above its start in 0 of 3 seeds; proxmo - grpo -1.7")
+  assert "gigpo" not in lines[2]
