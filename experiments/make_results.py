@@ -413,8 +413,9 @@ def _zero_shot_section(root: str, out_dir: str) -> list:
            "through its chat template, on held-out tasks. The paper prompt states the task, the "
            "admissible actions and the `<think>`/`<action>` format; the compact prompt "
            "(for tiny models trained from scratch) states no format:", "",
-           "| env | model | prompt | episodes | success (%) | score | invalid-action rate | "
-           "steps per episode | truncated | response tokens (budget) |", "|---" * 10 + "|"]
+           "| run | env | model | prompt | episodes | success (%) | score | invalid-action "
+           "rate | steps per episode (limit) | truncated | response tokens (budget) |",
+           "|---" * 11 + "|"]
   readings, commands = [], []
   for d in dirs:
     env, m, cfg, cmds, samples = _zero_shot_row(d)
@@ -423,14 +424,16 @@ def _zero_shot_section(root: str, out_dir: str) -> list:
     max_tokens = cfg.get("rollout", {}).get("max_response_tokens")
     score = m.get("task_score")
     prompt = cfg.get("env", {}).get("prompt", "?")
-    lines.append(f"| {env} | `{model}` | {prompt} | {n if n is not None else '?'} | "
+    run = os.path.basename(d)
+    limit = cfg.get("env", {}).get("max_steps", "?")
+    lines.append(f"| {run} | {env} | `{model}` | {prompt} | {n if n is not None else '?'} | "
                  f"{100 * m['success_rate']:.1f} | "
                  f"{'-' if score is None else f'{score:.3f}'} | {m['invalid_rate']:.3f} | "
-                 f"{m['episode_length']:.1f} | {m['truncated_rate']:.3f} | "
+                 f"{m['episode_length']:.1f} ({limit}) | {m['truncated_rate']:.3f} | "
                  f"{m['response_tokens']:.1f} ({max_tokens or '?'}) |")
-    commands += [f"- {env}: `{c}`" for c in cmds]
+    commands += [f"- {run}: `{c}`" for c in cmds]
     wins = round(m["success_rate"] * n) if n is not None else None
-    text = (f"- {env}: {wins if wins is not None else '?'} of "
+    text = (f"- {run}: {wins if wins is not None else '?'} of "
             f"{n if n is not None else '?'} episodes succeeded; "
             f"{100 * m['invalid_rate']:.1f} % of the steps' responses gave no valid action")
     if max_tokens:
@@ -438,7 +441,7 @@ def _zero_shot_section(root: str, out_dir: str) -> list:
                f"budget")
     readings.append(text + ".")
     if samples:
-      readings.append(_sample_sentence(env, samples, max_tokens))
+      readings.append(_sample_sentence(run, samples, max_tokens))
       rel = os.path.relpath(os.path.join(d, "eval_samples.jsonl"), out_dir)
       readings[-1] = readings[-1][:-1] + f" ([{rel}]({rel}))."
   return (lines + ["", "Commands:", ""] + commands + ["", "Reading (computed from "
