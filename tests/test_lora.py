@@ -180,3 +180,6 @@ def test_behaviour_cloning_resumes_where_the_uninterrupted_run_ends(tmp_path, mo
   with pytest.raises(RuntimeError, match="delete .*bc_state"):
     behavior_cloning.train_bc(copy(), examples, CFG, checkpoint_dir=ckpt, checkpoint_every=3,
                               **{**kw, "lora_cfg": other})
+  with pytest.raises(RuntimeError, match="written by a run with .*'steps': 6"):
+    behavior_cloning.train_bc(copy(), examples, CFG, checkpoint_dir=ckpt, checkpoint_every=3,
+                              **{**kw, "steps": 7})

@@ -98,7 +98,7 @@ def _pad(examples, length):
   return jnp.asarray(ids), jnp.asarray(attn), jnp.asarray(resp)
 
 
-def _save_state(directory: str, step: int, tree, rng, losses) -> None:
+def _save_state(directory: str, step: int, tree, rng, losses, run: dict) -> None:
   """Writes the resumable state (trained params or adapters, optimizer state, data sampler
   state, losses) atomically: <directory>/state.npz and state.json."""
   os.makedirs(directory, exist_ok=True)
@@ -106,14 +106,14 @@ def _save_state(directory: str, step: int, tree, rng, losses) -> None:
   tmp = os.path.join(directory, "state.tmp.npz")
   np.savez(tmp, **{f"leaf_{i}": x for i, x in enumerate(leaves)})
   meta = {"step": step, "leaves": len(leaves), "shapes": [list(x.shape) for x in leaves],
-          "rng": rng.bit_generator.state, "losses": losses}
+          "rng": rng.bit_generator.state, "losses": losses, "run": run}
   with open(os.path.join(directory, "state.tmp.json"), "w") as f:
     json.dump(meta, f)
   os.replace(tmp, os.path.join(directory, "state.npz"))
   os.replace(os.path.join(directory, "state.tmp.json"), os.path.join(directory, "state.json"))
 
 
-def _load_state(directory: str, like, rng):
+def _load_state(directory: str, like, rng, run: dict):
   """-> (step, tree shaped like `like`, losses) from `directory`, or None when it holds none;
   a state that does not fit this run is an error naming the file and the fix."""
   meta_path, data_path = (os.path.join(directory, "state.json"),
@@ -133,6 +133,9 @@ def _load_state(directory: str, like, rng):
                                      for a, b in zip(flat, leaves)):
     raise RuntimeError(f"behaviour-cloning state in {directory} has {len(leaves)} arrays that "
                        f"do not match this run's {len(flat)}; {fix}")
+  if meta.get("run") != run:
+    raise RuntimeError(f"behaviour-cloning state in {directory} was written by a run with "
+                       f"{meta.get('run')}, this run has {run}; {fix}")
   rng.bit_generator.state = meta["rng"]
   tree = jax.tree_util.tree_unflatten(treedef, [jnp.asarray(x, a.dtype)
                                                 for x, a in zip(leaves, flat)])
@@ -180,8 +183,11 @@ def train_bc(params, examples, cfg: ModelConfig, *, steps: int, batch_size: int,
 
   rng = np.random.default_rng(seed)
   losses, t0, first = [], time.time(), 0
+  # What a resumed state must agree on besides the array shapes.
+  run = {"steps": steps, "batch_size": batch_size, "learning_rate": learning_rate,
+         "seed": seed, "examples": len(examples)}
   if checkpoint_dir:
-    resumed = _load_state(checkpoint_dir, (trained, opt_state), rng)
+    resumed = _load_state(checkpoint_dir, (trained, opt_state), rng, run)
     if resumed is not None:
       first, (trained, opt_state), losses = resumed
       print(f"[bc] resumed at step {first}/{steps} from {checkpoint_dir}", flush=True)
@@ -198,7 +204,7 @@ def train_bc(params, examples, cfg: ModelConfig, *, steps: int, batch_size: int,
       print(f"[bc {s + 1}/{steps}] loss={np.mean(losses[-log_every:]):.4f} "
             f"({time.time() - t0:.0f} s)", flush=True)
     if checkpoint_dir and checkpoint_every and (s + 1) % checkpoint_every == 0 and s + 1 < steps:
-      _save_state(checkpoint_dir, s + 1, (trained, opt_state), rng, losses)
+      _save_state(checkpoint_dir, s + 1, (trained, opt_state), rng, losses, run)
   if lora_cfg is not None:
     return lora_lib.merge(base, trained, lora_cfg), losses
   return trained, losses
