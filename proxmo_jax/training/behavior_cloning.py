@@ -12,8 +12,6 @@ model's chat template, the target response `agent.expert_response(command)` (the
 from __future__ import annotations
 
 import functools
-import json
-import os
 import random
 import time
 from typing import Sequence
@@ -27,6 +25,7 @@ from environments.interface import Task, task_context
 from proxmo_jax.models import logprobs as logprobs_lib
 from proxmo_jax.models.config import ModelConfig
 from proxmo_jax import buckets
+from proxmo_jax.training import checkpointing
 
 _MAX_DEMO_STEPS = 10_000
 
@@ -98,48 +97,37 @@ def _pad(examples, length):
   return jnp.asarray(ids), jnp.asarray(attn), jnp.asarray(resp)
 
 
-def _save_state(directory: str, step: int, tree, rng, losses, run: dict) -> None:
-  """Writes the resumable state (trained params or adapters, optimizer state, data sampler
-  state, losses) atomically: <directory>/state.npz and state.json."""
-  os.makedirs(directory, exist_ok=True)
-  leaves = [np.asarray(x) for x in jax.tree_util.tree_leaves(jax.device_get(tree))]
-  tmp = os.path.join(directory, "state.tmp.npz")
-  np.savez(tmp, **{f"leaf_{i}": x for i, x in enumerate(leaves)})
-  meta = {"step": step, "leaves": len(leaves), "shapes": [list(x.shape) for x in leaves],
-          "rng": rng.bit_generator.state, "losses": losses, "run": run}
-  with open(os.path.join(directory, "state.tmp.json"), "w") as f:
-    json.dump(meta, f)
-  os.replace(tmp, os.path.join(directory, "state.npz"))
-  os.replace(os.path.join(directory, "state.tmp.json"), os.path.join(directory, "state.json"))
+def _fix(directory: str) -> str:
+  return (f"delete {directory} to start behaviour cloning afresh, or resume with the config "
+          "that wrote it (model, LoRA, steps).")
 
 
-def _load_state(directory: str, like, rng, run: dict):
-  """-> (step, tree shaped like `like`, losses) from `directory`, or None when it holds none;
-  a state that does not fit this run is an error naming the file and the fix."""
-  meta_path, data_path = (os.path.join(directory, "state.json"),
-                          os.path.join(directory, "state.npz"))
-  if not os.path.exists(meta_path):
+def _save_state(ckpt, step: int, tree, rng, losses, run: dict) -> None:
+  """Saves the resumable state through the project's orbax `Checkpointer` (atomic): the
+  trained params or adapters and the optimizer state as arrays; the batch sampler's state,
+  the losses and the run's settings as its JSON host state."""
+  ckpt.save(step, tree, {"rng": rng.bit_generator.state, "losses": losses, "run": run})
+
+
+def _load_state(ckpt, like, rng, run: dict):
+  """-> (step, tree shaped like `like`, losses) from `ckpt`, or None when it holds no state;
+  a state that does not fit this run, or none readable, is an error naming the fix."""
+  if not ckpt.steps():
     return None
-  fix = (f"delete {directory} to start behaviour cloning afresh, or resume with the config "
-         "that wrote it (model, LoRA, steps).")
   try:
-    meta = json.load(open(meta_path))
-    data = np.load(data_path)
-    leaves = [data[f"leaf_{i}"] for i in range(meta["leaves"])]
-  except (OSError, ValueError, KeyError) as e:
-    raise RuntimeError(f"behaviour-cloning state in {directory} is unreadable ({e}); {fix}") from e
-  flat, treedef = jax.tree_util.tree_flatten(like)
-  if len(flat) != len(leaves) or any(tuple(a.shape) != tuple(b.shape)
-                                     for a, b in zip(flat, leaves)):
-    raise RuntimeError(f"behaviour-cloning state in {directory} has {len(leaves)} arrays that "
-                       f"do not match this run's {len(flat)}; {fix}")
-  if meta.get("run") != run:
-    raise RuntimeError(f"behaviour-cloning state in {directory} was written by a run with "
-                       f"{meta.get('run')}, this run has {run}; {fix}")
-  rng.bit_generator.state = meta["rng"]
-  tree = jax.tree_util.tree_unflatten(treedef, [jnp.asarray(x, a.dtype)
-                                                for x, a in zip(leaves, flat)])
-  return int(meta["step"]), tree, list(meta["losses"])
+    restored = ckpt.restore_latest(like)
+  except checkpointing.CheckpointMismatch as e:
+    raise RuntimeError(f"behaviour-cloning state in {ckpt.directory} does not fit this run "
+                       f"({e}); {_fix(ckpt.directory)}") from e
+  if restored is None:
+    raise RuntimeError(f"no readable behaviour-cloning state in {ckpt.directory}; "
+                       f"{_fix(ckpt.directory)}")
+  step, tree, host = restored
+  if host.get("run") != run:
+    raise RuntimeError(f"behaviour-cloning state in {ckpt.directory} was written by a run with "
+                       f"{host.get('run')}, this run has {run}; {_fix(ckpt.directory)}")
+  rng.bit_generator.state = host["rng"]
+  return step, tree, list(host["losses"])
 
 
 def train_bc(params, examples, cfg: ModelConfig, *, steps: int, batch_size: int,
@@ -186,25 +174,31 @@ def train_bc(params, examples, cfg: ModelConfig, *, steps: int, batch_size: int,
   # What a resumed state must agree on besides the array shapes.
   run = {"steps": steps, "batch_size": batch_size, "learning_rate": learning_rate,
          "seed": seed, "examples": len(examples)}
-  if checkpoint_dir:
-    resumed = _load_state(checkpoint_dir, (trained, opt_state), rng, run)
+  ckpt = None
+  if checkpoint_dir and checkpoint_every:
+    ckpt = checkpointing.Checkpointer(checkpoint_dir, keep=2, async_save=False)
+    resumed = _load_state(ckpt, (trained, opt_state), rng, run)
     if resumed is not None:
       first, (trained, opt_state), losses = resumed
       print(f"[bc] resumed at step {first}/{steps} from {checkpoint_dir}", flush=True)
-  for s in range(first, steps):
-    idx = rng.choice(len(examples), size=min(batch_size, len(examples)), replace=False)
-    batch = [examples[i] for i in idx]
-    longest = max(len(p) + len(r) for p, r in batch)
-    length = buckets.round_up(longest, length_multiple)
-    ids, attn, resp = _pad(batch, length)
-    score = jnp.asarray(logprobs_lib.response_index(resp, response_multiple))
-    trained, opt_state, loss = step(trained, opt_state, ids, attn, score)
-    losses.append(float(loss))
-    if log_every and (s + 1) % log_every == 0:
-      print(f"[bc {s + 1}/{steps}] loss={np.mean(losses[-log_every:]):.4f} "
-            f"({time.time() - t0:.0f} s)", flush=True)
-    if checkpoint_dir and checkpoint_every and (s + 1) % checkpoint_every == 0 and s + 1 < steps:
-      _save_state(checkpoint_dir, s + 1, (trained, opt_state), rng, losses, run)
+  try:
+    for s in range(first, steps):
+      idx = rng.choice(len(examples), size=min(batch_size, len(examples)), replace=False)
+      batch = [examples[i] for i in idx]
+      longest = max(len(p) + len(r) for p, r in batch)
+      length = buckets.round_up(longest, length_multiple)
+      ids, attn, resp = _pad(batch, length)
+      score = jnp.asarray(logprobs_lib.response_index(resp, response_multiple))
+      trained, opt_state, loss = step(trained, opt_state, ids, attn, score)
+      losses.append(float(loss))
+      if log_every and (s + 1) % log_every == 0:
+        print(f"[bc {s + 1}/{steps}] loss={np.mean(losses[-log_every:]):.4f} "
+              f"({time.time() - t0:.0f} s)", flush=True)
+      if ckpt is not None and (s + 1) % checkpoint_every == 0 and s + 1 < steps:
+        _save_state(ckpt, s + 1, (trained, opt_state), rng, losses, run)
+  finally:
+    if ckpt is not None:
+      ckpt.close()
   if lora_cfg is not None:
     return lora_lib.merge(base, trained, lora_cfg), losses
   return trained, losses
