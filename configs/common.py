@@ -178,6 +178,7 @@ def base_config(env: str, estimator: str = "proxmo") -> ml_collections.ConfigDic
   c.sft.num_games = 0                 # 0 = all training games
   c.sft.expert_noise = 0.0            # P(a random admissible command) per demo step
   c.sft.checkpoint_every = 0          # steps between resumable saves (<workdir>/bc_state)
+  c.sft.micro_batch = 0               # examples per forward/backward (0 = the whole batch)
   return c
 
 
@@ -223,6 +224,11 @@ def apply_smollm2(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   c.optim.learning_rate = 1e-4
   c.sft.learning_rate = 2e-4
   c.sft.checkpoint_every = 25         # hours of BC at 135M parameters on a CPU: resumable
+  # Activation memory at 135M parameters and ~1000-token rows: a batch of 8 rows without
+  # rematerialisation exceeded 24 GiB (attention probabilities of 30 layers); 2 rows at a time
+  # stay a few GiB, with no recomputation.
+  c.sft.micro_batch = 2
+  c.ppo.micro_batch = 2
   return c
 
 

@@ -133,7 +133,7 @@ def _load_state(ckpt, like, rng, run: dict):
 def train_bc(params, examples, cfg: ModelConfig, *, steps: int, batch_size: int,
              learning_rate: float, seed: int = 0, log_every: int = 50, length_multiple: int = 64,
              lora_cfg=None, response_multiple: int = 32, checkpoint_dir: str = "",
-             checkpoint_every: int = 0):
+             checkpoint_every: int = 0, micro_batch: int = 0):
   """Adam on the response-token cross-entropy; returns (params, [losses]).
 
   Only the response tokens are scored: the LM head and log-softmax run on their positions
@@ -143,31 +143,67 @@ def train_bc(params, examples, cfg: ModelConfig, *, steps: int, batch_size: int,
   With `checkpoint_dir` and `checkpoint_every` > 0 the state (trained params or adapters,
   optimizer moments, the batch sampler's state) is saved every `checkpoint_every` steps and a
   later call resumes from it: an interrupted run ends where the uninterrupted one would.
+
+  `micro_batch` m (0 = the whole batch) bounds activation memory: the batch's examples, sorted
+  by length, go through the forward and backward m at a time, each group padded to its own
+  length bucket (less padding than one batch-wide length), and their gradients of the summed
+  token log-likelihood are added before one optimizer step on sum / (valid tokens of the
+  batch): the same mean-token loss as the whole batch at once, up to float summation order.
   """
   from proxmo_jax.models import lora as lora_lib
   tx = optax.chain(optax.clip_by_global_norm(1.0),
                    optax.adamw(optax.warmup_cosine_decay_schedule(
                        0.0, learning_rate, min(50, steps // 10 + 1), steps,
                        learning_rate * 0.1), weight_decay=0.0))
+  # The frozen base is an argument of the jitted functions, never a closed-over constant:
+  # captured, its 135M floats would be folded into the program (minutes of compilation).
   if lora_cfg is not None:
     base = params
     trained = lora_lib.init_lora(cfg, lora_cfg, jax.random.PRNGKey(seed))
-    lp_fn = lambda ad, ids, attn, idx: logprobs_lib.indexed_logprobs(
+    lp_fn = lambda ad, base, ids, attn, idx: logprobs_lib.indexed_logprobs(
         base, ids, attn, idx, cfg, lora=ad, lora_scale=lora_cfg.scale)
   else:
-    trained = params
-    lp_fn = lambda p, ids, attn, idx: logprobs_lib.indexed_logprobs(p, ids, attn, idx, cfg)
+    base, trained = None, params
+    lp_fn = lambda p, _, ids, attn, idx: logprobs_lib.indexed_logprobs(p, ids, attn, idx, cfg)
   opt_state = tx.init(trained)
 
+  def nll_sum(p, base, ids, attn, idx):
+    lp, _ = lp_fn(p, base, ids, attn, idx)
+    return -jnp.sum(lp * (idx > 0).astype(jnp.float32))
+
   @functools.partial(jax.jit, donate_argnums=(0, 1))
-  def step(trained, opt_state, ids, attn, idx):
+  def step(trained, opt_state, base, ids, attn, idx):
     def loss_fn(p):
-      lp, _ = lp_fn(p, ids, attn, idx)
-      valid = (idx > 0).astype(jnp.float32)
-      return -jnp.sum(lp * valid) / jnp.maximum(jnp.sum(valid), 1.0)
+      return nll_sum(p, base, ids, attn, idx) / jnp.maximum(jnp.sum(idx > 0), 1)
     loss, grads = jax.value_and_grad(loss_fn)(trained)
     updates, opt_state = tx.update(grads, opt_state, trained)
     return optax.apply_updates(trained, updates), opt_state, loss
+
+  micro_grad = jax.jit(jax.value_and_grad(nll_sum))
+  add = jax.jit(lambda a, b: jax.tree_util.tree_map(jnp.add, a, b), donate_argnums=(0,))
+
+  @functools.partial(jax.jit, donate_argnums=(0, 1))
+  def apply_sum(trained, opt_state, grad_sum, count):
+    grads = jax.tree_util.tree_map(lambda g: g / count, grad_sum)
+    updates, opt_state = tx.update(grads, opt_state, trained)
+    return optax.apply_updates(trained, updates), opt_state
+
+  def accumulated_step(trained, opt_state, batch):
+    """One optimizer step over `batch`, micro_batch examples at a time (see the docstring)."""
+    batch = sorted(batch, key=lambda pr: len(pr[0]) + len(pr[1]))
+    grad_sum, nll, count = None, 0.0, 0
+    for i in range(0, len(batch), micro_batch):
+      group = batch[i:i + micro_batch]
+      group += [([], [])] * (micro_batch - len(group))     # empty rows: one shape per length
+      length = buckets.round_up(max(len(p) + len(r) for p, r in group), length_multiple)
+      ids, attn, resp = _pad(group, length)
+      score = logprobs_lib.response_index(resp, response_multiple)
+      value, grads = micro_grad(trained, base, ids, attn, jnp.asarray(score))
+      grad_sum = grads if grad_sum is None else add(grad_sum, grads)
+      nll, count = nll + float(value), count + int(np.sum(np.asarray(score) > 0))
+    count = max(count, 1)
+    trained, opt_state = apply_sum(trained, opt_state, grad_sum, jnp.float32(count))
+    return trained, opt_state, nll / count
 
   rng = np.random.default_rng(seed)
   losses, t0, first = [], time.time(), 0
@@ -185,11 +221,14 @@ def train_bc(params, examples, cfg: ModelConfig, *, steps: int, batch_size: int,
     for s in range(first, steps):
       idx = rng.choice(len(examples), size=min(batch_size, len(examples)), replace=False)
       batch = [examples[i] for i in idx]
-      longest = max(len(p) + len(r) for p, r in batch)
-      length = buckets.round_up(longest, length_multiple)
-      ids, attn, resp = _pad(batch, length)
-      score = jnp.asarray(logprobs_lib.response_index(resp, response_multiple))
-      trained, opt_state, loss = step(trained, opt_state, ids, attn, score)
+      if micro_batch and micro_batch < len(batch):
+        trained, opt_state, loss = accumulated_step(trained, opt_state, batch)
+      else:
+        longest = max(len(p) + len(r) for p, r in batch)
+        length = buckets.round_up(longest, length_multiple)
+        ids, attn, resp = _pad(batch, length)
+        score = jnp.asarray(logprobs_lib.response_index(resp, response_multiple))
+        trained, opt_state, loss = step(trained, opt_state, base, ids, attn, score)
       losses.append(float(loss))
       if log_every and (s + 1) % log_every == 0:
         print(f"[bc {s + 1}/{steps}] loss={np.mean(losses[-log_every:]):.4f} "

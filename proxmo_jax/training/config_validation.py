@@ -62,6 +62,8 @@ def validate(c) -> None:
   _require(c.ppo.mini_batch % c.ppo.micro_batch == 0, "ppo.micro_batch",
            f"mini_batch={c.ppo.mini_batch} must be a multiple of micro_batch="
            f"{c.ppo.micro_batch}.")
+  _require(c.sft.get("micro_batch", 0) >= 0, "sft.micro_batch",
+           "examples per forward/backward; use 0 (the whole batch) or a positive count.")
   noise = c.sft.get("expert_noise", 0.0)
   _require(0.0 <= noise < 1.0, "sft.expert_noise",
            f"{noise!r}; use a probability in [0, 1) (0 = the expert's own walkthrough).")

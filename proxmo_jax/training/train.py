@@ -164,7 +164,8 @@ def behavior_clone(config, workdir: str, out_dir: Optional[str] = None) -> str:
       batch_size=config.sft.batch_size, learning_rate=config.sft.learning_rate, seed=config.seed,
       lora_cfg=trainer_lib.lora_config(config),
       checkpoint_dir=os.path.join(workdir, "bc_state"),
-      checkpoint_every=config.sft.get("checkpoint_every", 0))
+      checkpoint_every=config.sft.get("checkpoint_every", 0),
+      micro_batch=config.sft.get("micro_batch", 0))
   out_dir = out_dir or os.path.join(workdir, "sft")
   policy_lib.save_params(params, out_dir)
   shutil.rmtree(os.path.join(workdir, "bc_state"), ignore_errors=True)  # finished: no resume
