@@ -8,7 +8,7 @@
 Uses the latest checkpoint of --workdir unless --params names a params.npz directory (a LoRA
 run's checkpoint holds adapters, merged here into config.model.init's weights); writes
 <workdir>/eval_table.{md,csv} and eval_metrics.json (invalid-action rate, lengths, partial
-score per row).
+score, episodes and wall seconds per row), rewritten after each split.
 `--dump=N` also writes eval_samples.jsonl: the first N steps of each split's episodes (task,
 observation, the decoded response, the projected action, validity, reward), to read what the
 policy answers, e.g. why a zero-shot model's actions are invalid.
@@ -18,6 +18,7 @@ rows shows how much of the policy's success is memorised. No optimizer is built.
 
 import json
 import os
+import time
 
 import jax
 from absl import app, flags
@@ -75,6 +76,19 @@ def main(argv):
   exp = train.build(_CONFIG.value, _WORKDIR.value, init_params_dir=_PARAMS.value or None)
   name = os.path.basename(os.path.normpath(_WORKDIR.value))
   rows, stats, samples = {}, {}, []
+
+  def write():
+    """Tables, metrics and samples of the splits evaluated so far: a long evaluation that is
+    stopped keeps its finished splits."""
+    if not multihost.is_primary():
+      return
+    print(eval_table.write_tables(rows, _WORKDIR.value, "eval_table"))
+    with open(os.path.join(_WORKDIR.value, "eval_metrics.json"), "w") as f:
+      json.dump(stats, f, indent=1)
+    if samples:
+      with open(os.path.join(_WORKDIR.value, "eval_samples.jsonl"), "w") as f:
+        f.writelines(json.dumps(r) + "\n" for r in samples)
+
   try:
     if not _PARAMS.value and not _ZERO.value:
       exp.policy.params = restore_policy_params(_CONFIG.value, exp)
@@ -82,23 +96,21 @@ def main(argv):
     for split in splits:
       label = name if _SPLIT.value != "both" else (
           f"{name} (held-out)" if split == "eval" else f"{name} (training tasks)")
+      start = time.time()
       episodes, rows[label] = exp.evaluator.evaluate(num_tasks=_NUM.value,
                                                      temperature=_TEMP.value, split=split)
+      seconds = time.time() - start
       stats[label] = metrics_lib.rollout_metrics(
           episodes, exp.spec.score_key, task_types=sorted(
               {t.task_type for t in exp.evaluator.split_tasks(split)}),
           sum_fn=multihost.sum_over_processes if multihost.count() > 1 else None)
       stats[label]["episodes"] = int(multihost.sum_over_processes([len(episodes)])[0])
+      stats[label]["seconds"] = round(seconds, 1)
       samples += sample_steps(episodes, exp.policy.tokenizer.decode, _DUMP.value, split)
+      write()
   finally:
     exp.close()
   if multihost.is_primary():
-    print(eval_table.write_tables(rows, _WORKDIR.value, "eval_table"))
-    with open(os.path.join(_WORKDIR.value, "eval_metrics.json"), "w") as f:
-      json.dump(stats, f, indent=1)
-    if samples:
-      with open(os.path.join(_WORKDIR.value, "eval_samples.jsonl"), "w") as f:
-        f.writelines(json.dumps(r) + "\n" for r in samples)
     for label, m in stats.items():  # invalid-action rate, lengths, truncation, partial score
       print(f"{label}: " + ", ".join(f"{k} {v:.3f}" for k, v in m.items()
                                      if not k.startswith("task/") and k != "episodes"))

@@ -448,6 +448,77 @@ def _zero_shot_section(root: str, out_dir: str) -> list:
           "eval_metrics.json and eval_samples.jsonl):"] + readings + [""])
 
 
+def _proportion_gap(k1: int, n1: int, k2: int, n2: int) -> tuple[float, float]:
+  """(p1 - p2, half-width of its 95 % normal interval), independent binomial samples:
+  1.96 * sqrt(p1 (1 - p1) / n1 + p2 (1 - p2) / n2)."""
+  p1, p2 = k1 / n1, k2 / n2
+  return p1 - p2, 1.96 * float(np.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2))
+
+
+def _warm_start_section(root: str, out_dir: str) -> list:
+  """Behaviour-cloned pretrained policies: one directory per run with evaluate.py
+  --split=both's eval_metrics.json (a held-out and a training-tasks row), its config.json and
+  the BC's bc_log.json; command.txt lists the BC and evaluation commands."""
+  if not os.path.isdir(root):
+    return []
+  dirs = sorted(os.path.join(root, d) for d in os.listdir(root)
+                if os.path.exists(os.path.join(root, d, "eval_metrics.json")))
+  if not dirs:
+    return []
+  lines = ["## Behaviour-cloned pretrained policy (the RL warm start)", "",
+           "The pretrained model after behaviour cloning on the environment's expert "
+           "(`experiments/sft.py`), then `experiments/evaluate.py --split=both`: the same "
+           "number of held-out and training tasks, sampled at the evaluation temperature.", "",
+           "| run | env | model | prompt | BC steps x batch (expert steps, tasks) | split | "
+           "episodes | success (%) | score | invalid-action rate | steps per episode (limit) | "
+           "evaluation (min) |", "|---" * 12 + "|"]
+  readings, commands = [], []
+  for d in dirs:
+    run = os.path.basename(d)
+    metrics = json.load(open(os.path.join(d, "eval_metrics.json")))
+    cfg_path, log_path = os.path.join(d, "config.json"), os.path.join(d, "bc_log.json")
+    cfg = json.load(open(cfg_path)) if os.path.exists(cfg_path) else {}
+    bc = json.load(open(log_path)) if os.path.exists(log_path) else {}
+    env = cfg.get("env", {}).get("name", "?")
+    model = cfg.get("model", {}).get("init") or cfg.get("model", {}).get("preset", "?")
+    sft = cfg.get("sft", {})
+    bc_cell = (f"{bc.get('steps', sft.get('steps', '?'))} x "
+               f"{bc.get('batch_size', sft.get('batch_size', '?'))} "
+               f"({bc.get('examples', '?')}, {bc.get('tasks', '?')})")
+    counts = {}
+    for label, m in metrics.items():
+      split = "held-out" if "held-out" in label else "training" if "training" in label else label
+      n = int(m["episodes"])
+      counts[split] = (round(m["success_rate"] * n), n)
+      score = m.get("task_score")
+      minutes = f"{m['seconds'] / 60:.1f}" if "seconds" in m else "?"
+      lines.append(f"| {run} | {env} | `{model}` | {cfg.get('env', {}).get('prompt', '?')} | "
+                   f"{bc_cell} | {split} | {n} | {100 * m['success_rate']:.1f} | "
+                   f"{'-' if score is None else f'{score:.3f}'} | {m['invalid_rate']:.3f} | "
+                   f"{m['episode_length']:.1f} ({cfg.get('env', {}).get('max_steps', '?')}) | "
+                   f"{minutes} |")
+    commands += [f"- {run}: `{c}`" for c in _raw_commands(d)]
+    text = f"- {run}: " + "; ".join(f"{split} {k} of {n} succeeded"
+                                    for split, (k, n) in counts.items())
+    if "held-out" in counts and "training" in counts:
+      (k1, n1), (k2, n2) = counts["training"], counts["held-out"]
+      gap, half = _proportion_gap(k1, n1, k2, n2)
+      verdict = ("the interval excludes 0: part of the training success is memorised"
+                 if gap - half > 0 else "the interval includes 0: no memorisation shows at this "
+                 "sample size" if gap + half >= 0 else "held-out above training")
+      text += (f"; training - held-out {100 * gap:+.1f} ± {100 * half:.1f} points (95 % normal "
+               f"interval), {verdict}")
+    losses = bc.get("losses") or []
+    if len(losses) >= 2:
+      text += (f"; BC loss {losses[0]:.3f} at step 1 -> {losses[-1]:.3f} at step "
+               f"{10 * (len(losses) - 1) + 1}")
+    if "seconds" in bc:
+      text += f"; BC took {bc['seconds'] / 60:.0f} min"
+    readings.append(text + ".")
+  return (lines + ["", "Commands:", ""] + commands + ["", "Reading (computed from "
+          "eval_metrics.json and bc_log.json):"] + readings + [""])
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--fidelity", default="experiments/results/credit_fidelity.md")
@@ -458,6 +529,8 @@ def main():
                       help="comma-separated comparison directories")
   parser.add_argument("--zero_shot", default="experiments/results/zero_shot",
                       help="directory of evaluate.py --zero_shot runs, one per environment")
+  parser.add_argument("--warm_start", default="experiments/results/warm_start",
+                      help="directory of behaviour-cloned runs (evaluate.py --split=both)")
   parser.add_argument("--out", default="experiments/RESULTS.md")
   args = parser.parse_args()
   out_dir = os.path.dirname(os.path.abspath(args.out))
@@ -470,6 +543,7 @@ def main():
   for d in (x for x in args.compare.split(",") if x):
     lines += _compare_section(d, out_dir)
   lines += _zero_shot_section(args.zero_shot, out_dir)
+  lines += _warm_start_section(args.warm_start, out_dir)
   with open(args.out, "w") as f:
     f.write("\n".join(lines) + "\n")
   print(f"wrote {args.out}")

@@ -204,3 +204,36 @@ def test_sweep_reading_per_value_from_the_runs(tmp_path):
   assert lines[2].startswith("- env.paraphrase_rate=1: proxmo 75.0 -> 68.3 held-out All (mean "
                              "over seeds), above its start in 0 of 3 seeds; proxmo - grpo -1.7")
   assert "gigpo" not in lines[2]
+
+
+def test_warm_start_section_reads_both_splits_and_the_memorisation_gap(tmp_path):
+  """Training 30/50 vs held-out 20/50: gap +20.0, half-width 1.96 * sqrt(2 * 0.24 / 50) =
+  19.2 points, which excludes 0. 14/40 vs 12/40: +5.0 ± 1.96 * sqrt((0.35 * 0.65 + 0.3 * 0.7)
+  / 40) = 20.5, which includes 0."""
+  root = tmp_path / "warm_start"
+  for run, (k_train, k_eval, n) in (("a_webshop", (30, 20, 50)), ("b_alfworld", (14, 12, 40))):
+    d = root / run
+    d.mkdir(parents=True)
+    row = lambda k, secs: {"success_rate": k / n, "episode_length": 6.0, "invalid_rate": 0.1,
+                           "truncated_rate": 0.2, "response_tokens": 20.0, "episodes": n,
+                           "seconds": secs, "task_score": 0.5}
+    (d / "eval_metrics.json").write_text(json.dumps(
+        {f"{run} (held-out)": row(k_eval, 600.0), f"{run} (training tasks)": row(k_train, 90.0)}))
+    (d / "config.json").write_text(json.dumps(
+        {"env": {"name": run[2:], "prompt": "compact", "max_steps": 15},
+         "model": {"init": "smollm2-135m"}, "sft": {"steps": 60, "batch_size": 16}}))
+    (d / "bc_log.json").write_text(json.dumps(
+        {"examples": 1000, "tasks": 200, "losses": [2.0, 1.0, 0.5], "seconds": 3600.0}))
+    (d / "command.txt").write_text("python experiments/sft.py\npython experiments/evaluate.py\n")
+  text = "\n".join(make_results._warm_start_section(str(root), str(tmp_path)))
+  assert ("| a_webshop | webshop | `smollm2-135m` | compact | 60 x 16 (1000, 200) | held-out | "
+          "50 | 40.0 | 0.500 | 0.100 | 6.0 (15) | 10.0 |") in text
+  assert "| training | 50 | 60.0 |" in text and "| 1.5 |" in text
+  assert ("- a_webshop: held-out 20 of 50 succeeded; training 30 of 50 succeeded; training - "
+          "held-out +20.0 ± 19.2 points (95 % normal interval), the interval excludes 0: part "
+          "of the training success is memorised; BC loss 2.000 at step 1 -> 0.500 at step 21; "
+          "BC took 60 min.") in text
+  assert "training - held-out +5.0 ± 20.5 points" in text
+  assert "the interval includes 0: no memorisation shows at this sample size" in text
+  assert "- b_alfworld: `python experiments/sft.py`" in text
+  assert make_results._warm_start_section(str(tmp_path / "none"), str(tmp_path)) == []

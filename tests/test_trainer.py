@@ -69,3 +69,32 @@ def test_iteration_checkpoint_and_identical_resume(data_dir, tmp_path):
   finally:
     run.close()
   assert _comparable(m2b) == pytest.approx(_comparable(m2), rel=1e-5, abs=1e-6)
+
+
+def test_scoring_in_micro_batches_matches_one_forward(data_dir, tmp_path):
+  """Old and reference log-probs are computed ppo.micro_batch rows at a time (memory); rows
+  are independent, so only the matmul kernels' blocking may differ: float32 rounding, far below
+  1e-5 on log-probs of magnitude < 10."""
+  import jax.numpy as jnp
+  import numpy as np
+  from proxmo_jax.models import logprobs
+  c = _config(data_dir)
+  c.ppo.micro_batch = 2
+  run = train.Run(c, str(tmp_path / "s"))
+  try:
+    t = run.trainer
+    rng = np.random.default_rng(0)
+    ids = jnp.asarray(rng.integers(1, t.policy.model_cfg.vocab_size, (8, 24)), jnp.int32)
+    attn = np.ones((8, 24), np.int32)
+    attn[::3, :5] = 0                        # left padding on some rows
+    resp = np.zeros((8, 24), np.float32)
+    resp[:, 16:] = 1.0
+    idx = jnp.asarray(logprobs.response_index(resp, multiple=8))
+    attn = jnp.asarray(attn)
+    whole = t._logprob_jit(t.ref_params, ids, attn, score_index=idx)[0]
+    chunked = t.score(t.ref_params, ids, attn, idx)
+    assert chunked.shape == whole.shape == (8, 24)
+    np.testing.assert_allclose(np.asarray(chunked), np.asarray(whole), rtol=0, atol=1e-5)
+    assert float(jnp.max(jnp.abs(whole))) > 0
+  finally:
+    run.close()

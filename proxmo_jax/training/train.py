@@ -17,6 +17,7 @@ import dataclasses
 import json
 import os
 import shutil
+import time
 from typing import Optional
 
 from environments import registry as env_registry
@@ -159,6 +160,7 @@ def behavior_clone(config, workdir: str, out_dir: Optional[str] = None) -> str:
         f"(model {config.model.preset if not config.model.init else config.model.init}, "
         f"vocab {policy.model_cfg.vocab_size})", flush=True)
   # With config.model.lora, only adapters are trained and the merged params are returned.
+  start = time.time()
   params, losses_ = behavior_cloning.train_bc(
       policy.params, examples, policy.model_cfg, steps=config.sft.steps,
       batch_size=config.sft.batch_size, learning_rate=config.sft.learning_rate, seed=config.seed,
@@ -169,8 +171,11 @@ def behavior_clone(config, workdir: str, out_dir: Optional[str] = None) -> str:
   out_dir = out_dir or os.path.join(workdir, "sft")
   policy_lib.save_params(params, out_dir)
   shutil.rmtree(os.path.join(workdir, "bc_state"), ignore_errors=True)  # finished: no resume
+  # "seconds": this call's wall time (a resumed run counts only its last part).
   with open(os.path.join(out_dir, "bc_log.json"), "w") as f:
-    json.dump({"examples": len(examples), "tasks": len(games), "losses": losses_[::10]}, f)
+    json.dump({"examples": len(examples), "tasks": len(games), "steps": config.sft.steps,
+               "batch_size": config.sft.batch_size, "seconds": round(time.time() - start, 1),
+               "losses": losses_[::10]}, f)
   return out_dir
 
 

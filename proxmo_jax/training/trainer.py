@@ -212,10 +212,10 @@ class Trainer:
     if self.use_sampled_logprobs:
       old_lp = g["old_logp"]
     elif self.lora_cfg is None:
-      old_lp = self._logprob_jit(self.state.params, ids, attn, score_index=idx)[0]
+      old_lp = self.score(self.state.params, ids, attn, idx)
     else:
-      old_lp = self._logprob_jit(self.base, ids, attn, score_index=idx, lora=self.state.params)[0]
-    ref_lp, _ = self._logprob_jit(self.ref_params, ids, attn, score_index=idx)
+      old_lp = self.score(self.base, ids, attn, idx, lora=self.state.params)
+    ref_lp = self.score(self.ref_params, ids, attn, idx)
     mb = dict(g, old_logp=old_lp * g["response_mask"], ref_logp=ref_lp * g["response_mask"])
     jax.block_until_ready((mb["old_logp"], mb["ref_logp"]))
     t_logp = time.perf_counter() - t3
@@ -244,6 +244,22 @@ class Trainer:
                 "sampled_tokens": float(stats.sampled_tokens)})
     self.iteration += 1
     return out
+
+  def score(self, params, ids, attn, idx, **kw):
+    """Log-probs f32[N, L] of the update batch (`logprob_fn` with score_index=idx), computed
+    ppo.micro_batch rows per data-parallel shard at a time, as the update's forward is: one
+    forward over all N rows would hold every row's attention probabilities at once (at 135M
+    parameters and ~1000-token rows, 100 rows need over 10 GiB). Rows are independent, so the
+    chunks give the same numbers. One call when N does not split into equal chunks, and on
+    more than one process (slicing global arrays there would gather across hosts)."""
+    n = ids.shape[0]
+    shards = n // parallel.batch_sharding(self.mesh, 2).shard_shape(ids.shape)[0]
+    chunk = self.config.ppo.micro_batch * shards
+    if n <= chunk or n % chunk or multihost.count() > 1:
+      return self._logprob_jit(params, ids, attn, score_index=idx, **kw)[0]
+    return jnp.concatenate([
+        self._logprob_jit(params, ids[i:i + chunk], attn[i:i + chunk],
+                          score_index=idx[i:i + chunk], **kw)[0] for i in range(0, n, chunk)])
 
   def save(self):
     self.ckpt.save(self.iteration, self.state, {"iteration": self.iteration})
