@@ -3,7 +3,8 @@
     python experiments/compare_estimators.py --env alfworld --budget cpu --seeds 0,1,2 \
         [--estimators grpo,rloo,gigpo,gigpo_std,proxmo,proxmo_no_modulation,proxmo_no_soft] \
         [--set sft.steps=1000 --set env.max_steps=20 ...] \
-        [--sweep env.paraphrase_rate=0,0.5,1] [--out experiments/results/compare]
+        [--sweep env.paraphrase_rate=0,0.5,1] [--out experiments/results/compare] \
+        [--size smollm2] [--start runs/smollm2_webshop_bc/sft]
 
 `--env NAME` reads configs/NAME.py (any environment with a config file); each run's config is
 `get_config("<estimator>,tiny")` (`,full` for `--budget full`), then the budget's settings, then
@@ -16,8 +17,11 @@ One behaviour-cloning run (and one tokenizer) is shared by every estimator; each
 (estimator, seed) then trains from it and is evaluated on the held-out tasks every
 `eval.every` iterations and after the last one. The start is evaluated once per seed (the same
 policy, tasks and evaluation seed for every estimator). Re-running with the same `--out` skips
-the (estimator, seed) pairs already in runs.json and restarts an interrupted one; command.txt
-keeps every command that added runs.
+the (estimator, seed) pairs already in runs.json and resumes an interrupted one from its latest
+checkpoint (its evaluations so far are kept in <run>/progress.json); command.txt keeps every
+command that added runs. `--size smollm2` trains the pretrained size instead of `tiny`;
+`--start DIR` shares an existing behaviour-cloned start (experiments/sft.py's sft/ directory),
+e.g. one cloned for hours in the background, instead of cloning one in <out>/sft.
 
 Writes `<out>/runs.json` (one record per run: env, estimator, seed, the environment's table
 columns and headline, the start and final rows, every evaluation row, the budget, the final KL,
@@ -290,10 +294,11 @@ def env_config_module(env: str):
   return importlib.import_module(f"configs.{env}")
 
 
-def make_config(env: str, budget: str, estimator: str, overrides, seed: int):
-  """The config of one run: the environment's variant, the budget, the overrides, the seed."""
-  size = "full" if budget == "full" else "tiny"
-  c = env_config_module(env).get_config(f"{estimator},{size}")
+def make_config(env: str, budget: str, estimator: str, overrides, seed: int,
+                size: str = "tiny"):
+  """The config of one run: the environment's variant at `size` ("full" for the full budget),
+  the budget, the overrides, the seed."""
+  c = env_config_module(env).get_config(f"{estimator},{'full' if budget == 'full' else size}")
   common.set_fields(c, {**BUDGETS[budget], **overrides})
   c.seed = seed
   c.eval.before_train = False  # the start is evaluated here, once per seed
@@ -354,26 +359,56 @@ def _evaluate(run, iteration: int, tag: str) -> dict:
   return row
 
 
+def _save_progress(path: str, evals, seconds: float, final_kl) -> None:
+  with open(path + ".tmp", "w") as f:
+    json.dump({"evals": evals, "seconds": seconds, "final_kl": final_kl}, f)
+  os.replace(path + ".tmp", path)
+
+
 def train_one(c, budget: str, workdir: str, sft_dir: str, start_row) -> dict:
-  """Trains one (estimator, seed) from the shared start; returns its runs.json record."""
+  """Trains one (estimator, seed) from the shared start; returns its runs.json record.
+
+  Resumable: every evaluation iteration is checkpointed before it is evaluated, and
+  <workdir>/progress.json (rewritten atomically) keeps the evaluations, the wall time and the
+  last KL. A run directory with progress.json continues from its latest checkpoint (exact, as
+  the trainer resumes), evaluating first if it stopped between that checkpoint and its
+  evaluation; a directory without it (stopped before the start was recorded) starts afresh.
+  """
   from proxmo_jax.training import train  # pylint: disable=import-outside-toplevel
-  if os.path.exists(workdir):  # an interrupted run restarts from the shared start
+  progress = os.path.join(workdir, "progress.json")
+  resume = os.path.exists(progress)
+  if os.path.exists(workdir) and not resume:
     shutil.rmtree(workdir)
   tag = f"{c.algorithm.variant} seed {c.seed}"
   t0 = time.time()
-  run = train.Run(c, workdir, init_params_dir=sft_dir, restore=False)
+  run = train.Run(c, workdir, init_params_dir=sft_dir, restore=resume)
   table = run.exp.spec.eval_table
-  last = {}
+  is_eval = lambda it: (c.eval.every and it % c.eval.every == 0) or it == c.iterations
   try:
-    evals = [[0, start_row if start_row is not None else _evaluate(run, 0, tag)]]
+    if resume:
+      saved = json.load(open(progress))
+      it = run.trainer.iteration
+      evals = [e for e in saved["evals"] if e[0] <= it]
+      prior, final_kl = saved["seconds"], saved.get("final_kl")
+      print(f"[compare] {tag}: resumed at iteration {it} ({len(evals)} evaluations kept)",
+            flush=True)
+      if it and evals[-1][0] < it and is_eval(it):
+        evals.append([it, _evaluate(run, it, tag)])
+    else:
+      prior, final_kl = 0.0, None
+      evals = [[0, start_row if start_row is not None else _evaluate(run, 0, tag)]]
+    _save_progress(progress, evals, prior + time.time() - t0, final_kl)
     while run.trainer.iteration < c.iterations:
       last = run.trainer.train_iteration()
       it = run.trainer.iteration
       run.writer.write(it, last)
-      if (c.eval.every and it % c.eval.every == 0) or it == c.iterations:
+      final_kl = float(last["kl"]) if "kl" in last else None
+      if is_eval(it) or (c.checkpoint.every and it % c.checkpoint.every == 0):
+        run.trainer.save()
+        run.trainer.ckpt.wait()
+      if is_eval(it):
         evals.append([it, _evaluate(run, it, tag)])
-    run.trainer.save()
-    run.trainer.ckpt.wait()
+      _save_progress(progress, evals, prior + time.time() - t0, final_kl)
   finally:
     run.close()
   headline = table.headline
@@ -381,28 +416,36 @@ def train_one(c, budget: str, workdir: str, sft_dir: str, start_row) -> dict:
           "columns": table.columns(), "families": [col for col, _ in table.families],
           "headline": headline, "start": evals[0][1], "final": evals[-1][1],
           "curve": [[it, row[headline]] for it, row in evals], "evals": evals,
-          "budget": budget_record(c, budget),
-          "final_kl": float(last["kl"]) if "kl" in last else None,
-          "seconds": time.time() - t0}
+          "budget": budget_record(c, budget), "final_kl": final_kl,
+          "seconds": prior + time.time() - t0}
 
 
-def compare(env: str, budget: str, estimators, seeds, overrides, out: str) -> list:
-  """One comparison in `out` (resumable); returns its run records."""
+def compare(env: str, budget: str, estimators, seeds, overrides, out: str,
+            size: str = "tiny", start_dir: str = "") -> list:
+  """One comparison in `out` (resumable); returns its run records. `start_dir`: an existing
+  behaviour-cloned start (a params.npz directory) instead of cloning one into <out>/sft."""
   os.makedirs(out, exist_ok=True)
   record_command(out)
   runs = load_runs(out)
   done = {(r["estimator"], r["seed"]) for r in runs}
   todo = [(n, s) for n in estimators for s in seeds if (n, s) not in done]
   shared = dict(overrides)
-  probe = make_config(env, budget, estimators[0], shared, 0)
+  probe = make_config(env, budget, estimators[0], shared, 0, size)
   if probe.tokenizer.kind == "sentencepiece" and not probe.tokenizer.path:
+    if start_dir:
+      raise SystemExit(f"--start {start_dir}: a start of the {size} size comes with its own "
+                       "tokenizer trained into its run; give --set tokenizer.path=<that run's "
+                       "tokenizer.model>, or use a pretrained size (e.g. --size smollm2).")
     shared["tokenizer.path"] = os.path.abspath(os.path.join(out, "tokenizer.model"))
-  sft_dir = os.path.join(out, "sft")
+  sft_dir = start_dir or os.path.join(out, "sft")
+  if start_dir and not os.path.exists(os.path.join(start_dir, "params.npz")):
+    raise SystemExit(f"--start {start_dir}: no params.npz there; give the sft/ directory that "
+                     "experiments/sft.py wrote.")
   if todo and not os.path.exists(os.path.join(sft_dir, "params.npz")):
     from proxmo_jax.training import train  # pylint: disable=import-outside-toplevel
-    train.behavior_clone(make_config(env, budget, estimators[0], shared, 0), out, sft_dir)
+    train.behavior_clone(make_config(env, budget, estimators[0], shared, 0, size), out, sft_dir)
   for name, seed in todo:
-    c = make_config(env, budget, name, shared, seed)
+    c = make_config(env, budget, name, shared, seed, size)
     start = next((r["start"] for r in runs if r["seed"] == seed), None)
     record = train_one(c, budget, os.path.join(out, f"{name}_s{seed}"), sft_dir, start)
     runs.append(record)
@@ -418,6 +461,11 @@ def parse_args(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--env", default="alfworld", help="configs/<env>.py (alfworld, webshop, ...)")
   parser.add_argument("--budget", choices=sorted(BUDGETS), default="cpu")
+  parser.add_argument("--size", default="tiny",
+                      help="the config size of the runs unless --budget full (tiny, smollm2)")
+  parser.add_argument("--start", default="", metavar="SFT_DIR",
+                      help="an existing behaviour-cloned start (experiments/sft.py's sft/ "
+                      "directory) shared by every run, instead of cloning one in <out>/sft")
   parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
   parser.add_argument("--estimators", default=",".join(common.ESTIMATORS),
                       help="comma-separated names of configs/common.py ESTIMATORS")
@@ -438,18 +486,18 @@ def main(argv=None):
   seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
   overrides = dict(kv.split("=", 1) for kv in args.set)
   if not args.sweep:
-    make_config(args.env, args.budget, estimators[0], overrides, 0)  # fails early on a typo
-    compare(args.env, args.budget, estimators, seeds, overrides, args.out)
+    make_config(args.env, args.budget, estimators[0], overrides, 0, args.size)  # typos fail now
+    compare(args.env, args.budget, estimators, seeds, overrides, args.out, args.size, args.start)
     return
   field, values = parse_sweep(args.sweep)
   for v in values:  # every value must make a valid config before anything trains
-    make_config(args.env, args.budget, estimators[0], {**overrides, field: v}, 0)
+    make_config(args.env, args.budget, estimators[0], {**overrides, field: v}, 0, args.size)
   os.makedirs(args.out, exist_ok=True)
   record_command(args.out)
   for v in values:
     print(f"[compare] sweep {field}={v}", flush=True)
     compare(args.env, args.budget, estimators, seeds, {**overrides, field: v},
-            os.path.join(args.out, sweep_dir(field, v)))
+            os.path.join(args.out, sweep_dir(field, v)), args.size, args.start)
   print(sweep_report(args.out, field, values), flush=True)
 
 
