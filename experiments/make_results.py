@@ -400,12 +400,17 @@ def _sample_sentence(env: str, samples: list, max_tokens) -> str:
           f"projected to a valid action.")
 
 
-def _zero_shot_section(root: str, out_dir: str) -> list:
-  """Zero-shot evaluations of a pretrained policy, one evaluate.py run directory per env."""
+def _evaluation_dirs(root: str) -> list:
+  """The subdirectories of `root` that hold an evaluate.py eval_metrics.json, sorted."""
   if not os.path.isdir(root):
     return []
-  dirs = sorted(os.path.join(root, d) for d in os.listdir(root)
+  return sorted(os.path.join(root, d) for d in os.listdir(root)
                 if os.path.exists(os.path.join(root, d, "eval_metrics.json")))
+
+
+def _zero_shot_section(root: str, out_dir: str) -> list:
+  """Zero-shot evaluations of a pretrained policy, one evaluate.py run directory per env."""
+  dirs = _evaluation_dirs(root)
   if not dirs:
     return []
   lines = ["## Zero-shot pretrained policy (no training)", "",
@@ -459,10 +464,7 @@ def _warm_start_section(root: str, out_dir: str) -> list:
   """Behaviour-cloned pretrained policies: one directory per run with evaluate.py
   --split=both's eval_metrics.json (a held-out and a training-tasks row), its config.json and
   the BC's bc_log.json; command.txt lists the BC and evaluation commands."""
-  if not os.path.isdir(root):
-    return []
-  dirs = sorted(os.path.join(root, d) for d in os.listdir(root)
-                if os.path.exists(os.path.join(root, d, "eval_metrics.json")))
+  dirs = _evaluation_dirs(root)
   if not dirs:
     return []
   lines = ["## Behaviour-cloned pretrained policy (the RL warm start)", "",
