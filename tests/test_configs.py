@@ -115,3 +115,22 @@ def test_smollm2_size_is_the_pretrained_model_with_the_paper_prompt(env):
     assert tiny.env.prompt == "compact" and 0 < tiny.sft.expert_noise < 1
     assert tiny.eval.temperature == tiny.rollout.temperature == 1.0
     config_validation.validate(tiny)
+
+
+def test_smollm2_webshop_response_budget_holds_every_expert_response():
+  """Behaviour cloning teaches the expert's responses; a rollout budget that cuts them before
+  </action> makes the cloned policy's searches invalid. Every expert response of the demo
+  catalog's tasks, in SmolLM2 tokens plus the end-of-turn token, fits the smollm2 budget."""
+  from configs import webshop
+  from environments import registry as env_registry
+  from proxmo_jax.models.gguf_import import smollm2_path
+  from proxmo_jax.tokenizers import from_gguf
+  from proxmo_jax.training import behavior_cloning
+  c = webshop.get_config("proxmo,smollm2,env.data_dir=data/webshop_demo")
+  spec = env_registry.make(c.env)
+  tok = from_gguf(smollm2_path())
+  pairs = behavior_cloning.expert_steps(spec.train_tasks[:100] + spec.eval_tasks[:100],
+                                        spec.agent, spec.env_factory)
+  lengths = [len(tok.encode(spec.agent.expert_response(cmd))) + 1 for _, cmd in pairs]
+  assert max(lengths) <= c.rollout.max_response_tokens, max(lengths)
+  assert max(lengths) > 48, max(lengths)    # the budget of 48 used before cut them
