@@ -472,8 +472,8 @@ def _warm_start_section(root: str, out_dir: str) -> list:
            "(`experiments/sft.py`), then `experiments/evaluate.py --split=both`: the same "
            "number of held-out and training tasks, sampled at the evaluation temperature.", "",
            "| run | env | model | prompt | BC steps x batch (expert steps, tasks) | split | "
-           "episodes | success (%) | score | invalid-action rate | steps per episode (limit) | "
-           "evaluation (min) |", "|---" * 12 + "|"]
+           "response budget | episodes | success (%) | score | invalid-action rate | steps per "
+           "episode (limit) | evaluation (min) |", "|---" * 13 + "|"]
   readings, commands = [], []
   for d in dirs:
     run = os.path.basename(d)
@@ -495,7 +495,8 @@ def _warm_start_section(root: str, out_dir: str) -> list:
       score = m.get("task_score")
       minutes = f"{m['seconds'] / 60:.1f}" if "seconds" in m else "?"
       lines.append(f"| {run} | {env} | `{model}` | {cfg.get('env', {}).get('prompt', '?')} | "
-                   f"{bc_cell} | {split} | {n} | {100 * m['success_rate']:.1f} | "
+                   f"{bc_cell} | {split} | {cfg.get('rollout', {}).get('max_response_tokens', '?')} | "
+                   f"{n} | {100 * m['success_rate']:.1f} | "
                    f"{'-' if score is None else f'{score:.3f}'} | {m['invalid_rate']:.3f} | "
                    f"{m['episode_length']:.1f} ({cfg.get('env', {}).get('max_steps', '?')}) | "
                    f"{minutes} |")
@@ -516,6 +517,14 @@ def _warm_start_section(root: str, out_dir: str) -> list:
                f"{10 * (len(losses) - 1) + 1}")
     if "seconds" in bc:
       text += f"; BC took {bc['seconds'] / 60:.0f} min"
+    samples_path = os.path.join(d, "eval_samples.jsonl")
+    if os.path.exists(samples_path):
+      samples = [json.loads(x) for x in open(samples_path) if x.strip()]
+      cut = sum("<action>" in r["response"] and "</action>" not in r["response"]
+                for r in samples)
+      text += (f"; of {_count(len(samples), 'dumped step')}, {cut} opened `<action>` without "
+               f"closing it (cut by the response budget) and "
+               f"{sum(not r['valid'] for r in samples)} were invalid")
     readings.append(text + ".")
   return (lines + ["", "Commands:", ""] + commands + ["", "Reading (computed from "
           "eval_metrics.json and bc_log.json):"] + readings + [""])

@@ -221,18 +221,23 @@ def test_warm_start_section_reads_both_splits_and_the_memorisation_gap(tmp_path)
         {f"{run} (held-out)": row(k_eval, 600.0), f"{run} (training tasks)": row(k_train, 90.0)}))
     (d / "config.json").write_text(json.dumps(
         {"env": {"name": run[2:], "prompt": "compact", "max_steps": 15},
-         "model": {"init": "smollm2-135m"}, "sft": {"steps": 60, "batch_size": 16}}))
+         "model": {"init": "smollm2-135m"}, "sft": {"steps": 60, "batch_size": 16},
+         "rollout": {"max_response_tokens": 96}}))
+    (d / "eval_samples.jsonl").write_text("".join(json.dumps({"response": r, "valid": v}) + "\n"
+        for r, v in (("<think></think><action>search[a b", False),
+                     ("<think></think><action>click[x]</action>", True))))
     (d / "bc_log.json").write_text(json.dumps(
         {"examples": 1000, "tasks": 200, "losses": [2.0, 1.0, 0.5], "seconds": 3600.0}))
     (d / "command.txt").write_text("python experiments/sft.py\npython experiments/evaluate.py\n")
   text = "\n".join(make_results._warm_start_section(str(root), str(tmp_path)))
   assert ("| a_webshop | webshop | `smollm2-135m` | compact | 60 x 16 (1000, 200) | held-out | "
-          "50 | 40.0 | 0.500 | 0.100 | 6.0 (15) | 10.0 |") in text
-  assert "| training | 50 | 60.0 |" in text and "| 1.5 |" in text
+          "96 | 50 | 40.0 | 0.500 | 0.100 | 6.0 (15) | 10.0 |") in text
+  assert "| training | 96 | 50 | 60.0 |" in text and "| 1.5 |" in text
   assert ("- a_webshop: held-out 20 of 50 succeeded; training 30 of 50 succeeded; training - "
           "held-out +20.0 ± 19.2 points (95 % normal interval), the interval excludes 0: part "
           "of the training success is memorised; BC loss 2.000 at step 1 -> 0.500 at step 21; "
-          "BC took 60 min.") in text
+          "BC took 60 min; of 2 dumped steps, 1 opened `<action>` without closing it (cut by "
+          "the response budget) and 1 were invalid.") in text
   assert "training - held-out +5.0 ± 20.5 points" in text
   assert "the interval includes 0: no memorisation shows at this sample size" in text
   assert "- b_alfworld: `python experiments/sft.py`" in text
