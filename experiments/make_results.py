@@ -489,7 +489,11 @@ def _warm_start_section(root: str, out_dir: str) -> list:
                f"({bc.get('examples', '?')}, {bc.get('tasks', '?')})")
     counts = {}
     for label, m in metrics.items():
-      split = "held-out" if "held-out" in label else "training" if "training" in label else label
+      # --split=both labels its rows; a one-split run is labelled by its workdir: its split
+      # comes from the command (evaluate.py's default is the held-out split).
+      split = ("held-out" if "held-out" in label else "training" if "training" in label else
+               "training" if any("--split=train" in c for c in _raw_commands(d)) else
+               "held-out")
       n = int(m["episodes"])
       counts[split] = (round(m["success_rate"] * n), n)
       score = m.get("task_score")

@@ -229,7 +229,14 @@ def test_warm_start_section_reads_both_splits_and_the_memorisation_gap(tmp_path)
     (d / "bc_log.json").write_text(json.dumps(
         {"examples": 1000, "tasks": 200, "losses": [2.0, 1.0, 0.5], "seconds": 3600.0}))
     (d / "command.txt").write_text("python experiments/sft.py\npython experiments/evaluate.py\n")
+  single = root / "c_single"                 # a one-split run: rows labelled by its workdir
+  single.mkdir()
+  (single / "eval_metrics.json").write_text(json.dumps({"c_single": {
+      "success_rate": 0.5, "episode_length": 5.0, "invalid_rate": 0.0, "episodes": 4}}))
+  (single / "command.txt").write_text("python experiments/evaluate.py --split=eval\n")
   text = "\n".join(make_results._warm_start_section(str(root), str(tmp_path)))
+  assert "| c_single | ? | `?` | ? | ? x ? (?, ?) | held-out | ? | 4 | 50.0 |" in text
+  assert "- c_single: held-out 2 of 4 succeeded." in text
   assert ("| a_webshop | webshop | `smollm2-135m` | compact | 60 x 16 (1000, 200) | held-out | "
           "96 | 50 | 40.0 | 0.500 | 0.100 | 6.0 (15) | 10.0 |") in text
   assert "| training | 96 | 50 | 60.0 |" in text and "| 1.5 |" in text
