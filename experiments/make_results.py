@@ -363,17 +363,23 @@ def _testbed_section() -> list:
           f"{horizon}; `environments/corridor/values.py`, no sampling):", ""] + table + [""]
 
 
+def _json_or_empty(path: str) -> dict:
+  return json.load(open(path)) if os.path.exists(path) else {}
+
+
+def _dumped_samples(directory: str) -> list:
+  """The records of evaluate.py --dump's eval_samples.jsonl ([] when there is none)."""
+  path = os.path.join(directory, "eval_samples.jsonl")
+  return [json.loads(x) for x in open(path) if x.strip()] if os.path.exists(path) else []
+
+
 def _zero_shot_row(directory: str):
   """(env, metrics of the run's one row, its config dict, its commands, its sample steps)."""
   metrics = json.load(open(os.path.join(directory, "eval_metrics.json")))
   (label, m), = metrics.items()
-  cfg_path = os.path.join(directory, "config.json")
-  cfg = json.load(open(cfg_path)) if os.path.exists(cfg_path) else {}
+  cfg = _json_or_empty(os.path.join(directory, "config.json"))
   env = cfg.get("env", {}).get("name", label)
-  samples_path = os.path.join(directory, "eval_samples.jsonl")
-  samples = ([json.loads(x) for x in open(samples_path) if x.strip()]
-             if os.path.exists(samples_path) else [])
-  return env, m, cfg, _raw_commands(directory), samples
+  return env, m, cfg, _raw_commands(directory), _dumped_samples(directory)
 
 
 def _episodes(m: dict, commands) -> Optional[int]:
@@ -478,9 +484,8 @@ def _warm_start_section(root: str, out_dir: str) -> list:
   for d in dirs:
     run = os.path.basename(d)
     metrics = json.load(open(os.path.join(d, "eval_metrics.json")))
-    cfg_path, log_path = os.path.join(d, "config.json"), os.path.join(d, "bc_log.json")
-    cfg = json.load(open(cfg_path)) if os.path.exists(cfg_path) else {}
-    bc = json.load(open(log_path)) if os.path.exists(log_path) else {}
+    cfg = _json_or_empty(os.path.join(d, "config.json"))
+    bc = _json_or_empty(os.path.join(d, "bc_log.json"))
     env = cfg.get("env", {}).get("name", "?")
     model = cfg.get("model", {}).get("init") or cfg.get("model", {}).get("preset", "?")
     sft = cfg.get("sft", {})
@@ -521,9 +526,8 @@ def _warm_start_section(root: str, out_dir: str) -> list:
                f"{10 * (len(losses) - 1) + 1}")
     if "seconds" in bc:
       text += f"; BC took {bc['seconds'] / 60:.0f} min"
-    samples_path = os.path.join(d, "eval_samples.jsonl")
-    if os.path.exists(samples_path):
-      samples = [json.loads(x) for x in open(samples_path) if x.strip()]
+    samples = _dumped_samples(d)
+    if samples:
       cut = sum("<action>" in r["response"] and "</action>" not in r["response"]
                 for r in samples)
       text += (f"; of {_count(len(samples), 'dumped step')}, {cut} opened `<action>` without "
