@@ -188,6 +188,12 @@ def train_bc(params, examples, cfg: ModelConfig, *, steps: int, batch_size: int,
     updates, opt_state = tx.update(grads, opt_state, trained)
     return optax.apply_updates(trained, updates), opt_state
 
+  def arrays(group):
+    """ids, attention mask and response index of `group`, padded to its length bucket."""
+    length = buckets.round_up(max(len(p) + len(r) for p, r in group), length_multiple)
+    ids, attn, resp = _pad(group, length)
+    return ids, attn, jnp.asarray(logprobs_lib.response_index(resp, response_multiple))
+
   def accumulated_step(trained, opt_state, batch):
     """One optimizer step over `batch`, micro_batch examples at a time (see the docstring)."""
     batch = sorted(batch, key=lambda pr: len(pr[0]) + len(pr[1]))
@@ -195,12 +201,10 @@ def train_bc(params, examples, cfg: ModelConfig, *, steps: int, batch_size: int,
     for i in range(0, len(batch), micro_batch):
       group = batch[i:i + micro_batch]
       group += [([], [])] * (micro_batch - len(group))     # empty rows: one shape per length
-      length = buckets.round_up(max(len(p) + len(r) for p, r in group), length_multiple)
-      ids, attn, resp = _pad(group, length)
-      score = logprobs_lib.response_index(resp, response_multiple)
-      value, grads = micro_grad(trained, base, ids, attn, jnp.asarray(score))
+      ids, attn, score = arrays(group)
+      value, grads = micro_grad(trained, base, ids, attn, score)
       grad_sum = grads if grad_sum is None else add(grad_sum, grads)
-      nll, count = nll + float(value), count + int(np.sum(np.asarray(score) > 0))
+      nll, count = nll + float(value), count + int(jnp.sum(score > 0))
     count = max(count, 1)
     trained, opt_state = apply_sum(trained, opt_state, grad_sum, jnp.float32(count))
     return trained, opt_state, nll / count
@@ -224,11 +228,7 @@ def train_bc(params, examples, cfg: ModelConfig, *, steps: int, batch_size: int,
       if micro_batch and micro_batch < len(batch):
         trained, opt_state, loss = accumulated_step(trained, opt_state, batch)
       else:
-        longest = max(len(p) + len(r) for p, r in batch)
-        length = buckets.round_up(longest, length_multiple)
-        ids, attn, resp = _pad(batch, length)
-        score = jnp.asarray(logprobs_lib.response_index(resp, response_multiple))
-        trained, opt_state, loss = step(trained, opt_state, base, ids, attn, score)
+        trained, opt_state, loss = step(trained, opt_state, base, *arrays(batch))
       losses.append(float(loss))
       if log_every and (s + 1) % log_every == 0:
         print(f"[bc {s + 1}/{steps}] loss={np.mean(losses[-log_every:]):.4f} "
