@@ -2,6 +2,7 @@
 oracle plans, ...).
 
     python experiments/sft.py --config=configs/alfworld.py:proxmo,tiny --workdir=runs/tiny
+    python experiments/sft.py --config=...,seed=1 --workdir=runs/more --init_params=runs/tiny/sft
 Writes <workdir>/sft/params.npz (and the tokenizer, if trained) for train.py --init_params.
 """
 
@@ -13,12 +14,15 @@ from proxmo_jax.training import train
 _CONFIG = config_flags.DEFINE_config_file("config", None, "config file (path[:arg]).",
                                           lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "run directory.")
+_INIT = flags.DEFINE_string("init_params", "", "params.npz directory to continue from (an earlier "
+                            "behaviour cloning's sft/); give the config another seed.")
 flags.mark_flags_as_required(["config", "workdir"])
 
 
 def main(argv):
   del argv
-  print("params written to", train.behavior_clone(_CONFIG.value, _WORKDIR.value))
+  print("params written to", train.behavior_clone(_CONFIG.value, _WORKDIR.value,
+                                                     init_params_dir=_INIT.value or None))
 
 
 if __name__ == "__main__":

@@ -96,6 +96,20 @@ def test_registered_toy_environment_trains_and_evaluates(tmp_path):
   assert len(metrics) == 1 and math.isfinite(json.loads(metrics[0])["loss"])
 
 
+def test_behavior_cloning_continues_from_saved_params(tmp_path):
+  """`init_params_dir` starts behaviour cloning from those params, not config.model.init (a
+  fresh init under seed 1): with a zero learning rate the continued run returns them unchanged."""
+  import numpy as np  # pylint: disable=import-outside-toplevel
+  c = _config(tmp_path)
+  first = train.behavior_clone(c, str(tmp_path))
+  c.sft.learning_rate = 0.0
+  c.seed = 1
+  more = train.behavior_clone(c, str(tmp_path), str(tmp_path / "more"), init_params_dir=first)
+  a, b = (np.load(f"{d}/params.npz") for d in (first, more))
+  assert set(a) == set(b) and all(np.array_equal(a[k], b[k]) for k in a)
+  assert json.loads((tmp_path / "more" / "bc_log.json").read_text())["init_params"] == first
+
+
 def test_multihost_table_of_a_split_with_types_the_other_lacks(tmp_path, monkeypatch):
   """Evaluating the training tasks on 2 hosts gathers rows keyed by the evaluated split's types.
 

@@ -142,8 +142,15 @@ def train_and_evaluate(config, workdir: str, init_params_dir: Optional[str] = No
   return rows
 
 
-def behavior_clone(config, workdir: str, out_dir: Optional[str] = None) -> str:
-  """Trains the configured model on the environment's expert; returns the params directory."""
+def behavior_clone(config, workdir: str, out_dir: Optional[str] = None,
+                   init_params_dir: Optional[str] = None) -> str:
+  """Trains the configured model on the environment's expert; returns the params directory.
+
+  init_params_dir: a params.npz directory to continue from (e.g. an earlier, finished
+  behaviour cloning: with LoRA, fresh adapters on its merged params) instead of
+  config.model.init. Use another config.seed than the earlier run, or the batch sampler
+  draws the same batches again.
+  """
   config_validation.validate(config)
   os.makedirs(workdir, exist_ok=True)
   spec = env_registry.make(config.env)
@@ -154,7 +161,7 @@ def behavior_clone(config, workdir: str, out_dir: Optional[str] = None) -> str:
   tokenizer = None
   if not policy_lib.is_pretrained(config.model.init) or config.tokenizer.kind != "model":
     tokenizer = policy_lib.make_tokenizer(config, workdir, spec, pairs=pairs)
-  policy = policy_lib.build_policy(config, workdir, spec, tokenizer=tokenizer)
+  policy = policy_lib.build_policy(config, workdir, spec, init_params_dir, tokenizer=tokenizer)
   examples = behavior_cloning.encode_pairs(pairs, policy, spec.agent)
   print(f"behaviour cloning on {len(examples)} expert steps from {len(games)} tasks "
         f"(model {config.model.preset if not config.model.init else config.model.init}, "
@@ -175,6 +182,7 @@ def behavior_clone(config, workdir: str, out_dir: Optional[str] = None) -> str:
   with open(os.path.join(out_dir, "bc_log.json"), "w") as f:
     json.dump({"examples": len(examples), "tasks": len(games), "steps": config.sft.steps,
                "batch_size": config.sft.batch_size, "seconds": round(time.time() - start, 1),
+               "init_params": init_params_dir or "",
                "losses": losses_[::10]}, f)
   return out_dir
 
