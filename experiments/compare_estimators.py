@@ -25,10 +25,11 @@ e.g. one cloned for hours in the background, instead of cloning one in <out>/sft
 
 Writes `<out>/runs.json` (one record per run: env, estimator, seed, the environment's table
 columns and headline, the start and final rows, every evaluation row, the budget, the final KL,
-wall time), `table.md` (final table per estimator and paired differences ProxMO - baseline),
-`curves.png` and, when the table has task families, `by_task.png`. With `--sweep FIELD=v1,v2`
-every value gets its own comparison (and its own behaviour-cloned start) in `<out>/FIELD=v/`,
-and `<out>/sweep.md` / `sweep.json` summarise them.
+wall time, the training metrics of every iteration as `history`), `table.md` (final table per
+estimator and paired differences ProxMO - baseline), `curves.png` and, when the table has task
+families, `by_task.png`. With `--sweep FIELD=v1,v2` every value gets its own comparison (and
+its own behaviour-cloned start) in `<out>/FIELD=v/`, and `<out>/sweep.md` / `sweep.json`
+summarise them.
 
 Intervals are 95 % Student-t intervals over seeds (n - 1 degrees of freedom), which stay valid
 with the few seeds a CPU comparison has.
@@ -359,9 +360,24 @@ def _evaluate(run, iteration: int, tag: str) -> dict:
   return row
 
 
-def _save_progress(path: str, evals, seconds: float, final_kl) -> None:
+# The training metrics kept per iteration in runs.json ("history"): the curves of a report
+# (training success, invalid actions, KL) and where an iteration's wall time goes.
+HISTORY_KEYS = ("success_rate", "invalid_rate", "episode_length", "kl", "entropy", "clip_frac",
+                "grad_norm", "step_samples", "sampled_tokens", "time/rollout", "time/logprob",
+                "time/update", "time/advantage", "time/advantage_grpo", "time/iteration",
+                "adv_overhead_vs_grpo_pct")
+
+
+def history_row(iteration: int, metrics: dict) -> dict:
+  """One iteration's HISTORY_KEYS (those present, as floats) and its number."""
+  row = {"iteration": iteration}
+  row.update({k: float(metrics[k]) for k in HISTORY_KEYS if k in metrics})
+  return row
+
+
+def _save_progress(path: str, evals, seconds: float, final_kl, history) -> None:
   with open(path + ".tmp", "w") as f:
-    json.dump({"evals": evals, "seconds": seconds, "final_kl": final_kl}, f)
+    json.dump({"evals": evals, "seconds": seconds, "final_kl": final_kl, "history": history}, f)
   os.replace(path + ".tmp", path)
 
 
@@ -369,8 +385,8 @@ def train_one(c, budget: str, workdir: str, sft_dir: str, start_row) -> dict:
   """Trains one (estimator, seed) from the shared start; returns its runs.json record.
 
   Resumable: every evaluation iteration is checkpointed before it is evaluated, and
-  <workdir>/progress.json (rewritten atomically) keeps the evaluations, the wall time and the
-  last KL. A run directory with progress.json continues from its latest checkpoint (exact, as
+  <workdir>/progress.json (rewritten atomically) keeps the evaluations, the wall time, the
+  last KL and the per-iteration training metrics (`history_row`). A run directory with progress.json continues from its latest checkpoint (exact, as
   the trainer resumes), evaluating first if it stopped between that checkpoint and its
   evaluation; a directory without it (stopped before the start was recorded) starts afresh.
   """
@@ -389,26 +405,28 @@ def train_one(c, budget: str, workdir: str, sft_dir: str, start_row) -> dict:
       saved = json.load(open(progress))
       it = run.trainer.iteration
       evals = [e for e in saved["evals"] if e[0] <= it]
+      history = [h for h in saved.get("history", []) if h["iteration"] <= it]
       prior, final_kl = saved["seconds"], saved.get("final_kl")
       print(f"[compare] {tag}: resumed at iteration {it} ({len(evals)} evaluations kept)",
             flush=True)
       if it and evals[-1][0] < it and is_eval(it):
         evals.append([it, _evaluate(run, it, tag)])
     else:
-      prior, final_kl = 0.0, None
+      prior, final_kl, history = 0.0, None, []
       evals = [[0, start_row if start_row is not None else _evaluate(run, 0, tag)]]
-    _save_progress(progress, evals, prior + time.time() - t0, final_kl)
+    _save_progress(progress, evals, prior + time.time() - t0, final_kl, history)
     while run.trainer.iteration < c.iterations:
       last = run.trainer.train_iteration()
       it = run.trainer.iteration
       run.writer.write(it, last)
       final_kl = float(last["kl"]) if "kl" in last else None
+      history.append(history_row(it, last))
       if is_eval(it) or (c.checkpoint.every and it % c.checkpoint.every == 0):
         run.trainer.save()
         run.trainer.ckpt.wait()
       if is_eval(it):
         evals.append([it, _evaluate(run, it, tag)])
-      _save_progress(progress, evals, prior + time.time() - t0, final_kl)
+      _save_progress(progress, evals, prior + time.time() - t0, final_kl, history)
   finally:
     run.close()
   headline = table.headline
@@ -416,7 +434,7 @@ def train_one(c, budget: str, workdir: str, sft_dir: str, start_row) -> dict:
           "columns": table.columns(), "families": [col for col, _ in table.families],
           "headline": headline, "start": evals[0][1], "final": evals[-1][1],
           "curve": [[it, row[headline]] for it, row in evals], "evals": evals,
-          "budget": budget_record(c, budget), "final_kl": final_kl,
+          "budget": budget_record(c, budget), "final_kl": final_kl, "history": history,
           "seconds": prior + time.time() - t0}
 
 

@@ -250,6 +250,52 @@ def _reading(directory, runs, spec, names, seeds, changes) -> list:
   return lines + _budget_sentence(directory, runs, spec["env"], seeds)
 
 
+def _history_tables(runs, names) -> list:
+  """From the runs' per-iteration training metrics (runs.json "history"; none in older files):
+  the training rollouts' success, invalid-action rate and KL per iteration, mean over seeds;
+  then where an iteration's wall time went, mean over iterations and seeds, with the
+  advantage's share of the iteration and its extra over GRPO's advantage on the same batch."""
+  runs = [r for r in runs if r.get("history")]
+  if not runs:
+    return []
+  names = [n for n in names if any(r["estimator"] == n for r in runs)]
+  mean = lambda vals: float(np.mean(vals)) if vals else None
+  fmt = lambda v, f: "-" if v is None else format(v, f)
+
+  def per_iteration(n, it, key):
+    return mean([h[key] for r in runs if r["estimator"] == n for h in r["history"]
+                 if h["iteration"] == it and key in h])
+
+  iterations = sorted({h["iteration"] for r in runs for h in r["history"]})
+  head = [f"{n} {c}" for n in names for c in ("success %", "invalid %", "KL")]
+  lines = ["", "Training rollouts per iteration (mean over seeds):", "",
+           "| iteration | " + " | ".join(head) + " |", "|---" * (len(head) + 1) + "|"]
+  for it in iterations:
+    cells = []
+    for n in names:
+      succ, inv = per_iteration(n, it, "success_rate"), per_iteration(n, it, "invalid_rate")
+      cells += [fmt(None if succ is None else 100 * succ, ".1f"),
+                fmt(None if inv is None else 100 * inv, ".1f"),
+                fmt(per_iteration(n, it, "kl"), ".4f")]
+    lines.append(f"| {it} | " + " | ".join(cells) + " |")
+  lines += ["", "Wall time per iteration (s, mean over iterations and seeds):", "",
+            "| estimator | iterations | rollout | log-probs | update | advantage | iteration | "
+            "advantage % of iteration | extra over GRPO's advantage, % of iteration |",
+            "|---" * 9 + "|"]
+  for n in names:
+    rows = [h for r in runs if r["estimator"] == n for h in r["history"]]
+    t = {k: mean([h[k] for h in rows if k in h]) for k in (
+        "time/rollout", "time/logprob", "time/update", "time/advantage", "time/iteration",
+        "adv_overhead_vs_grpo_pct")}
+    share = mean([100 * h["time/advantage"] / h["time/iteration"] for h in rows
+                  if "time/advantage" in h and h.get("time/iteration")])
+    lines.append(f"| {n} | {len(rows)} | {fmt(t['time/rollout'], '.1f')} | "
+                 f"{fmt(t['time/logprob'], '.1f')} | {fmt(t['time/update'], '.1f')} | "
+                 f"{fmt(t['time/advantage'], '.3f')} | {fmt(t['time/iteration'], '.1f')} | "
+                 f"{fmt(share, '.2f')} | {fmt(t['adv_overhead_vs_grpo_pct'], '+.2f')} |")
+  return lines
+
+
 def _compare_section(directory: str, out_dir: str, level: str = "##") -> list:
   runs_file = os.path.join(directory, "runs.json")
   name = os.path.basename(directory.rstrip("/"))
@@ -276,6 +322,7 @@ def _compare_section(directory: str, out_dir: str, level: str = "##") -> list:
   for metric in compare_estimators.aggregate_columns(spec):
     rows, changes[metric] = _per_seed_table(runs, names, seeds, metric)
     lines += ["", f"Held-out {metric} per seed, start -> final:", ""] + rows
+  lines += _history_tables(runs, names)
   lines += ["", f"![learning curves]({rel('curves.png')})"]
   if spec["families"]:
     lines.append(f"![per task family]({rel('by_task.png')})")

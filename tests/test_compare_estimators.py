@@ -159,6 +159,11 @@ def test_an_interrupted_run_resumes_where_the_straight_run_ends(tmp_path):
   assert second["step"] == 2 and second["kl"] > 0
   assert second == pytest.approx(last(str(out / "grpo_s0")), rel=1e-5, abs=1e-7)
   assert resumed["final_kl"] == pytest.approx(straight["final_kl"], rel=1e-5)
+  # The per-iteration training metrics survive the stop: iteration 1 from progress.json.
+  assert [h["iteration"] for h in resumed["history"]] == [1, 2]
+  assert [h["iteration"] for h in straight["history"]] == [1, 2]
+  for mine, theirs in zip(resumed["history"], straight["history"]):
+    assert _comparable(mine) == pytest.approx(_comparable(theirs), rel=1e-5, abs=1e-7)
   with pytest.raises(SystemExit, match="no params.npz"):
     ce.compare("corridor", "smoke", ["grpo"], [0], shared, str(tmp_path / "x"), "tiny",
                str(tmp_path / "nowhere"))
