@@ -386,9 +386,10 @@ def train_one(c, budget: str, workdir: str, sft_dir: str, start_row) -> dict:
 
   Resumable: every evaluation iteration is checkpointed before it is evaluated, and
   <workdir>/progress.json (rewritten atomically) keeps the evaluations, the wall time, the
-  last KL and the per-iteration training metrics (`history_row`). A run directory with progress.json continues from its latest checkpoint (exact, as
-  the trainer resumes), evaluating first if it stopped between that checkpoint and its
-  evaluation; a directory without it (stopped before the start was recorded) starts afresh.
+  last KL and the per-iteration training metrics (`history_row`). A run directory with
+  progress.json continues from its latest checkpoint (exact, as the trainer resumes),
+  evaluating first if it stopped between that checkpoint and its evaluation; a directory
+  without it (stopped before the start was recorded) starts afresh.
   """
   from proxmo_jax.training import train  # pylint: disable=import-outside-toplevel
   progress = os.path.join(workdir, "progress.json")
