@@ -533,6 +533,8 @@ def _warm_start_section(root: str, out_dir: str) -> list:
     metrics = json.load(open(os.path.join(d, "eval_metrics.json")))
     cfg = _json_or_empty(os.path.join(d, "config.json"))
     bc = _json_or_empty(os.path.join(d, "bc_log.json"))
+    run_commands = _raw_commands(d)
+    budget = cfg.get("rollout", {}).get("max_response_tokens", "?")
     env = cfg.get("env", {}).get("name", "?")
     model = cfg.get("model", {}).get("init") or cfg.get("model", {}).get("preset", "?")
     sft = cfg.get("sft", {})
@@ -544,19 +546,18 @@ def _warm_start_section(root: str, out_dir: str) -> list:
       # --split=both labels its rows; a one-split run is labelled by its workdir: its split
       # comes from the command (evaluate.py's default is the held-out split).
       split = ("held-out" if "held-out" in label else "training" if "training" in label else
-               "training" if any("--split=train" in c for c in _raw_commands(d)) else
+               "training" if any("--split=train" in c for c in run_commands) else
                "held-out")
       n = int(m["episodes"])
       counts[split] = (round(m["success_rate"] * n), n)
       score = m.get("task_score")
       minutes = f"{m['seconds'] / 60:.1f}" if "seconds" in m else "?"
       lines.append(f"| {run} | {env} | `{model}` | {cfg.get('env', {}).get('prompt', '?')} | "
-                   f"{bc_cell} | {split} | {cfg.get('rollout', {}).get('max_response_tokens', '?')} | "
-                   f"{n} | {100 * m['success_rate']:.1f} | "
+                   f"{bc_cell} | {split} | {budget} | {n} | {100 * m['success_rate']:.1f} | "
                    f"{'-' if score is None else f'{score:.3f}'} | {m['invalid_rate']:.3f} | "
                    f"{m['episode_length']:.1f} ({cfg.get('env', {}).get('max_steps', '?')}) | "
                    f"{minutes} |")
-    commands += [f"- {run}: `{c}`" for c in _raw_commands(d)]
+    commands += [f"- {run}: `{c}`" for c in run_commands]
     text = f"- {run}: " + "; ".join(f"{split} {k} of {n} succeeded"
                                     for split, (k, n) in counts.items())
     if "held-out" in counts and "training" in counts:
