@@ -14,9 +14,9 @@ full length. Prefill tokens/s = batch * prompt_len / time of the prompt forward;
 
 `--group n`: every n consecutive rows share one prompt (a rollout group's first turn); the JAX
 sampler prefills each distinct prompt once, HF's generate prefills every row. Several thread
-counts (`--threads 1,2`) run one subprocess each: torch.set_num_threads(n), and for one thread
-XLA gets --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1; XLA_FLAGS from the
-environment reach every run.
+count (`--threads 1,2`) runs in its own subprocess confined to n CPUs (os.sched_setaffinity, as
+in bench_update.py: XLA's one-thread flags do not confine it) with torch.set_num_threads(n);
+XLA_FLAGS from the environment reach every run.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ import numpy as np
 
 from proxmo_jax.models import config as model_config, hf_import, sampler, transformer
 
+import bench_update  # experiments/ is on sys.path when this file runs as a script
+
 
 def _median(fn, repeats):
   times = []
@@ -50,8 +52,7 @@ def _model(preset):
   import torch
   import transformers
   if preset == "smollm2-135m":
-    from experiments.bench_update import hf_llama, smollm2_config
-    model, cfg_j, params = hf_llama(smollm2_config())
+    model, cfg_j, params = bench_update.hf_llama(bench_update.smollm2_config())
     return model.eval(), cfg_j, params
   cfg = model_config.get_preset(preset)
   hf_cfg = transformers.Qwen2Config(
@@ -130,16 +131,12 @@ def main():
   if args.model:
     args.presets = args.model
   threads = [int(t) for t in args.threads.split(",")]
-  if len(threads) > 1 and not args._worker:
+  if not args._worker:
     for n in threads:
-      env = dict(os.environ)
-      if n == 1:
-        env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false "
-                            "intra_op_parallelism_threads=1").strip()
       cmd = [sys.executable, os.path.abspath(__file__), "--_worker", f"--threads={n}"] + [
           f"--{k}={v}" for k, v in vars(args).items()
           if k not in ("threads", "_worker", "model")]
-      subprocess.run(cmd, env=env, check=True)
+      subprocess.run(cmd, check=True, preexec_fn=bench_update.confine_to_cpus(n))
     return
   import torch
   torch.set_num_threads(threads[0])

@@ -6,10 +6,13 @@
 One HF `LlamaForCausalLM` with random weights at the model's shapes is imported into the JAX
 param tree, so both sides hold the same weights and see the same batch: B rows of P prompt and R
 response tokens (the `rollout.batching` layout, responses in the last R columns). Every thread
-count runs in its own subprocess (torch.set_num_threads(n); for one thread XLA gets
---xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1). Variants run one at a time
-(memory), HF and JAX alternating; each is warmed up first (JAX: compiled ahead of time; torch:
-one step on a single row) and then timed `repeats` times (median). Tokens/s count all
+count runs in its own subprocess confined to n CPUs (os.sched_setaffinity; XLA sizes its
+thread pool from the affinity mask, and torch.set_num_threads(n)). XLA's own one-thread flags
+(--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1) do not confine it: a
+2048 x 576 x 1536 matmul took 15.3 ms under them, 15.1 ms without and 31.0 ms under
+`taskset -c 0`, so they are not used. Variants run one at a time
+(memory), HF and JAX alternating; each is warmed up first (JAX: compiled ahead of time; then
+both sides run one full untimed step) and then timed `repeats` times (median). Tokens/s count all
 B * (P + R) tokens.
 
 JAX rows:
@@ -41,7 +44,12 @@ import tempfile
 import time
 
 
-ONE_THREAD_XLA = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+def confine_to_cpus(n: int):
+  """A subprocess preexec_fn that pins the child to the first n CPUs this process may use."""
+  cpus = sorted(os.sched_getaffinity(0))
+  if n > len(cpus):
+    raise SystemExit(f"--threads {n}: only {len(cpus)} CPUs are available here.")
+  return lambda: os.sched_setaffinity(0, cpus[:n])
 
 
 def smollm2_config(layers: int = 0):
@@ -126,10 +134,6 @@ def worker(args):
   adv_t = torch.tensor(adv_np)[:, None]
   opt = torch.optim.AdamW(model.parameters(), lr=1e-6, weight_decay=0.01)
 
-  def set_batch(*tensors):
-    nonlocal x, mask_t, resp_t, old_t, adv_t
-    x, mask_t, resp_t, old_t, adv_t = tensors
-
   def torch_logp(keep):
     logits = model(x, attention_mask=mask_t, logits_to_keep=(r + 1) if keep else 0).logits
     logits = logits[:, :-1].float()
@@ -179,15 +183,8 @@ def worker(args):
       slot.clear()  # frees this variant's params and optimizer state before the next one
     return warm, run, done
 
-  small = slice(0, 1)  # torch warm-up on one row: allocator and kernels, not a full step
-
   def torch_runner(fn, keep):
-    def warm():
-      nonlocal_x = (x, mask_t, resp_t, old_t, adv_t)
-      set_batch(*(t[small] for t in nonlocal_x))
-      fn(keep)
-      set_batch(*nonlocal_x)
-    return warm, lambda: fn(keep), lambda: None
+    return lambda: None, lambda: fn(keep), lambda: None
 
   def jax_score_runner(f):
     return lambda: f(params).block_until_ready(), lambda: f(params).block_until_ready(), \
@@ -208,7 +205,10 @@ def worker(args):
   runs = {k: v for k, v in runs.items() if only is None or f"{k[0]}:{k[1]}:{k[2]}" in only}
   compile_s, times = {}, {k: [] for k in runs}
   for key, (warm, run, done) in runs.items():
-    compile_s["/".join(key)] = _time(warm)
+    # Warm-up: JAX compiles ahead of time, then both sides run one full untimed step (a first
+    # execution also pays for allocating and faulting in its buffers: 18 s against 13 s for the
+    # 30-layer JAX update here, which a median of 2 repeats had half counted).
+    compile_s["/".join(key)] = _time(warm) + _time(run)
     for _ in range(args.repeats):
       times[key].append(_time(run))
     done()
@@ -240,12 +240,9 @@ def main():
         f"({args.prompt_len} prompt + {args.response_len} response) tokens, LoRA rank "
         f"{args.lora_rank}, median of {args.repeats}; other jobs may share the CPU")
   for n in (int(t) for t in args.threads.split(",")):
-    env = dict(os.environ)
-    if n == 1:
-      env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " " + ONE_THREAD_XLA).strip()
     cmd = [sys.executable, os.path.abspath(__file__), "--_worker", "--threads", str(n)] + [
         f"--{k}={v}" for k, v in vars(args).items() if k not in ("threads", "_worker")]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, preexec_fn=confine_to_cpus(n))
     line = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
     if proc.returncode or not line:
       print(proc.stdout[-2000:], proc.stderr[-4000:])
