@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 from typing import Optional
 
 import numpy as np
@@ -296,16 +297,51 @@ def _history_tables(runs, names) -> list:
   return lines
 
 
+def _unfinished_runs(directory: str, runs) -> list:
+  """Records of the runs still training: a <estimator>_s<seed>/progress.json whose pair is not
+  in runs.json (compare_estimators writes runs.json when a run ends)."""
+  done = {f"{r['estimator']}_s{r['seed']}" for r in runs}
+  out = []
+  for name in sorted(os.listdir(directory)):
+    match = re.fullmatch(r"(.+)_s(\d+)", name)
+    path = os.path.join(directory, name, "progress.json")
+    if match and name not in done and os.path.exists(path):
+      saved = json.load(open(path))
+      out.append({"estimator": match.group(1), "seed": int(match.group(2)),
+                  "evals": saved["evals"], "history": saved.get("history", []),
+                  "seconds": saved["seconds"]})
+  return out
+
+
+def _in_progress_lines(directory: str, runs) -> list:
+  """What the unfinished runs have measured so far: their held-out evaluations and training
+  history, so a comparison that takes several sessions reports before it ends."""
+  records = _unfinished_runs(directory, runs)
+  if not records:
+    return []
+  where = "; not in the tables above" if runs else ""
+  lines = ["", f"Still training (read from each run's progress.json{where}):", ""]
+  for r in records:
+    evals = "; ".join(f"iteration {it}: " + ", ".join(
+        f"{k} {v:.1f}" for k, v in row.items() if v is not None) for it, row in r["evals"])
+    lines.append(f"- {r['estimator']} seed {r['seed']}: {_count(len(r['history']), 'iteration')} "
+                 f"done, {r['seconds'] / 3600:.1f} h of wall time so far; held-out {evals}")
+  return lines + _history_tables(records, sorted({r["estimator"] for r in records}))
+
+
 def _compare_section(directory: str, out_dir: str, level: str = "##") -> list:
   runs_file = os.path.join(directory, "runs.json")
   name = os.path.basename(directory.rstrip("/"))
   if os.path.exists(os.path.join(directory, "sweep.json")):
     return _sweep_section(directory, out_dir)
-  if not os.path.exists(runs_file):
-    return [f"{level} Learning comparison ({name})", "", "(no runs.json yet)", ""]
-  runs = json.load(open(runs_file))
+  runs = json.load(open(runs_file)) if os.path.exists(runs_file) else []
   if not runs:
-    return [f"{level} Learning comparison ({name})", "", "(runs.json holds no runs yet)", ""]
+    progress = _in_progress_lines(directory, runs) if os.path.isdir(directory) else []
+    if progress:
+      return [f"{level} Learning comparison ({name})"] + progress + [""] + _commands(directory)
+    return [f"{level} Learning comparison ({name})", "",
+            "(runs.json holds no runs yet)" if os.path.exists(runs_file) else "(no runs.json yet)",
+            ""]
   spec = compare_estimators.table_spec(runs)
   # The table and plots are redrawn from runs.json, so a partial comparison reports too.
   table = compare_estimators.report(runs, directory)
@@ -323,6 +359,7 @@ def _compare_section(directory: str, out_dir: str, level: str = "##") -> list:
     rows, changes[metric] = _per_seed_table(runs, names, seeds, metric)
     lines += ["", f"Held-out {metric} per seed, start -> final:", ""] + rows
   lines += _history_tables(runs, names)
+  lines += _in_progress_lines(directory, runs)
   lines += ["", f"![learning curves]({rel('curves.png')})"]
   if spec["families"]:
     lines.append(f"![per task family]({rel('by_task.png')})")
@@ -592,7 +629,8 @@ def main():
   parser.add_argument("--compare", default="experiments/results/corridor_paraphrase,"
                       "experiments/results/corridor_spread,"
                       "experiments/results/compare_alfworld_pick,"
-                      "experiments/results/compare_webshop",
+                      "experiments/results/compare_webshop,"
+                      "experiments/results/compare_webshop_smollm2",
                       help="comma-separated comparison directories")
   parser.add_argument("--zero_shot", default="experiments/results/zero_shot",
                       help="directory of evaluate.py --zero_shot runs, one per environment")

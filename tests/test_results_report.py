@@ -276,3 +276,35 @@ def test_compare_section_tables_the_per_iteration_history(tmp_path):
   (tmp_path / "older").mkdir()
   _, plain = _section(tmp_path / "older", {"proxmo": [20.0]})
   assert "Training rollouts per iteration" not in plain
+
+
+def test_compare_section_reports_runs_still_training_from_their_progress(tmp_path):
+  """A comparison spanning sessions: a run without a runs.json record reports its evaluations
+  and per-iteration history from <estimator>_s<seed>/progress.json, before and after the first
+  run of the comparison has finished."""
+  d = tmp_path / "cmp"
+  (d / "proxmo_s0").mkdir(parents=True)
+  history = [{"iteration": 1, "success_rate": 0.5, "invalid_rate": 0.0, "kl": 0.002,
+              "time/rollout": 300.0, "time/logprob": 0.0, "time/update": 500.0,
+              "time/advantage": 0.4, "time/iteration": 800.0, "adv_overhead_vs_grpo_pct": 0.01}]
+  (d / "proxmo_s0" / "progress.json").write_text(json.dumps(
+      {"evals": [[0, {"Score": 79.65, "Succ.": 43.0}]], "seconds": 5400.0, "final_kl": 0.002,
+       "history": history}))
+  (d / "command.txt").write_text("python experiments/compare_estimators.py --env webshop\n")
+  text = "\n".join(make_results._compare_section(str(d), str(tmp_path)))
+  assert ("- proxmo seed 0: 1 iteration done, 1.5 h of wall time so far; held-out iteration 0: "
+          "Score 79.7, Succ. 43.0") in text
+  assert "| 1 | 50.0 | 0.0 | 0.0020 |" in text
+  # 100 * 0.4 / 800 = 0.05 % of the iteration
+  assert "| proxmo | 1 | 300.0 | 0.0 | 500.0 | 0.400 | 800.0 | 0.05 | +0.01 |" in text
+  assert "Command: `python experiments/compare_estimators.py --env webshop`" in text
+  # once proxmo seed 0 is in runs.json, a later run still training is reported after its tables
+  _write_comparison(d, {"proxmo": [50.0]}, spec=WEBSHOP, row=_webshop_row)
+  (d / "grpo_s0").mkdir()
+  (d / "grpo_s0" / "progress.json").write_text(json.dumps(
+      {"evals": [[0, {"Score": 79.65, "Succ.": 43.0}], [4, {"Score": 80.0, "Succ.": 45.0}]],
+       "seconds": 3600.0, "final_kl": None, "history": []}))
+  text = "\n".join(make_results._compare_section(str(d), str(tmp_path)))
+  assert "- proxmo seed 0:" not in text
+  assert ("- grpo seed 0: 0 iterations done, 1.0 h of wall time so far; held-out iteration 0: "
+          "Score 79.7, Succ. 43.0; iteration 4: Score 80.0, Succ. 45.0") in text
