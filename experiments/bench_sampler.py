@@ -13,7 +13,7 @@ full length. Prefill tokens/s = batch * prompt_len / time of the prompt forward;
 = batch * new_tokens / (generate time - prefill time). Ratios are JAX / HF.
 
 `--group n`: every n consecutive rows share one prompt (a rollout group's first turn); the JAX
-sampler prefills each distinct prompt once, HF's generate prefills every row. Several thread
+sampler prefills each distinct prompt once, HF's generate prefills every row. Each thread
 count (`--threads 1,2`) runs in its own subprocess confined to n CPUs (os.sched_setaffinity, as
 in bench_update.py: XLA's one-thread flags do not confine it) with torch.set_num_threads(n);
 XLA_FLAGS from the environment reach every run.
