@@ -375,6 +375,11 @@ def history_row(iteration: int, metrics: dict) -> dict:
   return row
 
 
+def run_dir_name(estimator: str, seed: int) -> str:
+  """The directory of one (estimator, seed) run inside a comparison's --out."""
+  return f"{estimator}_s{seed}"
+
+
 def _save_progress(path: str, evals, seconds: float, final_kl, history) -> None:
   with open(path + ".tmp", "w") as f:
     json.dump({"evals": evals, "seconds": seconds, "final_kl": final_kl, "history": history}, f)
@@ -466,7 +471,7 @@ def compare(env: str, budget: str, estimators, seeds, overrides, out: str,
   for name, seed in todo:
     c = make_config(env, budget, name, shared, seed, size)
     start = next((r["start"] for r in runs if r["seed"] == seed), None)
-    record = train_one(c, budget, os.path.join(out, f"{name}_s{seed}"), sft_dir, start)
+    record = train_one(c, budget, os.path.join(out, run_dir_name(name, seed)), sft_dir, start)
     runs.append(record)
     save_runs(out, runs)
     print(f"[compare] {name} seed {seed}: final {record['headline']} "

@@ -151,7 +151,8 @@ def _final_kls(directory, runs) -> list:
     if r.get("final_kl") is not None:
       kls.append(r["final_kl"])
       continue
-    path = os.path.join(directory, f"{r['estimator']}_s{r['seed']}", "metrics.jsonl")
+    path = os.path.join(directory, compare_estimators.run_dir_name(r["estimator"], r["seed"]),
+                        "metrics.jsonl")
     if os.path.exists(path):
       rows = [json.loads(x) for x in open(path) if '"kl"' in x]
       kls += [rows[-1]["kl"]] if rows else []
@@ -161,7 +162,8 @@ def _final_kls(directory, runs) -> list:
 def _budget(directory, runs):
   """(budget dict, where it came from): a run's config.json, else the runs.json record."""
   for r in runs:
-    path = os.path.join(directory, f"{r['estimator']}_s{r['seed']}", "config.json")
+    path = os.path.join(directory, compare_estimators.run_dir_name(r["estimator"], r["seed"]),
+                        "config.json")
     if os.path.exists(path):
       c = json.load(open(path))
       g, n = c["env"]["groups_per_batch"], c["env"]["group_size"]
@@ -300,10 +302,10 @@ def _history_tables(runs, names) -> list:
 def _unfinished_runs(directory: str, runs) -> list:
   """Records of the runs still training: a <estimator>_s<seed>/progress.json whose pair is not
   in runs.json (compare_estimators writes runs.json when a run ends)."""
-  done = {f"{r['estimator']}_s{r['seed']}" for r in runs}
+  done = {compare_estimators.run_dir_name(r["estimator"], r["seed"]) for r in runs}
   out = []
   for name in sorted(os.listdir(directory)):
-    match = re.fullmatch(r"(.+)_s(\d+)", name)
+    match = re.fullmatch(r"(.+)_s(\d+)", name)  # the inverse of run_dir_name
     path = os.path.join(directory, name, "progress.json")
     if match and name not in done and os.path.exists(path):
       saved = json.load(open(path))
