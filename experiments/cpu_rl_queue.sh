@@ -34,8 +34,13 @@ WEBSHOP_BC=runs/smollm2_webshop_bc2/sft
 test -f "$WEBSHOP_BC/params.npz" || { echo "missing $WEBSHOP_BC/params.npz (README: BC)"; exit 1; }
 
 # 1. compare_estimators keeps its own command.txt and skips the finished (estimator, seed) pairs.
-echo "[queue $(date -u +%FT%TZ)] 1. WebShop comparison"
-$PY experiments/compare_estimators.py --env webshop --budget cpu --size smollm2 \
+# Both estimators of a paired comparison must run the same code: ProxMO ran at commit 40bd38e,
+# so GRPO resumes from a checkout of that commit (a git worktree under .pinned/, first on
+# PYTHONPATH), whatever main has become since.
+PIN=40bd38e
+test -d ".pinned/$PIN" || git worktree add --detach ".pinned/$PIN" "$PIN"
+echo "[queue $(date -u +%FT%TZ)] 1. WebShop comparison (code at $PIN)"
+PYTHONPATH="$PWD/.pinned/$PIN" $PY ".pinned/$PIN/experiments/compare_estimators.py" --env webshop --budget cpu --size smollm2 \
   --start "$WEBSHOP_BC" --estimators proxmo,grpo --seeds 0 \
   --out experiments/results/compare_webshop_smollm2 \
   --set env.prompt=compact --set env.max_steps=10 --set eval.num_tasks=100 --set iterations=8 \
