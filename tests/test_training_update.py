@@ -93,3 +93,32 @@ def test_response_only_update_equals_full_update():
   for a, b, h in zip(jax.tree_util.tree_leaves(fast.params),
                      jax.tree_util.tree_leaves(full.params), jax.tree_util.tree_leaves(host)):
     np.testing.assert_allclose(np.asarray(a) - h, np.asarray(b) - h, atol=1e-3 * 1e-2)
+
+
+def _pad_rows(batch, rows):
+  """`rows` padding rows as build_update_batch writes them: no tokens, no response, A = 0."""
+  pad = lambda x: jnp.concatenate([x, jnp.zeros((rows,) + x.shape[1:], x.dtype)])
+  return {k: pad(v) for k, v in batch.items()}
+
+
+def test_padding_only_micro_batches_neither_shrink_the_step_nor_the_metrics():
+  # 4 real rows in 2 micro-batches of 2, then the same rows with 4 padding rows after them
+  # (2 more micro-batches with no tokens). The step and the metrics must be the same: the
+  # gradient is the mean over the micro-batches that hold tokens.
+  params, batch = _batch(rows=4)
+  host = jax.tree_util.tree_map(np.asarray, params)
+  real = train_state.create_train_state(params, TX)
+  real, m_real = update.update_step(real, batch, tx=TX, logprob_fn=LOGPROB,
+                                    loss_cfg=losses.LossConfig(), micro_batches=2)
+  padded = train_state.create_train_state(jax.tree_util.tree_map(jnp.asarray, host), TX)
+  padded, m_pad = update.update_step(padded, _pad_rows(batch, 4), tx=TX, logprob_fn=LOGPROB,
+                                     loss_cfg=losses.LossConfig(), micro_batches=4)
+  # old_logp are the params' own log-probs, recomputed outside this jit: every response
+  # token's ratio is 1 up to a few float32 ulps of log-probs of size ~log(32) = 3.5 (ulp 2.4e-7).
+  # Averaging in the padding micro-batches' zeros would have given 0.5.
+  np.testing.assert_allclose([float(m_pad["ratio_mean"]), float(m_pad["ratio_max"])], [1.0, 1.0],
+                             rtol=0, atol=1e-6)
+  for k in ("loss", "pg_loss", "entropy", "kl", "grad_norm", "tokens"):
+    np.testing.assert_allclose(float(m_pad[k]), float(m_real[k]), rtol=1e-6, atol=1e-9)
+  for a, b in zip(jax.tree_util.tree_leaves(padded.params), jax.tree_util.tree_leaves(real.params)):
+    np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=0, atol=1e-7)

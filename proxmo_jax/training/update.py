@@ -2,7 +2,18 @@
 
 A mini-batch holds M step samples (`ppo_mini_batch`); it is split into k = M / micro equal
 micro-batches whose token-mean losses are averaged (loss / k each, as the reference divides by
-the accumulation count), then one clipped AdamW step is taken. If the loss or the gradient norm
+the accumulation count), then one clipped AdamW step is taken.
+
+Padding rows (response_mask all zero, `rollout.batching.build_update_batch`) fill the last
+mini-batch up to M. The reference pads with copies of real samples instead (docs/method.md, trap 8), so
+each of its micro-batches holds data. Here a micro-batch of padding rows only has no tokens and
+no gradient, and it is left out of the count: with k' micro-batches holding response tokens,
+
+    grad = (1 / k') * sum over those micro-batches of grad(token-mean loss of the micro-batch)
+
+and the metrics are their mean over the same k' micro-batches (`ratio_max` their max). Without
+padding k' = k. Dividing by k instead would shrink the last mini-batch's step by k' / k and bias
+every metric towards 0. If the loss or the gradient norm
 is not finite, the step is skipped: params and optimizer state are kept, `state.skipped` grows,
 and the metrics say so.
 
@@ -76,15 +87,22 @@ def update_step(state: TrainState, minibatch: dict, base: Optional[dict] = None,
   if k == 1:  # no accumulation buffer: the gradient of the only micro-batch is the gradient
     (loss, metrics), grads = grad_fn(state.params, minibatch, base, logprob_fn, loss_cfg)
   else:
-    def body(acc, mb):
+    # w_i = 1 / k' for the k' micro-batches with response tokens, 0 for padding-only ones.
+    resp = micro["response_mask"]
+    has_tokens = jnp.any(resp > 0, axis=tuple(range(1, resp.ndim)))
+    weights = has_tokens.astype(jnp.float32) / jnp.maximum(jnp.sum(has_tokens), 1)
+
+    def body(acc, xs):
+      mb, w = xs
       (loss, metrics), grads = grad_fn(state.params, mb, base, logprob_fn, loss_cfg)
       acc_g, acc_l = acc
-      acc_g = jax.tree_util.tree_map(lambda a, g: a + g / k, acc_g, grads)
-      return (acc_g, acc_l + loss / k), metrics
+      acc_g = jax.tree_util.tree_map(lambda a, g: a + g * w, acc_g, grads)
+      return (acc_g, acc_l + loss * w), metrics
 
     zeros = jax.tree_util.tree_map(jnp.zeros_like, state.params)
-    (grads, loss), metrics = jax.lax.scan(body, (zeros, jnp.float32(0.0)), micro)
-    metrics = jax.tree_util.tree_map(jnp.mean, metrics)
+    (grads, loss), metrics = jax.lax.scan(body, (zeros, jnp.float32(0.0)), (micro, weights))
+    metrics = {name: (jnp.max(jnp.where(has_tokens, v, -jnp.inf)) if name == "ratio_max"
+                      else jnp.sum(v * weights)) for name, v in metrics.items()}
   gnorm = optax.global_norm(grads)
   ok = jnp.isfinite(loss) & jnp.isfinite(gnorm)
   updates, new_opt = tx.update(grads, state.opt_state, state.params)
@@ -113,7 +131,7 @@ def ppo_epoch(state: TrainState, batch: dict, *, mini_batch: int, micro_batch: i
     base: frozen base params when `state.params` is a LoRA adapter tree.
 
   Returns:
-    (state, mean metrics over the mini-batches, as floats).
+    (state, metrics as floats: their mean over the mini-batches, `ratio_max` the max).
   """
   b = batch["advantages"].shape[0]
   if b % mini_batch or mini_batch % micro_batch:
@@ -134,4 +152,5 @@ def ppo_epoch(state: TrainState, batch: dict, *, mini_batch: int, micro_batch: i
   if not all_metrics:
     return state, {}
   host = jax.device_get(all_metrics)
-  return state, {k: float(np.mean([m[k] for m in host])) for k in host[0]}
+  return state, {k: float((np.max if k == "ratio_max" else np.mean)([m[k] for m in host]))
+                 for k in host[0]}
