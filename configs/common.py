@@ -104,6 +104,7 @@ def base_config(env: str, estimator: str = "proxmo") -> ml_collections.ConfigDic
   c.model.lora.rank = 0               # 0: train every weight; > 0: LoRA adapters of this rank
   c.model.lora.alpha = 16.0           # adapter scale alpha / rank
   c.model.lora.targets = "q,k,v,o,gate,up,down"   # projections that get adapters
+  c.model.lora.layers = 0             # 0: every layer; N: the top N layers (backward through N)
 
   c.tokenizer = ml_collections.ConfigDict()
   c.tokenizer.kind = "hf"             # "hf" (tokenizer.json), "sentencepiece" or "model" (the

@@ -1,7 +1,8 @@
 """Benchmark: PPO update step (forward + backward + AdamW) and scoring, JAX vs HF transformers.
 
     python experiments/bench_update.py [--model smollm2-135m] [--batch 8] [--prompt_len 192]
-        [--response_len 64] [--threads 1,2] [--repeats 2] [--lora_rank 8] [--layers 0]
+        [--response_len 64] [--threads 1,2] [--repeats 2] [--lora_rank 8] [--lora_top 8]
+        [--layers 0]
 
 One HF `LlamaForCausalLM` with random weights at the model's shapes is imported into the JAX
 param tree, so both sides hold the same weights and see the same batch: B rows of P prompt and R
@@ -20,6 +21,8 @@ JAX rows:
   response  update_step with score_index: LM head + log-softmax on the R response positions
   lora      the same with LoRA adapters on q,k,v,o,gate,up,down (rank r): base frozen, the
             backward computes no weight gradient of the base
+  lora_top  LoRA on the top N layers only (--lora_top N, `model.lora.layers`): the backward
+            stops at layer L - N
 HF rows:
   full      model(ids).logits, log_softmax, the same PPO loss, backward, AdamW (its default path)
   keep      the same with logits_to_keep = R + 1 (HF's own response-only head)
@@ -34,6 +37,7 @@ gain here: 4.6-5.3 s vs 4.6 s for a 4-layer update in alternating runs).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import json
 import os
@@ -125,6 +129,9 @@ def worker(args):
                    dict(batch, score_index=idx), None, lp_fn),
       "lora": (lambda: lora.init_lora(cfg, lcfg, jax.random.PRNGKey(1)),
                dict(batch, score_index=idx), params, lora_fn),
+      "lora_top": (lambda: lora.init_lora(cfg, dataclasses.replace(lcfg, layers=args.lora_top),
+                                          jax.random.PRNGKey(1)),
+                   dict(batch, score_index=idx), params, lora_fn),
   }
   # torch: the same loss on the same batch
   x = torch.tensor(ids_np, dtype=torch.long)
@@ -197,6 +204,7 @@ def worker(args):
           ("hf", "keep", "update"): torch_runner(torch_update, True),
           ("jax", "response", "update"): jax_update_runner("response"),
           ("jax", "lora", "update"): jax_update_runner("lora"),
+          ("jax", "lora_top", "update"): jax_update_runner("lora_top"),
           ("hf", "full", "score"): torch_runner(torch_score, False),
           ("jax", "full", "score"): jax_score_runner(score_full),
           ("hf", "keep", "score"): torch_runner(torch_score, True),
@@ -227,6 +235,7 @@ def main():
   parser.add_argument("--repeats", type=int, default=2)
   parser.add_argument("--lora_rank", type=int, default=8)
   parser.add_argument("--lora_targets", default="q,k,v,o,gate,up,down")
+  parser.add_argument("--lora_top", type=int, default=8, help="layers of the lora_top row")
   parser.add_argument("--layers", type=int, default=0, help="override the layer count (0: model's)")
   parser.add_argument("--only", default="", help="comma list of side:variant:kind to run")
   parser.add_argument("--_worker", action="store_true", help=argparse.SUPPRESS)
@@ -251,17 +260,19 @@ def main():
     med, tok = res["median_s"], res["tokens"]
     tps = {k: tok / v for k, v in med.items()}
     print(f"\n{n} thread(s): tokens/s (warm-up s)")
-    print("| kind | jax full | jax response | jax lora | hf full | hf keep | "
-          "jax response / hf full | jax response / hf keep | lora / jax response |")
-    print("|---" * 9 + "|")
+    print(f"| kind | jax full | jax response | jax lora | jax lora top {args.lora_top} | hf full "
+          f"| hf keep | jax response / hf full | jax response / hf keep | lora / jax response "
+          f"| lora top / jax response |")
+    print("|---" * 11 + "|")
     for kind in ("update", "score"):
       g = lambda side, v: tps.get(f"{side}/{v}/{kind}")
-      cells = [g("jax", "full"), g("jax", "response"), g("jax", "lora"), g("hf", "full"),
-               g("hf", "keep")]
+      cells = [g("jax", "full"), g("jax", "response"), g("jax", "lora"), g("jax", "lora_top"),
+               g("hf", "full"), g("hf", "keep")]
       fmt = lambda v: "-" if v is None else f"{v:.1f}"
       ratio = lambda a, c: "-" if a is None or c is None else f"{a / c:.2f}x"
-      print(f"| {kind} | " + " | ".join(fmt(c) for c in cells) + f" | {ratio(cells[1], cells[3])}"
-            f" | {ratio(cells[1], cells[4])} | {ratio(cells[2], cells[1])} |", flush=True)
+      print(f"| {kind} | " + " | ".join(fmt(c) for c in cells) + f" | {ratio(cells[1], cells[4])}"
+            f" | {ratio(cells[1], cells[5])} | {ratio(cells[2], cells[1])} "
+            f"| {ratio(cells[3], cells[1])} |", flush=True)
     print("warm-up s:", {k: round(v, 1) for k, v in res["warmup_s"].items()})
 
 

@@ -77,6 +77,63 @@ def test_gradients_reach_only_the_adapters():
   assert sum(x.size for x in jax.tree_util.tree_leaves(state.opt_state)) <= 2 * lora.count(ad) + 8
 
 
+CFG3 = config.ModelConfig(vocab_size=64, d_model=32, n_layers=3, n_heads=4, n_kv_heads=2,
+                          d_ff=48, rope_theta=10000.0)
+PARAMS3 = transformer.init_params(CFG3, jax.random.PRNGKey(3))
+
+
+def _top_and_full_adapters(top_layers):
+  """Random adapters on the top `top_layers` layers of CFG3, and the all-layer tree that equals
+  them on those layers and has B = 0 (no effect) on the layers below."""
+  full = lora.init_lora(CFG3, LCFG, jax.random.PRNGKey(5))
+  keys = iter(jax.random.split(jax.random.PRNGKey(6), len(full)))
+  first = CFG3.n_layers - top_layers
+  full = {n: {"a": ab["a"],
+              "b": (0.05 * jax.random.normal(next(keys), ab["b"].shape)).at[:first].set(0.0)}
+          for n, ab in full.items()}
+  top = jax.tree_util.tree_map(lambda x: x[first:], full)
+  return top, full
+
+
+@pytest.mark.parametrize("top_layers", [1, 2])
+def test_adapters_on_the_top_layers_equal_all_layer_adapters_that_are_zero_below(top_layers):
+  top_cfg = lora.LoraConfig(rank=4, alpha=8.0, layers=top_layers)
+  assert lora.init_lora(CFG3, top_cfg, jax.random.PRNGKey(0))["wq"]["a"].shape == (top_layers,
+                                                                                    32, 4)
+  top, full = _top_and_full_adapters(top_layers)
+  assert lora.adapted_layers(top) == top_layers
+  fn = functools.partial(logprobs.token_logprobs, cfg=CFG3, lora_scale=LCFG.scale)
+  loss = lambda adapters: -jnp.sum(fn(PARAMS3, TOKS, MASK, lora=adapters)[0])
+  v_top, g_top = jax.value_and_grad(loss)(top)
+  v_full, g_full = jax.value_and_grad(loss)(full)
+  # The same arithmetic per layer (h W + s (h A) 0 = h W exactly below), in two scans instead of
+  # one: equal up to float32 rounding of XLA's fusion choices (relative 1e-6 on O(1) values).
+  np.testing.assert_allclose(float(v_top), float(v_full), rtol=1e-6)
+  for path, g in jax.tree_util.tree_leaves_with_path(g_top):
+    g_ref = functools.reduce(lambda t, k: t[k.key], path, g_full)[CFG3.n_layers - top_layers:]
+    scale = float(jnp.max(jnp.abs(g_ref)))
+    assert scale > 0, jax.tree_util.keystr(path)
+    np.testing.assert_allclose(np.asarray(g), np.asarray(g_ref), rtol=0, atol=1e-5 * scale)
+  # Merging folds them into the top layers only, and gives the unmerged forward.
+  merged = lora.merge(PARAMS3, top, top_cfg)
+  first = CFG3.n_layers - top_layers
+  for name in top:
+    np.testing.assert_array_equal(np.asarray(merged["layers"][name][:first]),
+                                  np.asarray(PARAMS3["layers"][name][:first]))
+    assert float(jnp.max(jnp.abs(merged["layers"][name][first:]
+                                 - PARAMS3["layers"][name][first:]))) > 0
+  np.testing.assert_allclose(np.asarray(FWD(merged, TOKS, MASK, cfg=CFG3)),
+                             np.asarray(FWD(PARAMS3, TOKS, MASK, cfg=CFG3, lora=top,
+                                            lora_scale=LCFG.scale)), atol=1e-5, rtol=1e-5)
+
+
+def test_more_adapted_layers_than_the_model_has_is_an_error():
+  with pytest.raises(ValueError, match="has 3 layers"):
+    lora.init_lora(CFG3, lora.LoraConfig(layers=4), jax.random.PRNGKey(0))
+  with pytest.raises(ValueError, match="layers=-1"):
+    lora.LoraConfig(layers=-1)
+
+
 def _toy_batch(rows=8, length=10, seed=0):
   rng = np.random.default_rng(seed)
   ids = jnp.asarray(rng.integers(1, 64, (rows, length)), jnp.int32)

@@ -9,7 +9,13 @@ For a target projection y = h W with W: [d_in, d_out] (per layer), the adapted p
 so a fresh adapter leaves the model unchanged, and only A and B are trained. The adapter tree is a
 plain dict of arrays, stacked on the layer axis like the base params:
 
-    {"wq": {"a": f32[L, D, r], "b": f32[L, r, H*hd]}, "w_down": {"a": f32[L, F, r], ...}, ...}
+    {"wq": {"a": f32[N, D, r], "b": f32[N, r, H*hd]}, "w_down": {"a": f32[N, F, r], ...}, ...}
+
+N is every layer (N = L, `layers=0`) or only the top N layers (`layers=N`, as PEFT's
+`layers_to_transform=range(L - N, L)`). With the top N adapted, the gradient of the adapters flows
+back through those N layers only: the L - N layers below are a forward pass with no backward
+(`transformer.hidden_states` scans them separately), so an update costs about
+fwd(L) + bwd(N) instead of fwd(L) + bwd(L).
 
 Targets are named q, k, v, o, gate, up, down (or q_proj .. down_proj, or wq .. w_down), as a
 comma-separated string or a sequence. `merge(params, lora, lora_cfg)` folds s A B into the base
@@ -55,11 +61,22 @@ class LoraConfig:
   rank: int = 8
   alpha: float = 16.0
   targets: Union[str, tuple] = "q,k,v,o,gate,up,down"
+  layers: int = 0  # 0: every layer; N > 0: the top N layers only
 
   def __post_init__(self):
     if self.rank <= 0:
       raise ValueError(f"LoraConfig.rank={self.rank}: use a positive rank (or no LoRA).")
+    if self.layers < 0:
+      raise ValueError(f"LoraConfig.layers={self.layers}: use 0 (every layer) or N > 0 (the top "
+                       "N layers).")
     object.__setattr__(self, "targets", parse_targets(self.targets))
+
+  def adapted_layers(self, cfg: ModelConfig) -> int:
+    """N, the number of top layers that get adapters; an error if the model has fewer."""
+    if self.layers > cfg.n_layers:
+      raise ValueError(f"LoRA layers={self.layers}, but the model has {cfg.n_layers} layers: use "
+                       f"0 (every layer) or at most {cfg.n_layers}.")
+    return self.layers or cfg.n_layers
 
   @property
   def scale(self) -> float:
@@ -78,15 +95,20 @@ def init_lora(cfg: ModelConfig, lora_cfg: LoraConfig, rng: jax.Array,
               dtype=jnp.float32) -> dict:
   """A fresh adapter tree (A kaiming-uniform, B zero): the model it adapts is unchanged."""
   shapes = _shapes(cfg)
+  n = lora_cfg.adapted_layers(cfg)
   keys = jax.random.split(rng, len(lora_cfg.targets))
   out = {}
   for key, name in zip(keys, lora_cfg.targets):
     d_in, d_out = shapes[name]
     bound = 1.0 / jnp.sqrt(jnp.float32(d_in))
-    a = jax.random.uniform(key, (cfg.n_layers, d_in, lora_cfg.rank), jnp.float32, -bound, bound)
-    out[name] = {"a": a.astype(dtype),
-                 "b": jnp.zeros((cfg.n_layers, lora_cfg.rank, d_out), dtype)}
+    a = jax.random.uniform(key, (n, d_in, lora_cfg.rank), jnp.float32, -bound, bound)
+    out[name] = {"a": a.astype(dtype), "b": jnp.zeros((n, lora_cfg.rank, d_out), dtype)}
   return out
+
+
+def adapted_layers(lora: dict) -> int:
+  """N of an adapter tree: the length of its stacked layer axis (the top N layers)."""
+  return int(jax.tree_util.tree_leaves(lora)[0].shape[0])
 
 
 def logical_axes(cfg: ModelConfig, lora_cfg: LoraConfig) -> dict:
@@ -100,13 +122,16 @@ def logical_axes(cfg: ModelConfig, lora_cfg: LoraConfig) -> dict:
 
 
 def merge(params: dict, lora: dict, lora_cfg: LoraConfig) -> dict:
-  """Base params with every adapter folded in: W <- W + s A B (in W's dtype). A new tree."""
+  """Base params with every adapter folded in: W <- W + s A B (in W's dtype), on the top N layers
+  the adapters cover. A new tree."""
   layers = dict(params["layers"])
   for name, ab in lora.items():
     w = layers[name]
     delta = jnp.einsum("lir,lro->lio", ab["a"].astype(jnp.float32),
                        ab["b"].astype(jnp.float32))
-    layers[name] = (w.astype(jnp.float32) + lora_cfg.scale * delta).astype(w.dtype)
+    first = w.shape[0] - delta.shape[0]
+    top = (w[first:].astype(jnp.float32) + lora_cfg.scale * delta).astype(w.dtype)
+    layers[name] = top if first == 0 else jnp.concatenate([w[:first], top])
   return dict(params, layers=layers)
 
 

@@ -26,10 +26,10 @@ KV cache: {"k", "v": [L, B, S_max, KV, hd], "mask": i32[B, S_max]}; a forward wi
 `cache_index` writes its T new keys at slots cache_index .. cache_index + T - 1 and attends over
 all filled slots.
 
-LoRA (`proxmo_jax.models.lora`): an adapter tree {name: {"a": [L, d_in, r], "b": [L, r, d_out]}}
+LoRA (`proxmo_jax.models.lora`): an adapter tree {name: {"a": [N, d_in, r], "b": [N, r, d_out]}}
 for some of wq, wk, wv, wo, w_gate, w_up, w_down adds s (h A) B to the projection h W
-(s = alpha / r), i.e. the forward of W + s A B without forming it. With `lora=None` (or B = 0)
-the forward is the base model's, bit for bit.
+(s = alpha / r), i.e. the forward of W + s A B without forming it, in the top N layers (N = L:
+all). With `lora=None` (or B = 0) the forward is the base model's, bit for bit.
 
 Scoring only some positions: `hidden_states` stops before the LM head and `lm_head` applies it
 to any [B, T, D] slice, so log-probs of R response tokens cost an [R, D] x [D, V] head per row
@@ -205,7 +205,15 @@ def hidden_states(params: dict, tokens, segment_mask, cfg: ModelConfig, position
 
   if cfg.remat:
     body = jax.checkpoint(body)
-  x, _ = jax.lax.scan(body, x, (params["layers"], lora))
+  # Adapters stacked on N < L layers cover the top N; the layers below are scanned without them.
+  first = 0 if lora is None else cfg.n_layers - jax.tree_util.tree_leaves(lora)[0].shape[0]
+  if first:
+    below = jax.tree_util.tree_map(lambda w: w[:first], params["layers"])
+    above = jax.tree_util.tree_map(lambda w: w[first:], params["layers"])
+    x, _ = jax.lax.scan(body, x, (below, None))
+    x, _ = jax.lax.scan(body, x, (above, lora))
+  else:
+    x, _ = jax.lax.scan(body, x, (params["layers"], lora))
   return x
 
 

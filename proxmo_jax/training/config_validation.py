@@ -39,6 +39,8 @@ def validate(c) -> None:
   if lora is not None:
     _require(lora.rank >= 0, "model.lora.rank", f"{lora.rank}; use 0 (off) or a rank >= 1.")
     _require(lora.rank == 0 or lora.alpha > 0, "model.lora.alpha", "must be > 0.")
+    _require(lora.get("layers", 0) >= 0, "model.lora.layers",
+             f"{lora.get('layers', 0)}; use 0 (every layer) or N > 0 (the top N layers).")
     if lora.rank:
       from proxmo_jax.models import lora as lora_lib  # pylint: disable=import-outside-toplevel
       try:

@@ -273,7 +273,8 @@ def lora_config(config) -> Optional[lora_lib.LoraConfig]:
   lora = config.model.get("lora", None)
   if lora is None or not lora.rank:
     return None
-  return lora_lib.LoraConfig(rank=int(lora.rank), alpha=float(lora.alpha), targets=lora.targets)
+  return lora_lib.LoraConfig(rank=int(lora.rank), alpha=float(lora.alpha), targets=lora.targets,
+                             layers=int(lora.get("layers", 0)))
 
 
 def sharding_rules(config):
