@@ -127,6 +127,57 @@ def test_adapters_on_the_top_layers_equal_all_layer_adapters_that_are_zero_below
                                             lora_scale=LCFG.scale)), atol=1e-5, rtol=1e-5)
 
 
+def test_reference_logprobs_from_the_shared_lower_layers_are_the_base_models():
+  top, _ = _top_and_full_adapters(1)
+  idx = jnp.asarray(logprobs.response_index(MASK[:, :] * (jnp.arange(10) >= 6), multiple=4))
+  fn = functools.partial(logprobs.token_logprobs, cfg=CFG3, lora_scale=LCFG.scale,
+                         score_index=idx)
+  lp, ent, ref = jax.jit(functools.partial(fn, with_reference=True))(PARAMS3, TOKS, MASK,
+                                                                     lora=top)
+  lp_alone, ent_alone = jax.jit(fn)(PARAMS3, TOKS, MASK, lora=top)
+  base_lp, _ = jax.jit(fn)(PARAMS3, TOKS, MASK)
+  assert float(jnp.max(jnp.abs(lp - base_lp))) > 1e-3  # the adapters do move the policy
+  # The same layers on the same inputs, scanned in other groupings: float32 rounding of
+  # log-probs of size ~log(64) = 4.2 (ulp 4.8e-7), a few ulps.
+  for got, want in ((ref, base_lp), (lp, lp_alone), (ent, ent_alone)):
+    np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=0, atol=2e-6)
+  with pytest.raises(ValueError, match="needs LoRA"):
+    fn(PARAMS3, TOKS, MASK, with_reference=True)
+
+
+def test_update_with_the_reference_inside_equals_the_update_given_it():
+  top_cfg = lora.LoraConfig(rank=4, alpha=8.0, layers=1)
+  rng = np.random.default_rng(0)
+  ids = jnp.asarray(rng.integers(1, 64, (8, 10)), jnp.int32)
+  attn = jnp.ones((8, 10), jnp.int32)
+  resp = jnp.asarray(np.r_[[0] * 6, [1] * 4][None].repeat(8, 0), jnp.float32)
+  idx = jnp.asarray(logprobs.response_index(resp, multiple=4))
+  base_lp = logprobs.token_logprobs(PARAMS3, ids, attn, CFG3, score_index=idx)[0] * resp
+  given = {"input_ids": ids, "attention_mask": attn, "response_mask": resp,
+           "old_logp": base_lp, "ref_logp": base_lp, "score_index": idx,
+           "advantages": jnp.asarray(rng.normal(size=8), jnp.float32)}
+  inside = {k: v for k, v in given.items() if k != "ref_logp"}
+  tx = train_state.make_optimizer(train_state.OptimizerConfig(learning_rate=1e-2))
+  fn = functools.partial(logprobs.token_logprobs, cfg=CFG3, lora_scale=top_cfg.scale)
+  run = lambda batch: update.ppo_epoch(
+      train_state.create_train_state(lora.init_lora(CFG3, top_cfg, jax.random.PRNGKey(1)), tx),
+      batch, mini_batch=4, micro_batch=2, tx=tx, logprob_fn=fn, loss_cfg=losses.LossConfig(),
+      base=PARAMS3)
+  (s_given, m_given), (s_inside, m_inside) = run(given), run(inside)
+  assert m_inside["kl"] > 0  # the second mini-batch's policy has moved away from the base
+  for k in ("loss", "pg_loss", "kl", "entropy", "grad_norm"):
+    np.testing.assert_allclose(m_inside[k], m_given[k], rtol=1e-5, atol=1e-8)
+  # As in test_training_update: Adam amplifies float32 rounding where |g| ~ eps; compare the
+  # steps to 0.1 % of the largest possible one.
+  for a, b in zip(jax.tree_util.tree_leaves(s_inside.params),
+                  jax.tree_util.tree_leaves(s_given.params)):
+    np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=0, atol=1e-3 * 1e-2)
+  # Without LoRA the reference is a separate copy of the params: it must be given.
+  with pytest.raises(ValueError, match="without ref_logp"):
+    update.ppo_epoch(train_state.create_train_state(PARAMS3, tx), inside, mini_batch=4,
+                     micro_batch=2, tx=tx, logprob_fn=fn, loss_cfg=losses.LossConfig())
+
+
 def test_more_adapted_layers_than_the_model_has_is_an_error():
   with pytest.raises(ValueError, match="has 3 layers"):
     lora.init_lora(CFG3, lora.LoraConfig(layers=4), jax.random.PRNGKey(0))

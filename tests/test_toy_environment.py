@@ -126,15 +126,18 @@ def test_multihost_table_of_a_split_with_types_the_other_lacks(tmp_path, monkeyp
   assert set(row) == {"Red", "Blue", "All"} and row["Blue"] is not None
 
 
-def test_lora_trains_adapters_only_with_sampled_old_logprobs(tmp_path):
+@pytest.mark.parametrize("top_layers", [0, 1])
+def test_lora_trains_adapters_only_with_sampled_old_logprobs(tmp_path, top_layers):
   """LoRA: the state holds the adapters (and their optimizer moments) only, the base params
   stay the reference, the sampler gets base + adapters; the sampler's log-probs serve as the
-  old log-probs, so the first update's ratio is 1 up to float32 rounding (clip fraction 0)."""
+  old log-probs, so the first update's ratio is 1 up to float32 rounding (clip fraction 0).
+  With adapters on the top layer only, the reference log-probs come from the update itself."""
   import jax  # pylint: disable=import-outside-toplevel
   import numpy as np  # pylint: disable=import-outside-toplevel
   c = _config(tmp_path)
   c.model.lora.rank = 4
   c.model.lora.targets = "q,v"
+  c.model.lora.layers = top_layers
   c.ppo.old_logprobs = "sampled"
   c.optim.learning_rate = 1e-2
   run = train.Run(c, str(tmp_path))
@@ -142,10 +145,13 @@ def test_lora_trains_adapters_only_with_sampled_old_logprobs(tmp_path):
     t = run.trainer
     base = jax.tree_util.tree_map(np.asarray, t.base)
     assert set(t.state.params) == {"wq", "wv"} and t.use_sampled_logprobs
+    n_layers = t.policy.model_cfg.n_layers
+    assert n_layers > 1 and t.ref_in_update == (top_layers == 1)
+    assert t.state.params["wq"]["a"].shape[0] == (top_layers or n_layers)
     m = t.train_iteration()
   finally:
     run.close()
-  assert m["clip_frac"] == 0.0 and math.isfinite(m["loss"])
+  assert m["clip_frac"] == 0.0 and math.isfinite(m["loss"]) and math.isfinite(m["kl"])
   jax.tree_util.tree_map(np.testing.assert_array_equal, base,
                          jax.tree_util.tree_map(np.asarray, t.base))
   moved = np.abs(np.asarray(t.state.params["wq"]["b"])).max()

@@ -15,6 +15,12 @@ states at t - 1 and applies the head there only, giving f32[B, R]. `token_logpro
 score_index=...)` scatters them back into the f32[B, L] layout (zeros elsewhere). Both are exact
 rewrites of the full computation: the same hidden states, the same head, per position.
 
+`with_reference=True` (LoRA): the base model's log-probs of the same tokens come back as a third
+output, computed from the residual stream of the layers below the adapters, which the base and
+the adapted model share (`transformer.hidden_states(with_base=True)`). With adapters on the top N
+of L layers, the reference log-probs of PPO's KL term then cost N layers and a head inside the
+update instead of a separate L-layer pass over the batch; they are the base model's exactly.
+
 The sampler's own log-probs (`SampleOutput.logprobs`) are log softmax(z / T) of each drawn token
 under the sampling params, i.e. `token_logprobs` at the response columns: when the rollout params
 are the params being updated (on-policy: `old_logp` of PPO), `sampled_logprobs` places them in
@@ -51,28 +57,41 @@ def logprobs_from_logits(logits, tokens, temperature=1.0):
 
 
 def indexed_logprobs(params, input_ids, attention_mask, score_index, cfg: ModelConfig,
-                     temperature=1.0, *, lora: Optional[dict] = None, lora_scale: float = 1.0):
+                     temperature=1.0, *, lora: Optional[dict] = None, lora_scale: float = 1.0,
+                     with_reference: bool = False):
   """Log-probs and entropies of the tokens at `score_index` only.
 
   Args:
     params: model params; input_ids, attention_mask: i32[B, L].
     score_index: i32[B, R], columns in [1, L) of the tokens to score; 0 marks padding.
     cfg, temperature: as `token_logprobs`; lora, lora_scale: optional adapters (transformer).
+    with_reference: also the base model's log-probs (needs `lora`; module docstring).
 
   Returns:
     (logp, entropy) f32[B, R]: logp[b, j] = log softmax(z_{s-1} / T)[x_s] with s = score_index[b, j];
-    0 where score_index is 0.
+    0 where score_index is 0. With `with_reference`, (logp, entropy, base logp).
   """
   chex.assert_rank([input_ids, attention_mask, score_index], 2)
   chex.assert_equal_shape_prefix([input_ids, score_index], 1)
-  x = transformer.hidden_states(params, input_ids, attention_mask, cfg, lora=lora,
-                                lora_scale=lora_scale)
+  if with_reference and lora is None:
+    raise ValueError("with_reference=True needs LoRA adapters: without them the policy is the "
+                     "params being trained and its reference is a separate copy.")
+  streams = transformer.hidden_states(params, input_ids, attention_mask, cfg, lora=lora,
+                                      lora_scale=lora_scale, with_base=with_reference)
   valid = score_index > 0
   src = jnp.maximum(score_index - 1, 0)
-  h = jnp.take_along_axis(x, src[..., None], axis=1)                      # [B, R, D]
-  z = transformer.lm_head(params, h, cfg) / temperature                   # [B, R, V]
-  lp, ent = _log_softmax_stats(z, jnp.take_along_axis(input_ids, score_index, axis=1))
-  return jnp.where(valid, lp, 0.0), jnp.where(valid, ent, 0.0)
+  targets = jnp.take_along_axis(input_ids, score_index, axis=1)
+
+  def score(x):
+    h = jnp.take_along_axis(x, src[..., None], axis=1)                    # [B, R, D]
+    z = transformer.lm_head(params, h, cfg) / temperature                 # [B, R, V]
+    lp, ent = _log_softmax_stats(z, targets)
+    return jnp.where(valid, lp, 0.0), jnp.where(valid, ent, 0.0)
+
+  if not with_reference:
+    return score(streams)
+  lp, ent = score(streams[0])
+  return lp, ent, score(streams[1])[0]
 
 
 def scatter_to_columns(values, score_index, length: int):
@@ -88,7 +107,8 @@ def gather_columns(x, score_index):
 
 
 def token_logprobs(params, input_ids, attention_mask, cfg: ModelConfig, temperature=1.0, *,
-                   lora: Optional[dict] = None, lora_scale: float = 1.0, score_index=None):
+                   lora: Optional[dict] = None, lora_scale: float = 1.0, score_index=None,
+                   with_reference: bool = False):
   """Log-probs and entropies of every token of `input_ids` (see module docstring).
 
   Args:
@@ -97,16 +117,19 @@ def token_logprobs(params, input_ids, attention_mask, cfg: ModelConfig, temperat
     lora, lora_scale: optional LoRA adapters and their scale alpha / r.
     score_index: optional i32[B, R] (see `response_index`): only those tokens are scored (the
       LM head runs on R positions per row), the rest of the output is 0.
+    with_reference: also the base model's log-probs (needs `lora` and `score_index`).
 
   Returns:
     (logp f32[B, L], entropy f32[B, L]); multiply by the response mask to keep response tokens.
+    With `with_reference`, (logp, entropy, base logp f32[B, L]).
   """
   if score_index is not None:
-    lp, ent = indexed_logprobs(params, input_ids, attention_mask, score_index, cfg, temperature,
-                               lora=lora, lora_scale=lora_scale)
+    out = indexed_logprobs(params, input_ids, attention_mask, score_index, cfg, temperature,
+                           lora=lora, lora_scale=lora_scale, with_reference=with_reference)
     length = input_ids.shape[1]
-    return (scatter_to_columns(lp, score_index, length),
-            scatter_to_columns(ent, score_index, length))
+    return tuple(scatter_to_columns(x, score_index, length) for x in out)
+  if with_reference:
+    raise ValueError("with_reference=True needs a score_index (the update's response columns).")
   logits = transformer.forward(params, input_ids, attention_mask, cfg, lora=lora,
                                lora_scale=lora_scale)
   return logprobs_from_logits(logits, input_ids, temperature)

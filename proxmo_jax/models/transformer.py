@@ -183,13 +183,17 @@ def _head(params, x, cfg):
 
 
 def hidden_states(params: dict, tokens, segment_mask, cfg: ModelConfig, positions=None, *,
-                  lora: Optional[dict] = None, lora_scale: float = 1.0):
+                  lora: Optional[dict] = None, lora_scale: float = 1.0,
+                  with_base: bool = False):
   """The residual stream after the last layer (before the final norm): f32[B, T, D].
 
   Args:
     tokens: i32[B, T]; segment_mask: i32[B, T] (1 real, 0 padding).
     positions: i32[B, T] (default from the mask).
     lora: optional adapter tree (see module docstring); lora_scale: alpha / r (static).
+    with_base: also return the base model's residual stream (no adapters), computed from the
+      layers below the adapted ones, which both share: (adapted, base). With adapters on the
+      top N layers that costs N more layers, not a second forward.
   """
   if positions is None:
     positions = positions_from_mask(segment_mask)
@@ -211,10 +215,13 @@ def hidden_states(params: dict, tokens, segment_mask, cfg: ModelConfig, position
     below = jax.tree_util.tree_map(lambda w: w[:first], params["layers"])
     above = jax.tree_util.tree_map(lambda w: w[first:], params["layers"])
     x, _ = jax.lax.scan(body, x, (below, None))
-    x, _ = jax.lax.scan(body, x, (above, lora))
   else:
-    x, _ = jax.lax.scan(body, x, (params["layers"], lora))
-  return x
+    above = params["layers"]
+  adapted, _ = jax.lax.scan(body, x, (above, lora))
+  if not with_base:
+    return adapted
+  base, _ = jax.lax.scan(body, x, (above, None))
+  return adapted, base
 
 
 def forward(params: dict, tokens, segment_mask, cfg: ModelConfig, positions=None, *,

@@ -129,6 +129,11 @@ class Trainer:
     if self.lora_cfg is not None:
       self.logprob_fn = functools.partial(self.logprob_fn, lora_scale=self.lora_cfg.scale)
     self._logprob_jit = jax.jit(self.logprob_fn)
+    # LoRA on the top N < L layers: the reference (base) log-probs come out of the update's own
+    # forward, from the L - N layers below the adapters, instead of a separate pass.
+    n_layers = policy.model_cfg.n_layers
+    self.ref_in_update = (self.lora_cfg is not None and
+                          self.lora_cfg.adapted_layers(policy.model_cfg) < n_layers)
     self.use_sampled_logprobs = sampled_old_logprobs_apply(config)
     self.compiles = profiling.CompileCounter()
     self.ckpt = checkpointing.Checkpointer(os.path.join(workdir, "checkpoints"),
@@ -215,9 +220,10 @@ class Trainer:
       old_lp = self.score(self.state.params, ids, attn, idx)
     else:
       old_lp = self.score(self.base, ids, attn, idx, lora=self.state.params)
-    ref_lp = self.score(self.ref_params, ids, attn, idx)
-    mb = dict(g, old_logp=old_lp * g["response_mask"], ref_logp=ref_lp * g["response_mask"])
-    jax.block_until_ready((mb["old_logp"], mb["ref_logp"]))
+    mb = dict(g, old_logp=old_lp * g["response_mask"])
+    if not self.ref_in_update:
+      mb["ref_logp"] = self.score(self.ref_params, ids, attn, idx) * g["response_mask"]
+    jax.block_until_ready(mb)
     t_logp = time.perf_counter() - t3
     t4 = time.perf_counter()
     place = lambda d: jax.tree_util.tree_map(

@@ -29,7 +29,10 @@ token-mean loss is the same sum over the same tokens.
 
 LoRA: with `base` given, `state.params` is the adapter tree and the policy is
 `logprob_fn(base, ..., lora=state.params)`; the gradient, the optimizer state and the update are
-the adapters' only, and `base` is read, never donated or copied.
+the adapters' only, and `base` is read, never donated or copied. The reference policy is then
+`base` itself, so a mini-batch may leave out `ref_logp`: the policy call returns the base
+log-probs as well (`with_reference=True`, from the layers below the adapters that both share),
+and the KL term uses them, with no gradient (they do not depend on the adapters).
 """
 
 from __future__ import annotations
@@ -46,9 +49,8 @@ from proxmo_jax.models import logprobs as logprobs_lib
 from proxmo_jax.training import losses
 from proxmo_jax.training.train_state import TrainState
 
-MINIBATCH_KEYS = ("input_ids", "attention_mask", "response_mask", "old_logp", "ref_logp",
-                  "advantages")
-OPTIONAL_KEYS = ("score_index",)
+MINIBATCH_KEYS = ("input_ids", "attention_mask", "response_mask", "old_logp", "advantages")
+OPTIONAL_KEYS = ("ref_logp", "score_index")
 
 
 def _micro_loss(params, mb, base, logprob_fn, loss_cfg):
@@ -56,18 +58,32 @@ def _micro_loss(params, mb, base, logprob_fn, loss_cfg):
   if base is not None:
     kw["lora"] = params
     params = base
+  ref_inside = "ref_logp" not in mb  # the base model's log-probs from this forward (LoRA)
   if "score_index" in mb:
     idx = mb["score_index"]
-    logp, ent = logprob_fn(params, mb["input_ids"], mb["attention_mask"], score_index=idx, **kw)
+    out = logprob_fn(params, mb["input_ids"], mb["attention_mask"], score_index=idx,
+                     **kw, **({"with_reference": True} if ref_inside else {}))
     # The policy returns the [M, L] layout; read back its [M, R] entries (a gather, no compute).
-    logp, ent = logprobs_lib.gather_columns(logp, idx), logprobs_lib.gather_columns(ent, idx)
+    logp, ent = logprobs_lib.gather_columns(out[0], idx), logprobs_lib.gather_columns(out[1], idx)
     mask = logprobs_lib.gather_columns(mb["response_mask"], idx)
     old = logprobs_lib.gather_columns(mb["old_logp"], idx)
-    ref = logprobs_lib.gather_columns(mb["ref_logp"], idx)
+    ref = jax.lax.stop_gradient(logprobs_lib.gather_columns(
+        out[2] if ref_inside else mb["ref_logp"], idx))
     return losses.actor_loss(logp, ent, old, ref, mb["advantages"], mask, loss_cfg)
   logp, ent = logprob_fn(params, mb["input_ids"], mb["attention_mask"], **kw)
   return losses.actor_loss(logp, ent, mb["old_logp"], mb["ref_logp"], mb["advantages"],
                            mb["response_mask"], loss_cfg)
+
+
+def _check_minibatch_keys(batch: dict, base) -> None:
+  missing = [k for k in MINIBATCH_KEYS if k not in batch]
+  if missing:
+    raise ValueError(f"update batch without {missing}; build it with "
+                     "rollout.batching.build_update_batch and the trainer's log-prob pass.")
+  if "ref_logp" not in batch and (base is None or "score_index" not in batch):
+    raise ValueError("update batch without ref_logp: the reference log-probs can come from the "
+                     "update's own forward only under LoRA (base given) with a score_index; "
+                     "otherwise compute them first (Trainer.score with the reference params).")
 
 
 @functools.partial(jax.jit, static_argnames=("tx", "logprob_fn", "loss_cfg", "micro_batches"),
@@ -75,7 +91,7 @@ def _micro_loss(params, mb, base, logprob_fn, loss_cfg):
 def update_step(state: TrainState, minibatch: dict, base: Optional[dict] = None, *,
                 tx: optax.GradientTransformation, logprob_fn: Callable,
                 loss_cfg: losses.LossConfig, micro_batches: int = 1):
-  """One optimizer step on a mini-batch (dict of MINIBATCH_KEYS [+ score_index], leading dim M).
+  """One optimizer step on a mini-batch (dict of MINIBATCH_KEYS [+ OPTIONAL_KEYS], leading dim M).
 
   `base`: the frozen base params when `state.params` is a LoRA adapter tree (else None).
   """
@@ -123,8 +139,9 @@ def ppo_epoch(state: TrainState, batch: dict, *, mini_batch: int, micro_batch: i
   """Sequential updates over the mini-batches of `batch` (no shuffle, one epoch).
 
   Args:
-    batch: dict of MINIBATCH_KEYS (and optionally `score_index`) with leading dim B, a multiple
-      of `mini_batch`.
+    batch: dict of MINIBATCH_KEYS (and optionally `ref_logp`, `score_index`; without
+      `ref_logp` the base model's log-probs are computed in the update, LoRA only) with leading
+      dim B, a multiple of `mini_batch`.
     mini_batch: step samples per optimizer step; micro_batch: per accumulation step.
     shard_fn: optional fn placing a mini-batch on the mesh (e.g. `jax.device_put` with the
       batch sharding).
@@ -133,6 +150,7 @@ def ppo_epoch(state: TrainState, batch: dict, *, mini_batch: int, micro_batch: i
   Returns:
     (state, metrics as floats: their mean over the mini-batches, `ratio_max` the max).
   """
+  _check_minibatch_keys(batch, base)
   b = batch["advantages"].shape[0]
   if b % mini_batch or mini_batch % micro_batch:
     raise ValueError(f"batch of {b} rows, mini_batch={mini_batch}, micro_batch={micro_batch}: "
