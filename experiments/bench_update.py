@@ -23,6 +23,9 @@ JAX rows:
             backward computes no weight gradient of the base
   lora_top  LoRA on the top N layers only (--lora_top N, `model.lora.layers`): the backward
             stops at layer L - N
+  lora_top_ref  the same with the KL reference's log-probs computed inside the update (what the
+            trainer does under `model.lora.layers`); compare with lora_top + jax response score,
+            the separate reference pass it replaces
 HF rows:
   full      model(ids).logits, log_softmax, the same PPO loss, backward, AdamW (its default path)
   keep      the same with logits_to_keep = R + 1 (HF's own response-only head)
@@ -132,6 +135,10 @@ def worker(args):
       "lora_top": (lambda: lora.init_lora(cfg, dataclasses.replace(lcfg, layers=args.lora_top),
                                           jax.random.PRNGKey(1)),
                    dict(batch, score_index=idx), params, lora_fn),
+      "lora_top_ref": (lambda: lora.init_lora(cfg, dataclasses.replace(lcfg, layers=args.lora_top),
+                                              jax.random.PRNGKey(1)),
+                       {k: v for k, v in dict(batch, score_index=idx).items() if k != "ref_logp"},
+                       params, lora_fn),
   }
   # torch: the same loss on the same batch
   x = torch.tensor(ids_np, dtype=torch.long)
@@ -205,6 +212,7 @@ def worker(args):
           ("jax", "response", "update"): jax_update_runner("response"),
           ("jax", "lora", "update"): jax_update_runner("lora"),
           ("jax", "lora_top", "update"): jax_update_runner("lora_top"),
+          ("jax", "lora_top_ref", "update"): jax_update_runner("lora_top_ref"),
           ("hf", "full", "score"): torch_runner(torch_score, False),
           ("jax", "full", "score"): jax_score_runner(score_full),
           ("hf", "keep", "score"): torch_runner(torch_score, True),
@@ -273,6 +281,12 @@ def main():
       print(f"| {kind} | " + " | ".join(fmt(c) for c in cells) + f" | {ratio(cells[1], cells[4])}"
             f" | {ratio(cells[1], cells[5])} | {ratio(cells[2], cells[1])} "
             f"| {ratio(cells[3], cells[1])} |", flush=True)
+    top, top_ref, ref_pass = (med.get(k) for k in ("jax/lora_top/update", "jax/lora_top_ref/update",
+                                                    "jax/response/score"))
+    if top and top_ref and ref_pass:
+      print(f"LoRA top {args.lora_top}: update {top:.2f} s + reference pass {ref_pass:.2f} s = "
+            f"{top + ref_pass:.2f} s; reference inside the update {top_ref:.2f} s: "
+            f"{(top + ref_pass) / top_ref:.2f}x")
     print("warm-up s:", {k: round(v, 1) for k, v in res["warmup_s"].items()})
 
 
