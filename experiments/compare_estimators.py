@@ -328,10 +328,25 @@ def save_runs(out: str, runs) -> None:
     json.dump(runs, f, indent=1)
 
 
+def code_version(repo: str = REPO) -> str:
+  """The git commit of the code that runs ("<short hash>", "-dirty" when tracked files differ
+  from it), or "" outside a git checkout."""
+  import subprocess  # pylint: disable=import-outside-toplevel
+  try:
+    run = lambda *a: subprocess.run(["git", "-C", repo, *a], capture_output=True, text=True,
+                                    check=True, timeout=30).stdout.strip()
+    return run("rev-parse", "--short", "HEAD") + (
+        "-dirty" if run("status", "--porcelain", "--untracked-files=no") else "")
+  except (OSError, subprocess.SubprocessError):
+    return ""
+
+
 def record_command(out: str) -> None:
-  """Appends this command to <out>/command.txt unless it is there already."""
+  """Appends this command, with the commit it runs at, to <out>/command.txt unless it is there
+  already (a resumed run at another commit gets its own line)."""
   path = os.path.join(out, "command.txt")
-  command = "python " + " ".join(sys.argv)
+  version = code_version()
+  command = "python " + " ".join(sys.argv) + (f"  # code at {version}" if version else "")
   previous = open(path).read().splitlines() if os.path.exists(path) else []
   if command not in previous:
     with open(path, "a") as f:

@@ -172,3 +172,30 @@ def test_an_interrupted_run_resumes_where_the_straight_run_ends(tmp_path):
 def _comparable(m):
   return {k: v for k, v in m.items()
           if not k.startswith(("time/", "compile/", "env/", "rollout/")) and "overhead" not in k}
+
+
+def test_commands_are_recorded_with_the_commit_they_ran_at(tmp_path, monkeypatch):
+  import subprocess  # pylint: disable=import-outside-toplevel
+  repo = tmp_path / "repo"
+  repo.mkdir()
+  git = lambda *a: subprocess.run(["git", "-C", str(repo), *a], check=True, capture_output=True,
+                                  text=True).stdout.strip()
+  git("init", "-q")
+  (repo / "code.py").write_text("x = 1\n")
+  git("add", "code.py")
+  git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "c")
+  head = git("rev-parse", "--short", "HEAD")
+  assert ce.code_version(str(repo)) == head
+  (repo / "untracked.txt").write_text("ignored: not code the run uses\n")
+  assert ce.code_version(str(repo)) == head
+  (repo / "code.py").write_text("x = 2\n")
+  assert ce.code_version(str(repo)) == head + "-dirty"
+  assert ce.code_version(str(tmp_path / "not_a_repo")) == ""
+  monkeypatch.setattr(ce, "code_version", lambda: head)
+  monkeypatch.setattr(sys, "argv", ["experiments/compare_estimators.py", "--seeds", "0"])
+  out = tmp_path / "out"
+  out.mkdir()
+  ce.record_command(str(out))
+  ce.record_command(str(out))  # a resume at the same commit adds nothing
+  assert (out / "command.txt").read_text().splitlines() == [
+      f"python experiments/compare_estimators.py --seeds 0  # code at {head}"]
