@@ -179,3 +179,47 @@ def test_shared_prompts_are_prefilled_once_with_the_same_result():
     np.testing.assert_allclose(np.asarray(a.logprobs), np.asarray(b.logprobs), atol=1e-5)
   # Members of a group draw their own tokens from the shared prefill.
   assert len({tuple(t) for t in a.tokens[:4]}) > 1
+
+
+def _naive_attention(q, k, v, mask, n_kv_heads):
+  """numpy float64: softmax(q k^T / sqrt(hd)) v per row and head, head h reading KV head
+  h // (H / KV); masked keys left out."""
+  q, k, v = (np.asarray(x, np.float64) for x in (q, k, v))
+  mask = np.asarray(mask)
+  b, t, h, hd = q.shape
+  out = np.zeros((b, t, h, hd))
+  for r in range(b):
+    for head in range(h):
+      kvh = head // (h // n_kv_heads)
+      s = q[r, :, head] @ k[r, :, kvh].T / np.sqrt(hd)
+      s = np.where(mask[r], s, -1e300)  # exp(-1e300 - max) = 0; all-masked rows: uniform
+      p = np.exp(s - s.max(axis=-1, keepdims=True))
+      out[r, :, head] = (p / p.sum(axis=-1, keepdims=True)) @ v[r, :, kvh]
+  return out.reshape(b, t, h * hd)
+
+
+def test_causal_attention_in_query_chunks_equals_the_whole_and_the_naive_form():
+  # T = 300 runs as chunks [0, 128), [128, 256), [256, 300); rows 1 and 2 are left-padded.
+  t, cfg = 300, config.ModelConfig(vocab_size=8, d_model=48, n_layers=1, n_heads=6,
+                                   n_kv_heads=2, d_ff=8)
+  rng = np.random.default_rng(0)
+  q = jnp.asarray(rng.normal(size=(3, t, 6, 8)), jnp.float32)
+  k, v = (jnp.asarray(rng.normal(size=(3, t, 2, 8)), jnp.float32) for _ in range(2))
+  seg = np.ones((3, t), bool)
+  seg[1, :40], seg[2, :200] = False, False
+  mask = jnp.asarray(np.tril(np.ones((t, t), bool))[None] & seg[:, None, :])
+  chunked = transformer._attention(q, k, v, mask, cfg, causal=True)
+  whole = transformer._attention(q, k, v, mask, cfg)
+  # Padded query rows attend to nothing: uniform weights in both forms, not compared.
+  real = seg[:, :, None]
+  # float32 sums of up to 300 terms of size O(1) in another order: ~1e-6 apart.
+  np.testing.assert_allclose(np.where(real, chunked, 0), np.where(real, whole, 0), atol=2e-6)
+  np.testing.assert_allclose(np.where(real, whole, 0),
+                             np.where(real, _naive_attention(q, k, v, mask, 2), 0), atol=2e-6)
+  loss = lambda fn: lambda q, k, v: jnp.sum(jnp.where(real, fn(q, k, v), 0.0) ** 2)
+  g_chunked = jax.grad(loss(lambda *a: transformer._attention(*a, mask, cfg, causal=True)),
+                       argnums=(0, 1, 2))(q, k, v)
+  g_whole = jax.grad(loss(lambda *a: transformer._attention(*a, mask, cfg)),
+                     argnums=(0, 1, 2))(q, k, v)
+  for a, b in zip(g_chunked, g_whole):
+    np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=2e-5, rtol=1e-5)

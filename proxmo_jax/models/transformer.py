@@ -114,17 +114,48 @@ def positions_from_mask(segment_mask):
   return jnp.maximum(jnp.cumsum(segment_mask, axis=-1) - 1, 0).astype(jnp.int32)
 
 
-def _attention(q, k, v, mask, cfg):
-  """q: [B, T, H, hd]; k, v: [B, S, KV, hd]; mask: bool[B, T, S] -> [B, T, H*hd]."""
+def _attention_block(q, k, v, mask, cfg):
+  """q: [B, T, H, hd]; k, v: [B, S, KV, hd]; mask: bool[B, T, S] -> [B, T, H*hd].
+
+  The G = H / KV query heads of each KV head are stacked into one [G*T, hd] operand per
+  (row, KV head), so both products are plain batched matmuls [B*KV] x [G*T, hd] x [hd, S] with
+  the batch axes leading: XLA's CPU dot ran the original "btkgd,bskd->bkgts" layout about
+  twice as slowly (a 16 x 512 prefill at SmolLM2 shapes: 11.3 s -> 8.8 s, identical logits).
+  """
   b, t, h, hd = q.shape
-  groups = h // cfg.n_kv_heads
-  q = q.reshape(b, t, cfg.n_kv_heads, groups, hd)
-  scores = jnp.einsum("btkgd,bskd->bkgts", q, k).astype(jnp.float32) / jnp.sqrt(
+  kv = cfg.n_kv_heads
+  groups = h // kv
+  qs = q.reshape(b, t, kv, groups, hd).transpose(0, 2, 3, 1, 4).reshape(b, kv, groups * t, hd)
+  ks, vs = k.transpose(0, 2, 1, 3), v.transpose(0, 2, 1, 3)              # [B, KV, S, hd]
+  scores = jnp.einsum("bkqd,bksd->bkqs", qs, ks).astype(jnp.float32) / jnp.sqrt(
       jnp.float32(hd))
-  scores = jnp.where(mask[:, None, None], scores, jnp.finfo(jnp.float32).min)
-  probs = jax.nn.softmax(scores, axis=-1).astype(v.dtype)
-  out = jnp.einsum("bkgts,bskd->btkgd", probs, v)
-  return out.reshape(b, t, h * hd)
+  scores = jnp.where(mask[:, None, None], scores.reshape(b, kv, groups, t, -1),
+                     jnp.finfo(jnp.float32).min)
+  probs = jax.nn.softmax(scores, axis=-1).astype(v.dtype).reshape(b, kv, groups * t, -1)
+  out = jnp.einsum("bkqs,bksd->bkqd", probs, vs)
+  return out.reshape(b, kv, groups, t, hd).transpose(0, 3, 1, 2, 4).reshape(b, t, h * hd)
+
+
+ATTENTION_CHUNKS = 8        # causal attention runs in at most this many query chunks ...
+MIN_ATTENTION_CHUNK = 128   # ... of at least this many queries
+
+
+def _attention(q, k, v, mask, cfg, causal: bool = False):
+  """q: [B, T, H, hd]; k, v: [B, S, KV, hd]; mask: bool[B, T, S] -> [B, T, H*hd].
+
+  `causal`: the mask is causal over aligned positions (S = T, mask[b, i, j] false for j > i).
+  The queries then run in n chunks [s, e), each over the keys [0, e) only: the products of the
+  masked upper triangle are skipped, (n - 1) / 2n of them (7/16 at n = 8). The masked scores
+  that remain are exp(-inf) = 0 in both forms, so only the summation order changes.
+  """
+  t = q.shape[1]
+  if not causal or t < 2 * MIN_ATTENTION_CHUNK:
+    return _attention_block(q, k, v, mask, cfg)
+  chunk = max(MIN_ATTENTION_CHUNK, -(-t // ATTENTION_CHUNKS))
+  return jnp.concatenate([
+      _attention_block(q[:, s:s + chunk], k[:, :s + chunk], v[:, :s + chunk],
+                       mask[:, s:s + chunk, :s + chunk], cfg)
+      for s in range(0, t, chunk)], axis=1)
 
 
 def _dense(h, p, lo, name, dt, scale):
@@ -205,7 +236,8 @@ def hidden_states(params: dict, tokens, segment_mask, cfg: ModelConfig, position
   def body(x, inputs):
     p, lo = inputs
     q, k, v = _qkv(cfg, p, x, positions, lo, lora_scale)
-    return _finish_block(cfg, p, x, _attention(q, k, v, mask, cfg), lo, lora_scale), None
+    return (_finish_block(cfg, p, x, _attention(q, k, v, mask, cfg, causal=True), lo,
+                          lora_scale), None)
 
   if cfg.remat:
     body = jax.checkpoint(body)
@@ -299,7 +331,7 @@ def forward_with_cache(params: dict, tokens, segment_mask, positions, cache: dic
     p, k_cache, v_cache = inputs
     q, k, v = _qkv(cfg, p, x, positions)
     if empty_cache:
-      att = _attention(q, k, v, new_mask, cfg)
+      att = _attention(q, k, v, new_mask, cfg, causal=True)
     else:
       att = _cached_attention(q, k, v, k_cache, v_cache, old_mask, new_mask, cfg)
     return _finish_block(cfg, p, x, att), (k.astype(k_cache.dtype), v.astype(v_cache.dtype))
