@@ -632,7 +632,8 @@ def main():
                       "experiments/results/corridor_spread,"
                       "experiments/results/compare_alfworld_pick,"
                       "experiments/results/compare_webshop,"
-                      "experiments/results/compare_webshop_smollm2",
+                      "experiments/results/compare_webshop_smollm2,"
+                      "experiments/results/compare_webshop_smollm2_v2",
                       help="comma-separated comparison directories")
   parser.add_argument("--zero_shot", default="experiments/results/zero_shot",
                       help="directory of evaluate.py --zero_shot runs, one per environment")
