@@ -53,18 +53,23 @@ publish() {  # publish <BC workdir> <evaluation workdir> <dest>: the small files
 WEBSHOP_BC=runs/smollm2_webshop_bc2/sft
 test -f "$WEBSHOP_BC/params.npz" || { echo "missing $WEBSHOP_BC/params.npz (README: BC)"; exit 1; }
 
-# 1. compare_estimators keeps its own command.txt and skips the finished (estimator, seed) pairs.
-# Both estimators of a paired comparison must run the same code: ProxMO ran at commit 40bd38e,
-# so GRPO resumes from a checkout of that commit (first on PYTHONPATH), whatever main has
-# become since.
-CODE=$(pinned 40bd38e)
-echo "[queue $(date -u +%FT%TZ)] 1. WebShop comparison v1 (code at 40bd38e)"
-PYTHONPATH="$CODE" $PY "$CODE/experiments/compare_estimators.py" --env webshop --budget cpu \
-  --size smollm2 --start "$WEBSHOP_BC" --estimators proxmo,grpo --seeds 0 \
-  --out experiments/results/compare_webshop_smollm2 \
-  --set env.prompt=compact --set env.max_steps=10 --set eval.num_tasks=100 --set iterations=8 \
-  --set eval.every=4 --set checkpoint.every=1 --set ppo.old_logprobs=sampled \
-  --set ppo.mini_batch=32
+webshop_comparison() {  # <commit> <out dir> [--set field=value ...]: ProxMO and GRPO, paired
+  # Both estimators of a comparison run the same code: a checkout of <commit>, first on
+  # PYTHONPATH, whatever main has become since. The shared settings are v1's.
+  local code out=$2
+  code=$(pinned "$1")
+  shift 2
+  echo "[queue $(date -u +%FT%TZ)] WebShop comparison $out (code at $(basename "$code"))"
+  PYTHONPATH="$code" $PY "$code/experiments/compare_estimators.py" --env webshop --budget cpu \
+    --size smollm2 --start "$WEBSHOP_BC" --estimators proxmo,grpo --seeds 0 --out "$out" \
+    --set env.prompt=compact --set env.max_steps=10 --set eval.num_tasks=100 \
+    --set checkpoint.every=1 --set ppo.old_logprobs=sampled --set ppo.mini_batch=32 "$@"
+}
+
+# 1. compare_estimators keeps its own command.txt and skips the finished (estimator, seed)
+# pairs. ProxMO ran at 40bd38e, so GRPO resumes there.
+webshop_comparison 40bd38e experiments/results/compare_webshop_smollm2 \
+  --set iterations=8 --set eval.every=4
 
 # 2. Both splits, so the published row is self-contained; its held-out half repeats the
 # comparison's iteration-0 evaluation (same goals and settings).
@@ -91,20 +96,14 @@ rows_done "$E/eval_metrics.json" 2 || step "$E" $PY experiments/evaluate.py --co
   --workdir="$E" --params="$B/sft" --split=both --num_tasks=102 --dump=60
 publish "$B" "$E" experiments/results/warm_start/alfworld_smollm2_bc
 
-# 6. WebShop v2, pinned like step 1 to the code it was planned at. Why these settings (v1's
+# 6. WebShop v2, pinned to the code it was planned at. Why these settings (v1's
 # measurements): v1's T 1.0 rollouts succeeded in 25 % of episodes against 43 % at the T 0.4
 # evaluation, and v1's held-out success fell while training success did not trend, so v2
 # trains the policy that is evaluated (logits / 0.4 in sampling and in the PPO ratio);
-# 8 goals per iteration halve the goal-sampling noise of v1's 4 (training success 6-69 %);
-# LoRA on the top 8 layers made the update 2.0x faster and puts the KL reference inside it
+# 8 goals per iteration halve the variance of v1's 4-goal average (training success 6-69 %);
+# LoRA on the top 8 layers made the update 2.2-2.4x faster and puts the KL reference inside it
 # (README: throughput), which pays for the doubled batch.
-CODE=$(pinned 47cb1ea)
-echo "[queue $(date -u +%FT%TZ)] 6. WebShop comparison v2 (code at 47cb1ea)"
-PYTHONPATH="$CODE" $PY "$CODE/experiments/compare_estimators.py" --env webshop --budget cpu \
-  --size smollm2 --start "$WEBSHOP_BC" --estimators proxmo,grpo --seeds 0 \
-  --out experiments/results/compare_webshop_smollm2_v2 \
-  --set env.prompt=compact --set env.max_steps=10 --set eval.num_tasks=100 --set iterations=12 \
-  --set eval.every=6 --set checkpoint.every=1 --set ppo.old_logprobs=sampled \
-  --set ppo.mini_batch=32 --set model.lora.layers=8 --set env.groups_per_batch=8 \
-  --set rollout.temperature=0.4
+webshop_comparison 1e7d726 experiments/results/compare_webshop_smollm2_v2 \
+  --set iterations=12 --set eval.every=6 --set model.lora.layers=8 \
+  --set env.groups_per_batch=8 --set rollout.temperature=0.4
 echo "[queue $(date -u +%FT%TZ)] done"
