@@ -103,7 +103,7 @@ publish "$B" "$E" experiments/results/warm_start/alfworld_smollm2_bc
 # 8 goals per iteration halve the variance of v1's 4-goal average (training success 6-69 %);
 # LoRA on the top 8 layers made the update 2.2-2.4x faster and puts the KL reference inside it
 # (README: throughput), which pays for the doubled batch.
-webshop_comparison 1e7d726 experiments/results/compare_webshop_smollm2_v2 \
+webshop_comparison b2d3f25 experiments/results/compare_webshop_smollm2_v2 \
   --set iterations=12 --set eval.every=6 --set model.lora.layers=8 \
   --set env.groups_per_batch=8 --set rollout.temperature=0.4
 echo "[queue $(date -u +%FT%TZ)] done"
