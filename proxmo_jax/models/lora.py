@@ -106,11 +106,6 @@ def init_lora(cfg: ModelConfig, lora_cfg: LoraConfig, rng: jax.Array,
   return out
 
 
-def adapted_layers(lora: dict) -> int:
-  """N of an adapter tree: the length of its stacked layer axis (the top N layers)."""
-  return int(jax.tree_util.tree_leaves(lora)[0].shape[0])
-
-
 def logical_axes(cfg: ModelConfig, lora_cfg: LoraConfig) -> dict:
   """Logical axis names of the adapter tree (the rank axis is never sharded)."""
   del cfg

@@ -2,20 +2,21 @@
 
 A mini-batch holds M step samples (`ppo_mini_batch`); it is split into k = M / micro equal
 micro-batches whose token-mean losses are averaged (loss / k each, as the reference divides by
-the accumulation count), then one clipped AdamW step is taken.
+the accumulation count), then one clipped AdamW step is taken. If the loss or the gradient norm
+is not finite, the step is skipped: params and optimizer state are kept, `state.skipped` grows,
+and the metrics say so.
 
 Padding rows (response_mask all zero, `rollout.batching.build_update_batch`) fill the last
-mini-batch up to M. The reference pads with copies of real samples instead (docs/method.md, trap 8), so
-each of its micro-batches holds data. Here a micro-batch of padding rows only has no tokens and
-no gradient, and it is left out of the count: with k' micro-batches holding response tokens,
+mini-batch up to M. The reference pads with copies of real samples instead (docs/method.md,
+trap 8), so each of its micro-batches holds data. Here a micro-batch of padding rows only has no
+tokens and no gradient, and it is left out of the count: with k' micro-batches holding response
+tokens,
 
     grad = (1 / k') * sum over those micro-batches of grad(token-mean loss of the micro-batch)
 
 and the metrics are their mean over the same k' micro-batches (`ratio_max` their max). Without
 padding k' = k. Dividing by k instead would shrink the last mini-batch's step by k' / k and bias
-every metric towards 0. If the loss or the gradient norm
-is not finite, the step is skipped: params and optimizer state are kept, `state.skipped` grows,
-and the metrics say so.
+every metric towards 0.
 
     logprob_fn(params, input_ids, attention_mask, **kw) -> (logp f32[B, L], entropy f32[B, L])
 
