@@ -126,17 +126,16 @@ def worker(args):
   tx = train_state.make_optimizer(train_state.OptimizerConfig(learning_rate=1e-6))
   lcfg = lora.LoraConfig(rank=args.lora_rank, alpha=2.0 * args.lora_rank, targets=args.lora_targets)
   lora_fn = functools.partial(logprobs.token_logprobs, cfg=cfg, lora_scale=lcfg.scale)
+  top_adapters = lambda: lora.init_lora(cfg, dataclasses.replace(lcfg, layers=args.lora_top),
+                                        jax.random.PRNGKey(1))
   variants = {  # name -> (fresh trainable tree, minibatch, base, policy)
       "full": (lambda: jax.tree_util.tree_map(jnp.copy, params), batch, None, lp_fn),
       "response": (lambda: jax.tree_util.tree_map(jnp.copy, params),
                    dict(batch, score_index=idx), None, lp_fn),
       "lora": (lambda: lora.init_lora(cfg, lcfg, jax.random.PRNGKey(1)),
                dict(batch, score_index=idx), params, lora_fn),
-      "lora_top": (lambda: lora.init_lora(cfg, dataclasses.replace(lcfg, layers=args.lora_top),
-                                          jax.random.PRNGKey(1)),
-                   dict(batch, score_index=idx), params, lora_fn),
-      "lora_top_ref": (lambda: lora.init_lora(cfg, dataclasses.replace(lcfg, layers=args.lora_top),
-                                              jax.random.PRNGKey(1)),
+      "lora_top": (top_adapters, dict(batch, score_index=idx), params, lora_fn),
+      "lora_top_ref": (top_adapters,
                        {k: v for k, v in dict(batch, score_index=idx).items() if k != "ref_logp"},
                        params, lora_fn),
   }

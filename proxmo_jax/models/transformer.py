@@ -114,6 +114,18 @@ def positions_from_mask(segment_mask):
   return jnp.maximum(jnp.cumsum(segment_mask, axis=-1) - 1, 0).astype(jnp.int32)
 
 
+def _stack_query_groups(q, kv: int):
+  """[B, T, H, hd] -> [B, KV, G*T, hd]: the G = H / KV query heads of each KV head stacked."""
+  b, t, h, hd = q.shape
+  return q.reshape(b, t, kv, h // kv, hd).transpose(0, 2, 3, 1, 4).reshape(b, kv, -1, hd)
+
+
+def _unstack_query_groups(out, t: int):
+  """[B, KV, G*T, hd] -> [B, T, H*hd], the inverse of `_stack_query_groups` on the outputs."""
+  b, kv, _, hd = out.shape
+  return out.reshape(b, kv, -1, t, hd).transpose(0, 3, 1, 2, 4).reshape(b, t, -1)
+
+
 def _attention_block(q, k, v, mask, cfg):
   """q: [B, T, H, hd]; k, v: [B, S, KV, hd]; mask: bool[B, T, S] -> [B, T, H*hd].
 
@@ -125,15 +137,14 @@ def _attention_block(q, k, v, mask, cfg):
   b, t, h, hd = q.shape
   kv = cfg.n_kv_heads
   groups = h // kv
-  qs = q.reshape(b, t, kv, groups, hd).transpose(0, 2, 3, 1, 4).reshape(b, kv, groups * t, hd)
+  qs = _stack_query_groups(q, kv)
   ks, vs = k.transpose(0, 2, 1, 3), v.transpose(0, 2, 1, 3)              # [B, KV, S, hd]
   scores = jnp.einsum("bkqd,bksd->bkqs", qs, ks).astype(jnp.float32) / jnp.sqrt(
       jnp.float32(hd))
   scores = jnp.where(mask[:, None, None], scores.reshape(b, kv, groups, t, -1),
                      jnp.finfo(jnp.float32).min)
   probs = jax.nn.softmax(scores, axis=-1).astype(v.dtype).reshape(b, kv, groups * t, -1)
-  out = jnp.einsum("bkqs,bksd->bkqd", probs, vs)
-  return out.reshape(b, kv, groups, t, hd).transpose(0, 3, 1, 2, 4).reshape(b, t, h * hd)
+  return _unstack_query_groups(jnp.einsum("bkqs,bksd->bkqd", probs, vs), t)
 
 
 ATTENTION_CHUNKS = 8        # causal attention runs in at most this many query chunks ...
@@ -294,7 +305,7 @@ def _cached_attention(q, k_new, v_new, k_cache, v_cache, old_mask, new_mask, cfg
   b, t, h, hd = q.shape
   kv = cfg.n_kv_heads
   groups = h // kv
-  qs = q.reshape(b, t, kv, groups, hd).transpose(0, 2, 3, 1, 4).reshape(b, kv, groups * t, hd)
+  qs = _stack_query_groups(q, kv)
   k_new, v_new = k_new.transpose(0, 2, 1, 3), v_new.transpose(0, 2, 1, 3)  # [B, KV, T, hd]
   scale = 1.0 / jnp.sqrt(jnp.float32(hd))
   neg = jnp.finfo(jnp.float32).min
@@ -307,7 +318,7 @@ def _cached_attention(q, k_new, v_new, k_cache, v_cache, old_mask, new_mask, cfg
   p_old, p_new = probs[..., :k_cache.shape[2]], probs[..., k_cache.shape[2]:]
   out = (jnp.einsum("bkqs,bksd->bkqd", p_old.astype(v_cache.dtype), v_cache) +
          jnp.einsum("bkqs,bksd->bkqd", p_new.astype(v_new.dtype), v_new))
-  return out.reshape(b, kv, groups, t, hd).transpose(0, 3, 1, 2, 4).reshape(b, t, h * hd)
+  return _unstack_query_groups(out, t)
 
 
 def forward_with_cache(params: dict, tokens, segment_mask, positions, cache: dict, cache_index,
