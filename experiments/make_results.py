@@ -10,8 +10,8 @@ directory has sweep.json and one comparison per value). The environment, its tab
 and headline come from runs.json; the table and plots are redrawn from it. Every sentence of a
 reading is computed from the data: for the fidelity table, the ProxMO - GiGPO gaps against the
 correlations' spread over batches; for a comparison, the paired differences ProxMO - baseline
-per seed (mean and 95 % Student-t interval), the change from the behaviour-cloned start, equal
-outcomes per seed, the final KL when it was logged, and the budget the runs record
+per seed (mean and 95 % Student-t interval), the change from the behaviour-cloned start with
+the 95 % binomial (Newcombe) interval of the start -> final difference, equal outcomes per seed, the final KL when it was logged, and the budget the runs record
 (docs/method.md names the estimators).
 """
 
@@ -144,6 +144,28 @@ def _paired_sentence(d: dict) -> str:
           f"over {_count(len(d['seeds']), 'seed')}; {side}.")
 
 
+def _gain_sentence(runs, name: str, metric: str) -> Optional[str]:
+  """Held-out `metric` (a success percentage) at the start and after training, means over the
+  estimator's seeds, with the 95 % binomial interval of the difference (`_difference_interval`) on
+  n = the evaluated tasks. Start and final are evaluated on the same tasks (so are a run's
+  seeds), so the samples are positively correlated and this independent-samples interval on n
+  tasks is the conservative one. None when the runs record no evaluation size."""
+  rs = [r for r in runs if r["estimator"] == name and r.get("start", {}).get(metric) is not None
+        and r["final"].get(metric) is not None and r.get("budget", {}).get("eval_tasks")]
+  if not rs:
+    return None
+  n = min(r["budget"]["eval_tasks"] for r in rs)
+  start = float(np.mean([r["start"][metric] for r in rs]))
+  final = float(np.mean([r["final"][metric] for r in rs]))
+  gap, lo, hi = (100 * x for x in _difference_interval(final / 100, n, start / 100, n))
+  verdict = ("the gain exceeds it" if lo > 0 else "the drop exceeds it" if hi < 0 else
+             "the interval includes 0")
+  seeds = "one seed" if len(rs) == 1 else f"mean of {len(rs)} seeds"
+  return (f"- {name}: held-out {metric} {start:.1f} % at the start -> {final:.1f} % after "
+          f"training on {n} tasks ({seeds}); difference {gap:+.1f} points, 95 % binomial "
+          f"interval of the difference [{lo:+.1f}, {hi:+.1f}] (Newcombe): {verdict}.")
+
+
 def _final_kls(directory, runs) -> list:
   """The final training KL of each run: from its record, else its metrics.jsonl."""
   kls = []
@@ -237,6 +259,7 @@ def _reading(directory, runs, spec, names, seeds, changes) -> list:
       lines.append(f"- {n}: held-out {metric} changed by {changes[metric][n]:+.1f} points from "
                    f"the behaviour-cloned start on average; it rose above its start in {ups} of "
                    f"{_count(count, 'seed')}.")
+  lines += [x for x in (_gain_sentence(runs, n, spec["headline"]) for n in names) if x]
   for metric in metrics:
     finals = {}
     for r in runs:
@@ -545,11 +568,22 @@ def _zero_shot_section(root: str, out_dir: str) -> list:
           "eval_metrics.json and eval_samples.jsonl):"] + readings + [""])
 
 
-def _proportion_gap(k1: int, n1: int, k2: int, n2: int) -> tuple[float, float]:
-  """(p1 - p2, half-width of its 95 % normal interval), independent binomial samples:
-  1.96 * sqrt(p1 (1 - p1) / n1 + p2 (1 - p2) / n2)."""
-  p1, p2 = k1 / n1, k2 / n2
-  return p1 - p2, 1.96 * float(np.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2))
+def _wilson(p: float, n: int, z: float = 1.96) -> tuple[float, float]:
+  """Wilson score interval of a binomial proportion p observed on n trials:
+  (p + z²/2n ± z sqrt(p (1 - p) / n + z²/4n²)) / (1 + z²/n)."""
+  center = (p + z * z / (2 * n)) / (1 + z * z / n)
+  half = z / (1 + z * z / n) * float(np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)))
+  return center - half, center + half
+
+
+def _difference_interval(p1: float, n1: int, p2: float, n2: int) -> tuple[float, float, float]:
+  """(p1 - p2, lower, upper): the 95 % interval of a difference of two binomial proportions
+  by Newcombe's hybrid score method (Statistics in Medicine 17, 873, 1998, method 10) from the
+  Wilson intervals (l_i, u_i): d - sqrt((p1 - l1)² + (u2 - p2)²), d + sqrt((u1 - p1)² +
+  (p2 - l2)²). Unlike the normal (Wald) interval it stays wide at 0 % and 100 %."""
+  (l1, u1), (l2, u2) = _wilson(p1, n1), _wilson(p2, n2)
+  d = p1 - p2
+  return (d, d - float(np.hypot(p1 - l1, u2 - p2)), d + float(np.hypot(u1 - p1, p2 - l2)))
 
 
 def _warm_start_section(root: str, out_dir: str) -> list:
@@ -601,12 +635,12 @@ def _warm_start_section(root: str, out_dir: str) -> list:
                                     for split, (k, n) in counts.items())
     if "held-out" in counts and "training" in counts:
       (k1, n1), (k2, n2) = counts["training"], counts["held-out"]
-      gap, half = _proportion_gap(k1, n1, k2, n2)
+      gap, lo, hi = (100 * x for x in _difference_interval(k1 / n1, n1, k2 / n2, n2))
       verdict = ("the interval excludes 0: part of the training success is memorised"
-                 if gap - half > 0 else "the interval includes 0: no memorisation shows at this "
-                 "sample size" if gap + half >= 0 else "held-out above training")
-      text += (f"; training - held-out {100 * gap:+.1f} ± {100 * half:.1f} points (95 % normal "
-               f"interval), {verdict}")
+                 if lo > 0 else "the interval includes 0: no memorisation shows at this "
+                 "sample size" if hi >= 0 else "held-out above training")
+      text += (f"; training - held-out {gap:+.1f} points, 95 % interval [{lo:+.1f}, {hi:+.1f}] "
+               f"(Newcombe), {verdict}")
     losses = bc.get("losses") or []
     if len(losses) >= 2:
       text += (f"; BC loss {losses[0]:.3f} at step 1 -> {losses[-1]:.3f} at step "

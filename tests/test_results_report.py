@@ -207,9 +207,9 @@ def test_sweep_reading_per_value_from_the_runs(tmp_path):
 
 
 def test_warm_start_section_reads_both_splits_and_the_memorisation_gap(tmp_path):
-  """Training 30/50 vs held-out 20/50: gap +20.0, half-width 1.96 * sqrt(2 * 0.24 / 50) =
-  19.2 points, which excludes 0. 14/40 vs 12/40: +5.0 ± 1.96 * sqrt((0.35 * 0.65 + 0.3 * 0.7)
-  / 40) = 20.5, which includes 0."""
+  """Training 30/50 vs held-out 20/50: gap +20.0, Newcombe interval [+0.5, +37.5], which
+  excludes 0. 14/40 vs 12/40: +5.0 [-15.1, +24.6], which includes 0 (the published examples in
+  test_difference_interval_reproduces_newcombes_examples check the method)."""
   root = tmp_path / "warm_start"
   for run, (k_train, k_eval, n) in (("a_webshop", (30, 20, 50)), ("b_alfworld", (14, 12, 40))):
     d = root / run
@@ -241,11 +241,11 @@ def test_warm_start_section_reads_both_splits_and_the_memorisation_gap(tmp_path)
           "96 | 50 | 40.0 | 0.500 | 0.100 | 6.0 (15) | 10.0 |") in text
   assert "| training | 96 | 50 | 60.0 |" in text and "| 1.5 |" in text
   assert ("- a_webshop: held-out 20 of 50 succeeded; training 30 of 50 succeeded; training - "
-          "held-out +20.0 ± 19.2 points (95 % normal interval), the interval excludes 0: part "
-          "of the training success is memorised; BC loss 2.000 at step 1 -> 0.500 at step 21; "
+          "held-out +20.0 points, 95 % interval [+0.5, +37.5] (Newcombe), the interval excludes 0: "
+          "part of the training success is memorised; BC loss 2.000 at step 1 -> 0.500 at step 21; "
           "BC took 60 min; of 2 dumped steps, 1 opened `<action>` without closing it (cut by "
           "the response budget) and 1 were invalid.") in text
-  assert "training - held-out +5.0 ± 20.5 points" in text
+  assert "training - held-out +5.0 points, 95 % interval [-15.1, +24.6]" in text
   assert "the interval includes 0: no memorisation shows at this sample size" in text
   assert "- b_alfworld: `python experiments/sft.py`" in text
   assert make_results._warm_start_section(str(tmp_path / "none"), str(tmp_path)) == []
@@ -308,3 +308,42 @@ def test_compare_section_reports_runs_still_training_from_their_progress(tmp_pat
   assert "- proxmo seed 0:" not in text
   assert ("- grpo seed 0: 0 iterations done, 1.0 h of wall time so far; held-out iteration 0: "
           "Score 79.7, Succ. 43.0; iteration 4: Score 80.0, Succ. 45.0") in text
+
+
+def test_compare_section_tests_the_gain_against_the_binomial_interval_of_the_difference(tmp_path):
+  # 100 tasks: 43 % -> 60 %, Newcombe [+3.2, +30.0]; 43 % -> 50 %, [-6.7, +20.4].
+  pytest.importorskip("matplotlib")
+  row = lambda succ: {"Score": 70.0, "Succ.": succ}
+  budget = {**BUDGET, "eval_tasks": 100}
+  _, text = _section(tmp_path, {"grpo": [50.0], "proxmo": [60.0]}, start=43.0, spec=WEBSHOP,
+                     row=row, budget=budget)
+  assert ("- proxmo: held-out Succ. 43.0 % at the start -> 60.0 % after training on 100 "
+          "tasks (one seed); difference +17.0 points, 95 % binomial interval of the difference "
+          "[+3.2, +30.0] (Newcombe): the gain exceeds it.") in text
+  assert "- grpo: held-out Succ. 43.0 % at the start -> 50.0 % after training on 100 " in text
+  assert ("difference +7.0 points, 95 % binomial interval of the difference [-6.7, +20.4] "
+          "(Newcombe): the interval includes 0.") in text
+
+
+def test_gain_sentence_averages_seeds_on_the_tasks_and_needs_the_evaluation_size(tmp_path):
+  # Two seeds on the same 24 tasks, 10 % each side: Newcombe [-19.2, +19.2] on n = 24.
+  pytest.importorskip("matplotlib")
+  _, text = _section(tmp_path, {"grpo": [10.0, 10.0], "proxmo": [10.0, 10.0]})
+  assert ("- proxmo: held-out All 10.0 % at the start -> 10.0 % after training on 24 tasks "
+          "(mean of 2 seeds); difference +0.0 points, 95 % binomial interval of the difference "
+          "[-19.2, +19.2] (Newcombe): the interval includes 0.") in text
+  without_size = tmp_path / "without_size"
+  without_size.mkdir()
+  _, text = _section(without_size, {"proxmo": [10.0]}, budget=None)
+  assert "binomial interval" not in text
+
+
+def test_difference_interval_reproduces_newcombes_examples():
+  # Newcombe (1998), Table II, method 10: 56/70 - 48/80 -> [0.0524, 0.3339];
+  # 9/10 - 3/10 -> [0.1705, 0.8090]. At 0 % on both sides the interval stays wide.
+  d, lo, hi = make_results._difference_interval(56 / 70, 70, 48 / 80, 80)
+  assert (round(d, 4), round(lo, 4), round(hi, 4)) == (0.2, 0.0524, 0.3339)
+  d, lo, hi = make_results._difference_interval(0.9, 10, 0.3, 10)
+  assert (round(d, 4), round(lo, 4), round(hi, 4)) == (0.6, 0.1705, 0.809)
+  d, lo, hi = make_results._difference_interval(0.0, 24, 0.0, 24)
+  assert d == 0.0 and round(lo, 4) == -0.1380 and round(hi, 4) == 0.1380
