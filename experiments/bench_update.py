@@ -2,7 +2,7 @@
 
     python experiments/bench_update.py [--model smollm2-135m] [--batch 8] [--prompt_len 192]
         [--response_len 64] [--threads 1,2] [--repeats 2] [--lora_rank 8] [--lora_top 8]
-        [--layers 0]
+        [--layers 0] [--ragged 0.15 --micro 2]
 
 One HF `LlamaForCausalLM` with random weights at the model's shapes is imported into the JAX
 param tree, so both sides hold the same weights and see the same batch: B rows of P prompt and R
@@ -12,9 +12,16 @@ thread pool from the affinity mask, and torch.set_num_threads(n)). XLA's own one
 (--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1) do not confine it: a
 2048 x 576 x 1536 matmul took 15.3 ms under them, 15.1 ms without and 31.0 ms under
 `taskset -c 0`, so they are not used. Variants run one at a time
-(memory), HF and JAX alternating; each is warmed up first (JAX: compiled ahead of time; then
-both sides run one full untimed step) and then timed `repeats` times (median). Tokens/s count all
-B * (P + R) tokens.
+(memory), HF and JAX alternating; each is warmed up first (one full untimed step, which for JAX
+includes compiling) and then timed `repeats` times (median). Tokens/s count all B * (P + R)
+tokens, padding included.
+
+--ragged f gives the rows prompts of uniformly random length in [f P, P] (the first row P),
+left-padded to P, as a multi-turn update batch is (WebShop's step samples from the BC start:
+408 tokens on average, the longest 805); --micro m splits the JAX mini-batch into micro-batches
+of m rows (0: one). The JAX rows then run as the trainer did before, m consecutive rows over all
+P + R columns, and the `_trim` rows as it does now: rows sorted by length and each micro-batch's
+padding columns dropped (`update.split_minibatch`).
 
 JAX rows:
   full      update_step as before: logits at every position (the old path)
@@ -26,6 +33,8 @@ JAX rows:
   lora_top_ref  the same with the KL reference's log-probs computed inside the update (what the
             trainer does under `model.lora.layers`); compare with lora_top + jax response score,
             the separate reference pass it replaces
+  response_trim, lora_top_ref_trim  response and lora_top_ref with sorted, trimmed
+            micro-batches (with --ragged; the others then keep every column)
 HF rows:
   full      model(ids).logits, log_softmax, the same PPO loss, backward, AdamW (its default path)
   keep      the same with logits_to_keep = R + 1 (HF's own response-only head)
@@ -114,7 +123,13 @@ def worker(args):
   resp_np = np.zeros((b, length), np.float32)
   resp_np[:, p:] = 1.0
   adv_np = rng.normal(size=b).astype(np.float32)
-  ids, attn = jnp.asarray(ids_np), jnp.ones((b, length), jnp.int32)
+  attn_np = np.ones((b, length), np.int32)
+  if args.ragged:  # prompts of [f P, P] real tokens, left-padded; the first row sets P
+    for i, n in enumerate(rng.integers(int(args.ragged * p), p + 1, b)):
+      n = p if i == 0 else int(n)
+      attn_np[i, :p - n] = 0
+      ids_np[i, :p - n] = 0
+  ids, attn = jnp.asarray(ids_np), jnp.asarray(attn_np)
   idx = jnp.asarray(logprobs.response_index(resp_np, multiple=r))
   lp_fn = functools.partial(logprobs.token_logprobs, cfg=cfg)
   score_full = jax.jit(lambda prm: lp_fn(prm, ids, attn)[0])
@@ -128,20 +143,21 @@ def worker(args):
   lora_fn = functools.partial(logprobs.token_logprobs, cfg=cfg, lora_scale=lcfg.scale)
   top_adapters = lambda: lora.init_lora(cfg, dataclasses.replace(lcfg, layers=args.lora_top),
                                         jax.random.PRNGKey(1))
-  variants = {  # name -> (fresh trainable tree, minibatch, base, policy)
-      "full": (lambda: jax.tree_util.tree_map(jnp.copy, params), batch, None, lp_fn),
-      "response": (lambda: jax.tree_util.tree_map(jnp.copy, params),
-                   dict(batch, score_index=idx), None, lp_fn),
+  full_params = lambda: jax.tree_util.tree_map(jnp.copy, params)
+  no_ref = {k: v for k, v in dict(batch, score_index=idx).items() if k != "ref_logp"}
+  variants = {  # name -> (fresh trainable tree, minibatch, base, policy, trim)
+      "full": (full_params, batch, None, lp_fn, False),
+      "response": (full_params, dict(batch, score_index=idx), None, lp_fn, False),
       "lora": (lambda: lora.init_lora(cfg, lcfg, jax.random.PRNGKey(1)),
-               dict(batch, score_index=idx), params, lora_fn),
-      "lora_top": (top_adapters, dict(batch, score_index=idx), params, lora_fn),
-      "lora_top_ref": (top_adapters,
-                       {k: v for k, v in dict(batch, score_index=idx).items() if k != "ref_logp"},
-                       params, lora_fn),
+               dict(batch, score_index=idx), params, lora_fn, False),
+      "lora_top": (top_adapters, dict(batch, score_index=idx), params, lora_fn, False),
+      "lora_top_ref": (top_adapters, no_ref, params, lora_fn, False),
+      "response_trim": (full_params, dict(batch, score_index=idx), None, lp_fn, True),
+      "lora_top_ref_trim": (top_adapters, no_ref, params, lora_fn, True),
   }
   # torch: the same loss on the same batch
   x = torch.tensor(ids_np, dtype=torch.long)
-  mask_t = torch.ones_like(x)
+  mask_t = torch.tensor(attn_np, dtype=torch.long)
   resp_t = torch.tensor(resp_np[:, 1:])
   old_t = torch.tensor(np.asarray(old)[:, 1:])
   adv_t = torch.tensor(adv_np)[:, None]
@@ -182,11 +198,10 @@ def worker(args):
     slot = {}
 
     def warm():
-      init, mb, base, fn = variants[name]
-      state = train_state.create_train_state(init(), tx)
-      step = update.update_step.lower(state, mb, base, tx=tx, logprob_fn=fn,
-                                      loss_cfg=loss_cfg).compile()
-      slot.update(state=state, step=step, mb=mb, base=base)
+      init, mb, base, fn, trim = variants[name]
+      slot.update(state=train_state.create_train_state(init(), tx), mb=mb, base=base,
+                  step=functools.partial(update.update_step, tx=tx, logprob_fn=fn,
+                                         loss_cfg=loss_cfg, micro_batch=args.micro, trim=trim))
 
     def run():
       slot["state"], m = slot["step"](slot["state"], slot["mb"], slot["base"])
@@ -212,6 +227,8 @@ def worker(args):
           ("jax", "lora", "update"): jax_update_runner("lora"),
           ("jax", "lora_top", "update"): jax_update_runner("lora_top"),
           ("jax", "lora_top_ref", "update"): jax_update_runner("lora_top_ref"),
+          ("jax", "response_trim", "update"): jax_update_runner("response_trim"),
+          ("jax", "lora_top_ref_trim", "update"): jax_update_runner("lora_top_ref_trim"),
           ("hf", "full", "score"): torch_runner(torch_score, False),
           ("jax", "full", "score"): jax_score_runner(score_full),
           ("hf", "keep", "score"): torch_runner(torch_score, True),
@@ -220,9 +237,9 @@ def worker(args):
   runs = {k: v for k, v in runs.items() if only is None or f"{k[0]}:{k[1]}:{k[2]}" in only}
   compile_s, times = {}, {k: [] for k in runs}
   for key, (warm, run, done) in runs.items():
-    # Warm-up: JAX compiles ahead of time, then both sides run one full untimed step (a first
-    # execution also pays for allocating and faulting in its buffers: 18 s against 13 s for the
-    # 30-layer JAX update here, which a median of 2 repeats had half counted).
+    # Warm-up: one full untimed step on both sides (for JAX it compiles; a first execution also
+    # pays for allocating and faulting in its buffers: 18 s against 13 s for the 30-layer JAX
+    # update here, which a median of 2 repeats had half counted).
     compile_s["/".join(key)] = _time(warm) + _time(run)
     for _ in range(args.repeats):
       times[key].append(_time(run))
@@ -245,6 +262,9 @@ def main():
   parser.add_argument("--lora_top", type=int, default=8, help="layers of the lora_top row")
   parser.add_argument("--layers", type=int, default=0, help="override the layer count (0: model's)")
   parser.add_argument("--only", default="", help="comma list of side:variant:kind to run")
+  parser.add_argument("--ragged", type=float, default=0.0,
+                      help="f > 0: prompt lengths uniform in [f P, P], left-padded")
+  parser.add_argument("--micro", type=int, default=0, help="JAX micro-batch rows (0: one)")
   parser.add_argument("--_worker", action="store_true", help=argparse.SUPPRESS)
   args = parser.parse_args()
   if args.model != "smollm2-135m":
@@ -253,7 +273,9 @@ def main():
     args.threads = int(args.threads)
     return worker(args)
   print(f"{args.model}{f' ({args.layers} layers)' if args.layers else ''}: batch {args.batch} x "
-        f"({args.prompt_len} prompt + {args.response_len} response) tokens, LoRA rank "
+        f"({args.prompt_len} prompt + {args.response_len} response) tokens"
+        f"{f', prompts of {args.ragged} P to P real tokens' if args.ragged else ''}"
+        f"{f', JAX micro-batches of {args.micro} rows' if args.micro else ''}, LoRA rank "
         f"{args.lora_rank}, median of {args.repeats}; other jobs may share the CPU")
   for n in (int(t) for t in args.threads.split(",")):
     cmd = [sys.executable, os.path.abspath(__file__), "--_worker", "--threads", str(n)] + [
@@ -286,6 +308,10 @@ def main():
       print(f"LoRA top {args.lora_top}: update {top:.2f} s + reference pass {ref_pass:.2f} s = "
             f"{top + ref_pass:.2f} s; reference inside the update {top_ref:.2f} s: "
             f"{(top + ref_pass) / top_ref:.2f}x")
+    for plain, trimmed in (("response", "response_trim"), ("lora_top_ref", "lora_top_ref_trim")):
+      a, t = med.get(f"jax/{plain}/update"), med.get(f"jax/{trimmed}/update")
+      if a and t:
+        print(f"{trimmed}: {t:.2f} s against {plain} {a:.2f} s on the same batch: {a / t:.2f}x")
     print("warm-up s:", {k: round(v, 1) for k, v in res["warmup_s"].items()})
 
 

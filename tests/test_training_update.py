@@ -1,4 +1,5 @@
-"""The PPO update: it learns, skips non-finite steps, and is the same on 8 devices as on 1."""
+"""The PPO update: it learns, skips non-finite steps, is the same on 8 devices as on 1, and its
+micro-batches (sorted by length, padding columns dropped) give the step of the whole mini-batch."""
 
 import functools
 
@@ -101,24 +102,108 @@ def _pad_rows(batch, rows):
   return {k: pad(v) for k, v in batch.items()}
 
 
-def test_padding_only_micro_batches_neither_shrink_the_step_nor_the_metrics():
+def test_padding_rows_neither_shrink_the_step_nor_the_metrics():
   # 4 real rows in 2 micro-batches of 2, then the same rows with 4 padding rows after them
-  # (2 more micro-batches with no tokens). The step and the metrics must be the same: the
-  # gradient is the mean over the micro-batches that hold tokens.
+  # (2 more micro-batches with no tokens), split as they come and sorted. The step and the
+  # metrics must be the same: the loss is the token-mean over the mini-batch's tokens.
   params, batch = _batch(rows=4)
   host = jax.tree_util.tree_map(np.asarray, params)
-  real = train_state.create_train_state(params, TX)
-  real, m_real = update.update_step(real, batch, tx=TX, logprob_fn=LOGPROB,
-                                    loss_cfg=losses.LossConfig(), micro_batches=2)
-  padded = train_state.create_train_state(jax.tree_util.tree_map(jnp.asarray, host), TX)
-  padded, m_pad = update.update_step(padded, _pad_rows(batch, 4), tx=TX, logprob_fn=LOGPROB,
-                                     loss_cfg=losses.LossConfig(), micro_batches=4)
-  # old_logp are the params' own log-probs, recomputed outside this jit: every response
-  # token's ratio is 1 up to a few float32 ulps of log-probs of size ~log(32) = 3.5 (ulp 2.4e-7).
-  # Averaging in the padding micro-batches' zeros would have given 0.5.
-  np.testing.assert_allclose([float(m_pad["ratio_mean"]), float(m_pad["ratio_max"])], [1.0, 1.0],
-                             rtol=0, atol=1e-6)
-  for k in ("loss", "pg_loss", "entropy", "kl", "grad_norm", "tokens"):
-    np.testing.assert_allclose(float(m_pad[k]), float(m_real[k]), rtol=1e-6, atol=1e-9)
-  for a, b in zip(jax.tree_util.tree_leaves(padded.params), jax.tree_util.tree_leaves(real.params)):
-    np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=0, atol=1e-7)
+  fresh = lambda: train_state.create_train_state(jax.tree_util.tree_map(jnp.asarray, host), TX)
+  real, m_real = update.update_step(fresh(), batch, tx=TX, logprob_fn=LOGPROB,
+                                    loss_cfg=losses.LossConfig(), micro_batch=2)
+  for trim in (False, True):
+    padded, m_pad = update.update_step(fresh(), _pad_rows(batch, 4), tx=TX, logprob_fn=LOGPROB,
+                                       loss_cfg=losses.LossConfig(), micro_batch=2, trim=trim)
+    # old_logp are the params' own log-probs, recomputed outside this jit: every response
+    # token's ratio is 1 up to a few float32 ulps of log-probs of size ~log(32) = 3.5 (ulp
+    # 2.4e-7). Averaging in the padding micro-batches' zeros would have given 0.5.
+    np.testing.assert_allclose([float(m_pad["ratio_mean"]), float(m_pad["ratio_max"])],
+                               [1.0, 1.0], rtol=0, atol=1e-6)
+    for k in ("loss", "pg_loss", "entropy", "kl", "grad_norm", "tokens"):
+      np.testing.assert_allclose(float(m_pad[k]), float(m_real[k]), rtol=1e-6, atol=1e-9)
+    for a, b in zip(jax.tree_util.tree_leaves(padded.params),
+                    jax.tree_util.tree_leaves(real.params)):
+      np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=0, atol=1e-7)
+  assert float(m_real["tokens"]) == 12.0  # 4 rows x 3 response tokens: the mini-batch's N
+
+
+def _ragged_batch(rows=8, length=160, seed=1):
+  """Rows as build_update_batch lays them out: prompts of 20..150 tokens left-padded to
+  length - 4, then responses of 2..4 tokens right-padded to 4 columns."""
+  rng = np.random.default_rng(seed)
+  prompt = length - 4
+  ids = np.zeros((rows, length), np.int32)
+  attn = np.zeros((rows, length), np.int32)
+  resp = np.zeros((rows, length), np.float32)
+  for i, (lp, lr) in enumerate(zip(rng.integers(20, 151, rows), rng.integers(2, 5, rows))):
+    ids[i, prompt - lp:prompt + lr] = rng.integers(1, 32, lp + lr)
+    attn[i, prompt - lp:prompt + lr] = 1
+    resp[i, prompt:prompt + lr] = 1.0
+  params = transformer.init_params(CFG, jax.random.PRNGKey(0))
+  ids, attn, resp = jnp.asarray(ids), jnp.asarray(attn), jnp.asarray(resp)
+  idx = jnp.asarray(logprobs.response_index(resp, multiple=4))
+  logp = LOGPROB(params, ids, attn)[0] * resp
+  adv = jnp.asarray(rng.normal(size=rows), jnp.float32)
+  return params, {"input_ids": ids, "attention_mask": attn, "response_mask": resp,
+                  "old_logp": logp - 0.05 * resp, "ref_logp": logp + 0.1 * resp, "advantages": adv,
+                  "score_index": idx}
+
+
+def test_split_minibatch_sorts_rows_trims_padding_columns_and_shifts_the_score_index():
+  _, batch = _ragged_batch()
+  first = np.argmax(np.asarray(batch["attention_mask"]) > 0, axis=1)
+  micros = update.split_minibatch(batch, micro_batch=2)
+  assert len(micros) == 4
+  seen = []
+  for mb in micros:
+    width = mb["input_ids"].shape[1]
+    assert all(mb[k].shape == (2, width) for k in update.ROW_KEYS)
+    # The longest row rounded up to a multiple of 64, capped at the 160 columns.
+    longest = max(160 - first[np.nonzero((np.asarray(batch["input_ids"])[:, -width:] ==
+                                           np.asarray(mb["input_ids"])[r]).all(1))[0][0]]
+                  for r in range(2))
+    assert width == min(160, -(-longest // 64) * 64)
+    # The score index points at the same tokens as before the cut.
+    for r in range(2):
+      i = int(np.nonzero((np.asarray(batch["input_ids"])[:, -width:] ==
+                          np.asarray(mb["input_ids"])[r]).all(1))[0][0])
+      seen.append(i)
+      n = int(np.sum(batch["response_mask"][i]))
+      np.testing.assert_array_equal(
+          np.asarray(mb["input_ids"])[r, np.asarray(mb["score_index"])[r, :n]],
+          np.asarray(batch["input_ids"])[i, np.asarray(batch["score_index"])[i, :n]])
+      assert float(mb["advantages"][r]) == float(batch["advantages"][i])
+  assert sorted(seen) == list(range(8))
+  assert list(first[seen]) == sorted(first)  # longest rows first
+  assert [mb["input_ids"].shape[1] for mb in micros] == sorted(
+      [mb["input_ids"].shape[1] for mb in micros], reverse=True)
+  assert min(mb["input_ids"].shape[1] for mb in micros) < 160  # some columns were dropped
+
+
+def test_sorted_trimmed_micro_batches_give_the_step_of_the_whole_mini_batch():
+  # The loss is the mini-batch's token-mean, so one micro-batch of 8 rows, 4 consecutive pairs
+  # and 4 sorted, trimmed pairs are the same step up to float32 summation order.
+  params, batch = _ragged_batch()
+  host = jax.tree_util.tree_map(np.asarray, params)
+  results = []
+  for micro, trim in ((8, False), (2, False), (2, True)):
+    state = train_state.create_train_state(jax.tree_util.tree_map(jnp.asarray, host), TX)
+    results.append(update.ppo_epoch(state, batch, mini_batch=8, micro_batch=micro, tx=TX,
+                                    logprob_fn=LOGPROB, loss_cfg=losses.LossConfig())
+                   if trim else
+                   update.update_step(state, batch, tx=TX, logprob_fn=LOGPROB,
+                                      loss_cfg=losses.LossConfig(), micro_batch=micro,
+                                      trim=False))
+  (whole, m_whole), rest = results[0], results[1:]
+  m_whole = {k: float(v) for k, v in m_whole.items()}
+  assert m_whole["tokens"] == float(np.sum(batch["response_mask"]))
+  assert m_whole["kl"] > 0 and m_whole["ratio_max"] > 1.0
+  for state, m in rest:
+    for k in ("loss", "pg_loss", "entropy", "kl", "clip_frac", "ratio_mean", "ratio_max",
+              "grad_norm", "tokens"):
+      np.testing.assert_allclose(float(m[k]), m_whole[k], rtol=1e-5, atol=1e-8)
+    # As in the 8-device test: Adam amplifies float32 summation-order differences where
+    # |g| ~ eps; compare the steps to 0.1 % of the largest possible one.
+    for a, b, h in zip(jax.tree_util.tree_leaves(state.params),
+                       jax.tree_util.tree_leaves(whole.params), jax.tree_util.tree_leaves(host)):
+      np.testing.assert_allclose(np.asarray(a) - h, np.asarray(b) - h, atol=1e-3 * 1e-2)

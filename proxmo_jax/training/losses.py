@@ -8,6 +8,9 @@ response tokens):
     KL     = clamp(exp(d) - d - 1, -10, 10),  d = logp_ref - logp             (low-variance k3)
     loss   = agg(l) - entropy_coef * agg(H) + kl_coef * agg(KL)
     agg(x) = sum(x * mask) / max(sum(mask), 1)                                (token-mean)
+
+or, for one micro-batch of a mini-batch of N response tokens, agg(x) = sum(x * mask) / N, its
+share of the mini-batch's token-mean (`training/update.py`).
 """
 
 from __future__ import annotations
@@ -48,22 +51,30 @@ def low_var_kl(logp, ref_logp):
   return jnp.clip(jnp.exp(d) - d - 1.0, -10.0, 10.0)
 
 
-def actor_loss(logp, entropy, old_logp, ref_logp, advantages, mask, cfg: LossConfig):
+def actor_loss(logp, entropy, old_logp, ref_logp, advantages, mask, cfg: LossConfig,
+               denominator=None):
   """Total loss and metrics.
 
   Args:
     logp, entropy, old_logp, ref_logp, mask: f32[B, T] (mask = response tokens).
     advantages: f32[B] per step sample.
+    denominator: None: agg is the token-mean over these rows. A scalar N: agg(x) =
+      sum(x * mask) / N, this part's share of the token-mean over N tokens of which these rows
+      hold some; the shares of a mini-batch's parts (N = its response tokens) add up to its
+      token-mean, however its rows are split.
 
   Returns:
-    (loss scalar, metrics dict of scalars).
+    (loss scalar, metrics dict of scalars; `ratio_max` a max and `tokens` a count, the others
+    aggregated as the loss).
   """
+  agg = ((lambda x: token_mean(x, mask)) if denominator is None else
+         (lambda x: jnp.sum(x * mask) / denominator))
   adv = advantages[:, None]
   pg, ratio, clipped, dual = ppo_token_loss(logp, old_logp, adv, cfg.clip_eps, cfg.dual_clip_c)
   kl = low_var_kl(logp, ref_logp)
-  pg_loss, ent, kl_m = token_mean(pg, mask), token_mean(entropy, mask), token_mean(kl, mask)
+  pg_loss, ent, kl_m = agg(pg), agg(entropy), agg(kl)
   loss = pg_loss - cfg.entropy_coef * ent + cfg.kl_coef * kl_m
-  metrics = {"pg_loss": pg_loss, "entropy": ent, "kl": kl_m, "clip_frac": token_mean(clipped, mask),
-             "dual_clip_frac": token_mean(dual, mask), "ratio_mean": token_mean(ratio, mask),
+  metrics = {"pg_loss": pg_loss, "entropy": ent, "kl": kl_m, "clip_frac": agg(clipped),
+             "dual_clip_frac": agg(dual), "ratio_mean": agg(ratio),
              "ratio_max": jnp.max(jnp.where(mask > 0, ratio, 0.0)), "tokens": jnp.sum(mask)}
   return loss, metrics

@@ -1,22 +1,30 @@
 """The PPO update: one optimizer step per mini-batch of step samples, micro-batch accumulation.
 
-A mini-batch holds M step samples (`ppo_mini_batch`); it is split into k = M / micro equal
-micro-batches whose token-mean losses are averaged (loss / k each, as the reference divides by
-the accumulation count), then one clipped AdamW step is taken. If the loss or the gradient norm
-is not finite, the step is skipped: params and optimizer state are kept, `state.skipped` grows,
-and the metrics say so.
+A mini-batch holds M step samples (`ppo_mini_batch`) and N response tokens. The loss is its
+token-mean: every term is aggregated as sum(x * mask) / N over the whole mini-batch, as the
+reference does over each GPU's share of a mini-batch (its per-GPU mini-batch is one
+micro-batch: mini / micro = 1 in both of the paper's scripts). Memory splits the mini-batch
+into micro-batches of `micro_batch` rows; each contributes the gradient of its own tokens'
+sums divided by the mini-batch's N, so
 
-Padding rows (response_mask all zero, `rollout.batching.build_update_batch`) fill the last
-mini-batch up to M. The reference pads with copies of real samples instead (docs/method.md,
-trap 8), so each of its micro-batches holds data. Here a micro-batch of padding rows only has no
-tokens and no gradient, and it is left out of the count: with k' micro-batches holding response
-tokens,
+    grad = sum over micro-batches of grad(sum over its tokens of x) / N
 
-    grad = (1 / k') * sum over those micro-batches of grad(token-mean loss of the micro-batch)
+is the gradient of the mini-batch's token-mean whatever rows share a micro-batch, and the
+metrics are the same shares summed (`ratio_max` their max, `tokens` = N). Then one clipped
+AdamW step is taken. If the loss or the gradient norm is not finite, the step is skipped:
+params and optimizer state are kept, `state.skipped` grows, and the metrics say so.
 
-and the metrics are their mean over the same k' micro-batches (`ratio_max` their max). Without
-padding k' = k. Dividing by k instead would shrink the last mini-batch's step by k' / k and bias
-every metric towards 0.
+Padding. `rollout.batching.build_update_batch` left-pads every prompt to the batch's longest
+(P columns) and adds padding rows (no tokens, A = 0) to fill the last mini-batch; the
+reference pads with copies of real samples instead (docs/method.md, trap 8). A padding row
+adds no token, so it changes neither N nor the step. Computing over padding columns is exact
+but wasted: step samples of a multi-turn batch differ in length (a WebShop search page against
+a results page), and the longest sets P. So `split_minibatch` sorts a mini-batch's rows by
+length, longest first, takes `micro_batch` rows at a time and drops the leading columns that
+are padding in all of them, keeping a width that is a multiple of 64 (few distinct shapes, so
+few compiles). Positions come from the attention mask, so a row's numbers do not depend on its
+padding; since the loss is the mini-batch's token-mean, neither does the grouping. Micro-batches
+of padding rows only are left out.
 
     logprob_fn(params, input_ids, attention_mask, **kw) -> (logp f32[B, L], entropy f32[B, L])
 
@@ -26,7 +34,7 @@ called with `score_index=` when the mini-batch has one and with `lora=` under Lo
 Response-only scoring: a mini-batch may carry `score_index` i32[M, R] (`logprobs.response_index`:
 the columns of each row's response tokens). The policy then runs its LM head on those R
 positions only and the loss is computed on [M, R] gathers of old/ref log-probs and the mask; the
-token-mean loss is the same sum over the same tokens.
+loss is the same sum over the same tokens.
 
 LoRA: with `base` given, `state.params` is the adapter tree and the policy is
 `logprob_fn(base, ..., lora=state.params)`; the gradient, the optimizer state and the update are
@@ -46,6 +54,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from proxmo_jax import buckets
 from proxmo_jax.models import logprobs as logprobs_lib
 from proxmo_jax.training import losses
 from proxmo_jax.training.train_state import TrainState
@@ -54,7 +63,7 @@ MINIBATCH_KEYS = ("input_ids", "attention_mask", "response_mask", "old_logp", "a
 OPTIONAL_KEYS = ("ref_logp", "score_index")
 
 
-def _micro_loss(params, mb, base, logprob_fn, loss_cfg):
+def _micro_loss(params, mb, base, denominator, logprob_fn, loss_cfg):
   kw = {}
   if base is not None:
     kw["lora"] = params
@@ -70,10 +79,10 @@ def _micro_loss(params, mb, base, logprob_fn, loss_cfg):
     old = logprobs_lib.gather_columns(mb["old_logp"], idx)
     ref = jax.lax.stop_gradient(logprobs_lib.gather_columns(
         out[2] if ref_inside else mb["ref_logp"], idx))
-    return losses.actor_loss(logp, ent, old, ref, mb["advantages"], mask, loss_cfg)
+    return losses.actor_loss(logp, ent, old, ref, mb["advantages"], mask, loss_cfg, denominator)
   logp, ent = logprob_fn(params, mb["input_ids"], mb["attention_mask"], **kw)
   return losses.actor_loss(logp, ent, mb["old_logp"], mb["ref_logp"], mb["advantages"],
-                           mb["response_mask"], loss_cfg)
+                           mb["response_mask"], loss_cfg, denominator)
 
 
 def _check_minibatch_keys(batch: dict, base) -> None:
@@ -87,39 +96,29 @@ def _check_minibatch_keys(batch: dict, base) -> None:
                      "otherwise compute them first (Trainer.score with the reference params).")
 
 
-@functools.partial(jax.jit, static_argnames=("tx", "logprob_fn", "loss_cfg", "micro_batches"),
-                   donate_argnums=(0,))
-def update_step(state: TrainState, minibatch: dict, base: Optional[dict] = None, *,
-                tx: optax.GradientTransformation, logprob_fn: Callable,
-                loss_cfg: losses.LossConfig, micro_batches: int = 1):
-  """One optimizer step on a mini-batch (dict of MINIBATCH_KEYS [+ OPTIONAL_KEYS], leading dim M).
+@functools.partial(jax.jit, static_argnames=("logprob_fn", "loss_cfg"))
+def micro_gradient(params, micro: dict, base, denominator, *, logprob_fn: Callable,
+                   loss_cfg: losses.LossConfig):
+  """(loss share, metric shares, gradient) of one micro-batch, its token sums / denominator."""
+  (loss, metrics), grads = jax.value_and_grad(_micro_loss, has_aux=True)(
+      params, micro, base, denominator, logprob_fn, loss_cfg)
+  return loss, metrics, grads
 
-  `base`: the frozen base params when `state.params` is a LoRA adapter tree (else None).
-  """
-  k = micro_batches
-  micro = jax.tree_util.tree_map(lambda x: x.reshape((k, x.shape[0] // k) + x.shape[1:]),
-                                 minibatch)
-  grad_fn = jax.value_and_grad(_micro_loss, has_aux=True)
 
-  if k == 1:  # no accumulation buffer: the gradient of the only micro-batch is the gradient
-    (loss, metrics), grads = grad_fn(state.params, minibatch, base, logprob_fn, loss_cfg)
-  else:
-    # w_i = 1 / k' for the k' micro-batches with response tokens, 0 for padding-only ones.
-    resp = micro["response_mask"]
-    has_tokens = jnp.any(resp > 0, axis=tuple(range(1, resp.ndim)))
-    weights = has_tokens.astype(jnp.float32) / jnp.maximum(jnp.sum(has_tokens), 1)
+@functools.partial(jax.jit, donate_argnums=(0,))
+def _accumulate(total, part):
+  """Adds a micro-batch's (loss, metrics, grads) to the running ones; `ratio_max` by max."""
+  loss, metrics, grads = total
+  p_loss, p_metrics, p_grads = part
+  metrics = {k: jnp.maximum(v, p_metrics[k]) if k == "ratio_max" else v + p_metrics[k]
+             for k, v in metrics.items()}
+  return loss + p_loss, metrics, jax.tree_util.tree_map(jnp.add, grads, p_grads)
 
-    def body(acc, xs):
-      mb, w = xs
-      (loss, metrics), grads = grad_fn(state.params, mb, base, logprob_fn, loss_cfg)
-      acc_g, acc_l = acc
-      acc_g = jax.tree_util.tree_map(lambda a, g: a + g * w, acc_g, grads)
-      return (acc_g, acc_l + loss * w), metrics
 
-    zeros = jax.tree_util.tree_map(jnp.zeros_like, state.params)
-    (grads, loss), metrics = jax.lax.scan(body, (zeros, jnp.float32(0.0)), (micro, weights))
-    metrics = {name: (jnp.max(jnp.where(has_tokens, v, -jnp.inf)) if name == "ratio_max"
-                      else jnp.sum(v * weights)) for name, v in metrics.items()}
+@functools.partial(jax.jit, static_argnames=("tx",), donate_argnums=(0,))
+def _apply(state: TrainState, grads, loss, *, tx: optax.GradientTransformation):
+  """The optimizer step, or none (state kept, `skipped` + 1) when loss or gradient norm is not
+  finite. Returns (state, grad_norm, skipped)."""
   gnorm = optax.global_norm(grads)
   ok = jnp.isfinite(loss) & jnp.isfinite(gnorm)
   updates, new_opt = tx.update(grads, state.opt_state, state.params)
@@ -129,8 +128,86 @@ def update_step(state: TrainState, minibatch: dict, base: Optional[dict] = None,
                         opt_state=keep(new_opt, state.opt_state),
                         step=state.step + ok.astype(jnp.int32),
                         skipped=state.skipped + (~ok).astype(jnp.int32))
+  return state, gnorm, (~ok).astype(jnp.float32)
+
+
+ROW_KEYS = ("input_ids", "attention_mask", "response_mask", "old_logp", "ref_logp")  # [M, L]
+# Micro-batch widths are multiples of this: at most 1 + L / 64 shapes to compile per response
+# width, and under 64 padding columns per micro-batch.
+WIDTH_MULTIPLE = 64
+
+
+def split_minibatch(minibatch: dict, micro_batch: int = 0, trim: bool = True) -> list[dict]:
+  """The micro-batches of a mini-batch (dict of MINIBATCH_KEYS [+ OPTIONAL_KEYS], leading dim
+  M, a multiple of `micro_batch`; 0 = one micro-batch).
+
+  trim=True (host-side, needs the arrays on this process): rows sorted by their first real
+  column (longest first), `micro_batch` at a time; each micro-batch keeps its last W columns,
+  W its longest row rounded up to a multiple of WIDTH_MULTIPLE (or all L); `score_index` is
+  shifted by the columns dropped. Micro-batches without response tokens are left out.
+  trim=False: consecutive rows, all columns, as given.
+  """
+  m = minibatch["advantages"].shape[0]
+  micro_batch = micro_batch or m
+  if m % micro_batch:
+    raise ValueError(f"mini-batch of {m} rows does not split into micro-batches of "
+                     f"{micro_batch}.")
+  if not trim:
+    return [{k: v[i:i + micro_batch] for k, v in minibatch.items()}
+            for i in range(0, m, micro_batch)]
+  attn = np.asarray(minibatch["attention_mask"]) > 0
+  resp = np.asarray(minibatch["response_mask"]) > 0
+  length = attn.shape[1]
+  real = attn.any(axis=1)
+  first = np.where(real, np.argmax(attn, axis=1), length)
+  order = np.argsort(first, kind="stable")  # longest first; rows without tokens last
+  out = []
+  for i in range(0, m, micro_batch):
+    rows = order[i:i + micro_batch]
+    if not resp[rows].any():
+      continue
+    width = min(length, buckets.round_up(length - int(first[rows].min()), WIDTH_MULTIPLE))
+    lo = length - width
+    take = jnp.asarray(rows)
+    mb = {}
+    for k, v in minibatch.items():
+      v = jnp.take(v, take, axis=0)
+      if k in ROW_KEYS:
+        v = v[:, lo:]
+      elif k == "score_index":  # real entries point at response columns, all >= lo + 1
+        v = jnp.where(v > 0, v - lo, 0)
+      mb[k] = v
+    out.append(mb)
+  return out
+
+
+def update_step(state: TrainState, minibatch: dict, base: Optional[dict] = None, *,
+                tx: optax.GradientTransformation, logprob_fn: Callable,
+                loss_cfg: losses.LossConfig, micro_batch: int = 0, trim: bool = True,
+                shard_fn: Optional[Callable] = None) -> tuple[TrainState, dict]:
+  """One optimizer step on a mini-batch, `micro_batch` rows at a time (`split_minibatch`).
+
+  `base`: the frozen base params when `state.params` is a LoRA adapter tree (else None).
+  `shard_fn`: places a micro-batch on the mesh. The state is donated. Returns the new state and
+  the metrics (device scalars).
+  """
+  micros = split_minibatch(minibatch, micro_batch, trim)
+  tokens = sum(jnp.sum(mb["response_mask"]) for mb in micros) if micros else jnp.float32(0)
+  denominator = jnp.maximum(jnp.asarray(tokens, jnp.float32), 1.0)
+  total = None
+  for mb in micros:
+    if shard_fn is not None:
+      mb = shard_fn(mb)
+    part = micro_gradient(state.params, mb, base, denominator, logprob_fn=logprob_fn,
+                          loss_cfg=loss_cfg)
+    total = part if total is None else _accumulate(total, part)
+  if total is None:  # no tokens: a zero gradient, which AdamW still applies (weight decay)
+    raise ValueError("update_step got a mini-batch without response tokens; ppo_epoch skips "
+                     "those.")
+  loss, metrics, grads = total
+  state, gnorm, skipped = _apply(state, grads, loss, tx=tx)
   metrics = dict(metrics)
-  metrics.update(loss=loss, grad_norm=gnorm, skipped=(~ok).astype(jnp.float32))
+  metrics.update(loss=loss, grad_norm=gnorm, skipped=skipped)
   return state, metrics
 
 
@@ -143,8 +220,9 @@ def ppo_epoch(state: TrainState, batch: dict, *, mini_batch: int, micro_batch: i
     batch: dict of MINIBATCH_KEYS (and optionally `ref_logp`, `score_index`; without
       `ref_logp` the base model's log-probs are computed in the update, LoRA only) with leading
       dim B, a multiple of `mini_batch`.
-    mini_batch: step samples per optimizer step; micro_batch: per accumulation step.
-    shard_fn: optional fn placing a mini-batch on the mesh (e.g. `jax.device_put` with the
+    mini_batch: step samples per optimizer step; micro_batch: rows per accumulation step
+      (`split_minibatch`: sorted by length and trimmed when the batch is on this process).
+    shard_fn: optional fn placing a micro-batch on the mesh (e.g. `jax.device_put` with the
       batch sharding).
     base: frozen base params when `state.params` is a LoRA adapter tree.
 
@@ -158,15 +236,17 @@ def ppo_epoch(state: TrainState, batch: dict, *, mini_batch: int, micro_batch: i
                      "the batch must be a multiple of mini_batch and mini_batch of micro_batch "
                      "(pad the batch with build_update_batch(row_multiple=mini_batch)).")
   keys = MINIBATCH_KEYS + tuple(k for k in OPTIONAL_KEYS if k in batch)
+  # Sorting and trimming read the masks on the host; a multi-process batch is a global array
+  # whose rows live on other hosts too, so there the micro-batches are consecutive rows.
+  trim = all(getattr(batch[k], "is_fully_addressable", True) for k in keys)
   all_metrics = []
   for start in range(0, b, mini_batch):
     mb = {k: batch[k][start:start + mini_batch] for k in keys}
     if float(jnp.sum(mb["response_mask"])) == 0:
       continue  # only padding rows
-    if shard_fn is not None:
-      mb = shard_fn(mb)
     state, metrics = update_step(state, mb, base, tx=tx, logprob_fn=logprob_fn,
-                                 loss_cfg=loss_cfg, micro_batches=mini_batch // micro_batch)
+                                 loss_cfg=loss_cfg, micro_batch=micro_batch, trim=trim,
+                                 shard_fn=shard_fn)
     all_metrics.append(metrics)
   if not all_metrics:
     return state, {}
