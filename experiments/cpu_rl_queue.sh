@@ -11,13 +11,14 @@
 #      out), rollouts at T 1.0 (the paper's), LoRA on all 30 layers.
 #   2. WebShop: that start on 100 training and 100 held-out goals (train vs held-out after BC),
 #      published to experiments/results/warm_start/webshop_smollm2_bc2.
-#   3. ALFWorld: 40 games per task type and split (240 train, 240 test; about 35 min).
-#   4. ALFWorld: behaviour cloning of SmolLM2 on the expert walkthroughs (compact prompt).
-#   5. ALFWorld: the clone on 102 held-out and 102 training games, published to
+#   3. WebShop v2, ProxMO: 12 iterations of 16 goals x 4 episodes from the same start, rollouts
+#      at the evaluation temperature 0.4, LoRA on the top 8 layers (why: at step 3).
+#   4. ALFWorld: 40 games per task type and split (240 train, 240 test; about 35 min).
+#   5. ALFWorld: behaviour cloning of SmolLM2 on the expert walkthroughs (compact prompt).
+#   6. ALFWorld: the clone on 102 held-out and 102 training games, published to
 #      experiments/results/warm_start/alfworld_smollm2_bc.
-#   6. WebShop v2: ProxMO then GRPO from the same start, 12 iterations of 8 goals x 4 episodes,
-#      rollouts at the evaluation temperature 0.4, LoRA on the top 8 layers (why: at step 6).
-# The ALFWorld RL comparison is chosen from step 5's measurements (episode length and time per
+#   7. WebShop v2, GRPO: the same settings and code as step 3 (the paired baseline).
+# The ALFWorld RL comparison is chosen from step 6's measurements (episode length and time per
 # game set the horizon and the evaluation size), so it is not queued here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,22 +54,22 @@ publish() {  # publish <BC workdir> <evaluation workdir> <dest>: the small files
 WEBSHOP_BC=runs/smollm2_webshop_bc2/sft
 test -f "$WEBSHOP_BC/params.npz" || { echo "missing $WEBSHOP_BC/params.npz (README: BC)"; exit 1; }
 
-webshop_comparison() {  # <commit> <out dir> [--set field=value ...]: ProxMO and GRPO, paired
-  # Both estimators of a comparison run the same code: a checkout of <commit>, first on
+webshop_comparison() {  # <commit> <estimators> <out dir> [--set field=value ...]
+  # Every estimator of a comparison runs the same code: a checkout of <commit>, first on
   # PYTHONPATH, whatever main has become since. The shared settings are v1's.
-  local code out=$2
+  local code estimators=$2 out=$3
   code=$(pinned "$1")
-  shift 2
-  echo "[queue $(date -u +%FT%TZ)] WebShop comparison $out (code at $(basename "$code"))"
+  shift 3
+  echo "[queue $(date -u +%FT%TZ)] WebShop comparison $out, $estimators (code at $(basename "$code"))"
   PYTHONPATH="$code" $PY "$code/experiments/compare_estimators.py" --env webshop --budget cpu \
-    --size smollm2 --start "$WEBSHOP_BC" --estimators proxmo,grpo --seeds 0 --out "$out" \
+    --size smollm2 --start "$WEBSHOP_BC" --estimators "$estimators" --seeds 0 --out "$out" \
     --set env.prompt=compact --set env.max_steps=10 --set eval.num_tasks=100 \
     --set checkpoint.every=1 --set ppo.old_logprobs=sampled --set ppo.mini_batch=32 "$@"
 }
 
 # 1. compare_estimators keeps its own command.txt and skips the finished (estimator, seed)
 # pairs. ProxMO ran at 40bd38e, so GRPO resumes there.
-webshop_comparison 40bd38e experiments/results/compare_webshop_smollm2 \
+webshop_comparison 40bd38e proxmo,grpo experiments/results/compare_webshop_smollm2 \
   --set iterations=8 --set eval.every=4
 
 # 2. Both splits, so the published row is self-contained; its held-out half repeats the
@@ -79,31 +80,45 @@ rows_done "$W/eval_metrics.json" 2 || step "$W" $PY experiments/evaluate.py \
   --workdir="$W" --params="$WEBSHOP_BC" --split=both --num_tasks=100 --dump=60
 publish runs/smollm2_webshop_bc2 "$W" experiments/results/warm_start/webshop_smollm2_bc2
 
-# 3. generate_alfworld validates every game with the expert; the marker says all were written.
+# 3. WebShop v2, pinned to the code it was planned at (6accdf0: the update's micro-batches sorted
+# by length and trimmed, 1.35x). Why these settings (measured):
+# - rollouts at the evaluation temperature 0.4: v1's T 1.0 rollouts succeeded in 25 % of
+#   episodes against 43 % at the T 0.4 evaluation, and v1's held-out success fell while its
+#   training success did not trend. On the same 16 training goals x 4 episodes from the start
+#   (iterations 1 and 2's groups of 8; experiments/group_signal.py --config
+#   configs/webshop.py:proxmo,smollm2,env.prompt=compact,env.max_steps=10,model.lora.layers=8,env.groups_per_batch=8
+#   --params runs/smollm2_webshop_bc2/sft --temperatures 0.4,1.0,0.7, run as the scratch script it
+#   was written from), T 0.4 / 1.0 succeeded in 37.5 / 18.8 % of the episodes and 4 / 5 of the
+#   16 groups had unequal returns (T 0.7, iteration 1 only: 25 %, 0 of 8). A group with equal
+#   returns has no advantage, so a higher temperature bought no signal, and T 0.4 trains the
+#   policy that is evaluated;
+# - 16 goals per iteration: 9 of the 40 groups measured had unequal returns, and v1's 4-goal
+#   training success ranged 6-69 % between iterations;
+# - LoRA on the top 8 layers: the update runs 2.2-2.4x faster than the full update and puts
+#   the KL reference inside it (README: throughput), which pays for the larger batch.
+V2="--set iterations=12 --set eval.every=6 --set model.lora.layers=8 \
+  --set env.groups_per_batch=16 --set rollout.temperature=0.4"
+# shellcheck disable=SC2086
+webshop_comparison 6accdf0 proxmo experiments/results/compare_webshop_smollm2_v2 $V2
+
+# 4. generate_alfworld validates every game with the expert; the marker says all were written.
 A=data/alfworld_gen
 test -f "$A/.complete" || { step runs/alfworld_gen $PY experiments/generate_alfworld.py \
   --root "$A" --per_task 40 --workers 2 && touch "$A/.complete"; }
 
-# 4. Resumes from <workdir>/bc_state every 10 steps.
+# 5. Resumes from <workdir>/bc_state every 10 steps.
 B=runs/smollm2_alfworld_bc
 ALF="configs/alfworld.py:proxmo,smollm2,env.prompt=compact,env.max_steps=30"
 test -f "$B/sft/params.npz" || step "$B" $PY experiments/sft.py \
   --config="$ALF,sft.steps=150,sft.checkpoint_every=10" --workdir="$B"
 
-# 5. Both splits, 17 games per task type each.
+# 6. Both splits, 17 games per task type each.
 E=runs/smollm2_alfworld_bc_eval
 rows_done "$E/eval_metrics.json" 2 || step "$E" $PY experiments/evaluate.py --config="$ALF" \
   --workdir="$E" --params="$B/sft" --split=both --num_tasks=102 --dump=60
 publish "$B" "$E" experiments/results/warm_start/alfworld_smollm2_bc
 
-# 6. WebShop v2, pinned to the code it was planned at. Why these settings (v1's
-# measurements): v1's T 1.0 rollouts succeeded in 25 % of episodes against 43 % at the T 0.4
-# evaluation, and v1's held-out success fell while training success did not trend, so v2
-# trains the policy that is evaluated (logits / 0.4 in sampling and in the PPO ratio);
-# 8 goals per iteration halve the variance of v1's 4-goal average (training success 6-69 %);
-# LoRA on the top 8 layers made the update 2.2-2.4x faster and puts the KL reference inside it
-# (README: throughput), which pays for the doubled batch.
-webshop_comparison b2d3f25 experiments/results/compare_webshop_smollm2_v2 \
-  --set iterations=12 --set eval.every=6 --set model.lora.layers=8 \
-  --set env.groups_per_batch=8 --set rollout.temperature=0.4
+# 7. The paired baseline of step 3 (compare_estimators skips the finished ProxMO run).
+# shellcheck disable=SC2086
+webshop_comparison 6accdf0 proxmo,grpo experiments/results/compare_webshop_smollm2_v2 $V2
 echo "[queue $(date -u +%FT%TZ)] done"
