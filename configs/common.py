@@ -13,6 +13,7 @@ Full-scale defaults follow the reference ProxMO run scripts (docs/method.md,
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Mapping, Sequence
 
 import ml_collections
@@ -237,3 +238,16 @@ def finish(c: ml_collections.ConfigDict, estimator: str, overrides: Mapping[str,
   """Applies the estimator variant, then the field=value overrides."""
   apply_estimator(c, estimator)
   return set_fields(c, overrides)
+
+
+def load(spec: str) -> ml_collections.ConfigDict:
+  """A config from "path/to/config.py[:arg]" (as the scripts' --config flags take it): the
+  file's get_config(arg)."""
+  path, _, arg = spec.partition(":")
+  module_spec = importlib.util.spec_from_file_location("loaded_config", path)
+  if module_spec is None:
+    raise ValueError(f"config {spec!r}: {path!r} is not a Python file; give "
+                     "path/to/config.py[:arg], e.g. configs/webshop.py:proxmo,smollm2.")
+  module = importlib.util.module_from_spec(module_spec)
+  module_spec.loader.exec_module(module)
+  return module.get_config(arg)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import importlib.util
 import json
 import tempfile
 import time
@@ -24,15 +23,8 @@ import time
 import jax
 import numpy as np
 
+from configs import common
 from proxmo_jax.training import train, trainer as trainer_lib
-
-
-def load_config(spec: str):
-  path, _, arg = spec.partition(":")
-  module_spec = importlib.util.spec_from_file_location("signal_config", path)
-  module = importlib.util.module_from_spec(module_spec)
-  module_spec.loader.exec_module(module)
-  return module.get_config(arg)
 
 
 def group_signal(episodes) -> dict:
@@ -56,7 +48,7 @@ def main():
   parser.add_argument("--iterations", default="1,2", help="whose task groups to roll out")
   parser.add_argument("--seed", type=int, default=100, help="sampling seed (+ iteration)")
   args = parser.parse_args()
-  c = load_config(args.config)
+  c = common.load(args.config)
   c.env.num_workers = 0  # environments in this process (no spawned workers to guard)
   workdir = tempfile.mkdtemp(prefix="group_signal_")
   exp = train.build(c, workdir, init_params_dir=args.params or None)

@@ -24,16 +24,8 @@ import tempfile
 import jax
 
 
+from configs import common
 from proxmo_jax.training import train, trainer as trainer_lib
-
-
-def load_config(spec: str):
-  path, _, arg = spec.partition(":")
-  import importlib.util  # pylint: disable=import-outside-toplevel
-  module_spec = importlib.util.spec_from_file_location("profiled_config", path)
-  module = importlib.util.module_from_spec(module_spec)
-  module_spec.loader.exec_module(module)
-  return module.get_config(arg)
 
 
 def main():
@@ -46,7 +38,7 @@ def main():
   parser.add_argument("--top", type=int, default=15)
   parser.add_argument("--jax_trace", default="")
   args = parser.parse_args()
-  c = load_config(args.config)
+  c = common.load(args.config)
   c.env.num_workers = 0  # envs in this process: their functions show in the profile
   if args.tokenizer:
     c.tokenizer.path = args.tokenizer

@@ -1,6 +1,7 @@
 """Every experiment config loads, validates, and bad fields are named."""
 
 import importlib
+import os
 
 import pytest
 
@@ -134,3 +135,11 @@ def test_smollm2_webshop_response_budget_holds_every_expert_response():
   lengths = [len(tok.encode(spec.agent.expert_response(cmd))) + 1 for _, cmd in pairs]
   assert max(lengths) <= c.rollout.max_response_tokens, max(lengths)
   assert max(lengths) > 48, max(lengths)    # the budget of 48 used before cut them
+
+
+def test_load_reads_a_config_file_with_its_argument_and_names_a_bad_path():
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  c = common.load(os.path.join(root, "configs/webshop.py") + ":proxmo,smollm2,env.prompt=compact")
+  assert c.env.prompt == "compact" and c.model.init == "smollm2-135m"
+  with pytest.raises(ValueError, match="is not a Python file"):
+    common.load("configs/webshop.txt")
