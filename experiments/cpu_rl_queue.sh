@@ -23,6 +23,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
+# Compiled programs persist across sessions: a resumed run compiles its shapes again otherwise
+# (a one-iteration v2 smoke run in a fresh process, beside another job, spent 428 s of its 751 s
+# compiling 59 programs).
+export JAX_COMPILATION_CACHE_DIR="$PWD/runs/jax_cache"
 mkdir -p runs
 
 step() {  # step <run dir> <command...>: log and record the command, then run it
