@@ -72,28 +72,36 @@ def test_iteration_checkpoint_and_identical_resume(data_dir, tmp_path):
 
 
 def test_scoring_in_micro_batches_matches_one_forward(data_dir, tmp_path):
-  """Old and reference log-probs are computed ppo.micro_batch rows at a time (memory); rows
-  are independent, so only the matmul kernels' blocking may differ: float32 rounding, far below
-  1e-5 on log-probs of magnitude < 10."""
+  """Old and reference log-probs are computed ppo.micro_batch rows at a time (memory), rows
+  sorted by length and each chunk without its all-padding columns; rows are independent and
+  positions come from the mask, so only the matmul kernels' blocking may differ: float32
+  rounding, far below 1e-5 on log-probs of magnitude < 10."""
   import jax.numpy as jnp
   import numpy as np
   from proxmo_jax.models import logprobs
+  from proxmo_jax.training import update
   c = _config(data_dir)
   c.ppo.micro_batch = 2
   run = train.Run(c, str(tmp_path / "s"))
   try:
     t = run.trainer
     rng = np.random.default_rng(0)
-    ids = jnp.asarray(rng.integers(1, t.policy.model_cfg.vocab_size, (8, 24)), jnp.int32)
-    attn = np.ones((8, 24), np.int32)
-    attn[::3, :5] = 0                        # left padding on some rows
-    resp = np.zeros((8, 24), np.float32)
-    resp[:, 16:] = 1.0
+    ids = jnp.asarray(rng.integers(1, t.policy.model_cfg.vocab_size, (8, 160)), jnp.int32)
+    attn = np.ones((8, 160), np.int32)
+    for i in range(8):                       # left padding: 0, 17, ..., 119 columns
+      attn[i, :17 * i] = 0
+    resp = np.zeros((8, 160), np.float32)
+    resp[:, 152:] = 1.0
+    resp[7] = 0.0                            # a padding row: nothing scored
     idx = jnp.asarray(logprobs.response_index(resp, multiple=8))
     attn = jnp.asarray(attn)
-    whole = t._logprob_jit(t.ref_params, ids, attn, score_index=idx)[0]
+    whole = t._logprob_jit(t.ref_params, ids, attn, score_index=idx)[0] * resp
     chunked = t.score(t.ref_params, ids, attn, idx)
-    assert chunked.shape == whole.shape == (8, 24)
+    assert chunked.shape == whole.shape == (8, 160)
+    # Sorted pairs of 160/143, 126/109, 92/75 and 58/41 real columns: the last three pairs run
+    # on 128, 128 and 64 columns.
+    plan = update.plan_micro_batches(attn, resp.any(axis=1), 2)
+    assert [160 - lo for _, lo in plan] == [160, 128, 128, 64]
     np.testing.assert_allclose(np.asarray(chunked), np.asarray(whole), rtol=0, atol=1e-5)
     assert float(jnp.max(jnp.abs(whole))) > 0
   finally:

@@ -252,20 +252,29 @@ class Trainer:
     return out
 
   def score(self, params, ids, attn, idx, **kw):
-    """Log-probs f32[N, L] of the update batch (`logprob_fn` with score_index=idx), computed
-    ppo.micro_batch rows per data-parallel shard at a time, as the update's forward is: one
-    forward over all N rows would hold every row's attention probabilities at once (at 135M
-    parameters and ~1000-token rows, 100 rows need over 10 GiB). Rows are independent, so the
-    chunks give the same numbers. One call when N does not split into equal chunks, and on
-    more than one process (slicing global arrays there would gather across hosts)."""
+    """Log-probs f32[N, L] of the update batch (`logprob_fn` with score_index=idx; 0 where no
+    token is scored), computed ppo.micro_batch rows per data-parallel shard at a time, as the
+    update's forward is: one forward over all N rows would hold every row's attention
+    probabilities at once (at 135M parameters and ~1000-token rows, 100 rows need over 10 GiB).
+    As in the update (`update.plan_micro_batches`), rows are sorted by length and each chunk
+    drops the columns that are padding in all its rows; rows are independent and positions
+    come from the mask, so the chunks give the same numbers. One call when N does not split
+    into equal chunks, and on more than one process (the rows of global arrays live on other
+    hosts too)."""
     n = ids.shape[0]
     shards = n // parallel.batch_sharding(self.mesh, 2).shard_shape(ids.shape)[0]
     chunk = self.config.ppo.micro_batch * shards
     if n <= chunk or n % chunk or multihost.count() > 1:
       return self._logprob_jit(params, ids, attn, score_index=idx, **kw)[0]
-    return jnp.concatenate([
-        self._logprob_jit(params, ids[i:i + chunk], attn[i:i + chunk],
-                          score_index=idx[i:i + chunk], **kw)[0] for i in range(0, n, chunk)])
+    out = jnp.zeros(ids.shape, jnp.float32)
+    scored = np.asarray(idx).any(axis=1)
+    for rows, lo in update.plan_micro_batches(attn, scored, chunk):
+      part = update.take_columns({"input_ids": ids, "attention_mask": attn, "score_index": idx},
+                                 rows, lo)
+      lp = self._logprob_jit(params, part["input_ids"], part["attention_mask"],
+                             score_index=part["score_index"], **kw)[0]
+      out = out.at[jnp.asarray(rows), lo:].set(lp)
+    return out
 
   def save(self):
     self.ckpt.save(self.iteration, self.state, {"iteration": self.iteration})

@@ -137,15 +137,55 @@ ROW_KEYS = ("input_ids", "attention_mask", "response_mask", "old_logp", "ref_log
 WIDTH_MULTIPLE = 64
 
 
+def plan_micro_batches(attention_mask, scored, micro_batch: int) -> list[tuple[np.ndarray, int]]:
+  """Host-side: [(rows, lo)] for rows sorted by their first real column (longest first),
+  `micro_batch` at a time, each group's columns [lo, L) its longest row rounded up to a multiple
+  of WIDTH_MULTIPLE (or all L). Groups without a `scored` row are left out.
+
+  Args:
+    attention_mask: [N, L], 1 on real tokens (numpy or a fully addressable jax array).
+    scored: bool [N], the rows whose outputs are used (e.g. rows with response tokens).
+    micro_batch: rows per group; N must be a multiple of it.
+  """
+  attn = np.asarray(attention_mask) > 0
+  n, length = attn.shape
+  if n % micro_batch:
+    raise ValueError(f"{n} rows do not split into micro-batches of {micro_batch}.")
+  real = attn.any(axis=1)
+  first = np.where(real, np.argmax(attn, axis=1), length)
+  order = np.argsort(first, kind="stable")  # longest first; rows without tokens last
+  scored = np.asarray(scored, bool)
+  plan = []
+  for i in range(0, n, micro_batch):
+    rows = order[i:i + micro_batch]
+    if scored[rows].any():
+      width = min(length, buckets.round_up(length - int(first[rows].min()), WIDTH_MULTIPLE))
+      plan.append((rows, length - width))
+  return plan
+
+
+def take_columns(batch: dict, rows, lo: int) -> dict:
+  """Rows `rows` of a batch, its [N, L] arrays (ROW_KEYS) from column `lo` on; `score_index`
+  shifted by lo (its real entries point at response columns, all >= lo + 1; 0 is padding)."""
+  take = jnp.asarray(rows)
+  out = {}
+  for k, v in batch.items():
+    v = jnp.take(v, take, axis=0)
+    if k in ROW_KEYS:
+      v = v[:, lo:]
+    elif k == "score_index":
+      v = jnp.where(v > 0, v - lo, 0)
+    out[k] = v
+  return out
+
+
 def split_minibatch(minibatch: dict, micro_batch: int = 0, trim: bool = True) -> list[dict]:
   """The micro-batches of a mini-batch (dict of MINIBATCH_KEYS [+ OPTIONAL_KEYS], leading dim
   M, a multiple of `micro_batch`; 0 = one micro-batch).
 
-  trim=True (host-side, needs the arrays on this process): rows sorted by their first real
-  column (longest first), `micro_batch` at a time; each micro-batch keeps its last W columns,
-  W its longest row rounded up to a multiple of WIDTH_MULTIPLE (or all L); `score_index` is
-  shifted by the columns dropped. Micro-batches without response tokens are left out.
-  trim=False: consecutive rows, all columns, as given.
+  trim=True (host-side, needs the arrays on this process): `plan_micro_batches` over the rows
+  with response tokens, then `take_columns`. trim=False: consecutive rows, all columns, as
+  given.
   """
   m = minibatch["advantages"].shape[0]
   micro_batch = micro_batch or m
@@ -155,30 +195,9 @@ def split_minibatch(minibatch: dict, micro_batch: int = 0, trim: bool = True) ->
   if not trim:
     return [{k: v[i:i + micro_batch] for k, v in minibatch.items()}
             for i in range(0, m, micro_batch)]
-  attn = np.asarray(minibatch["attention_mask"]) > 0
-  resp = np.asarray(minibatch["response_mask"]) > 0
-  length = attn.shape[1]
-  real = attn.any(axis=1)
-  first = np.where(real, np.argmax(attn, axis=1), length)
-  order = np.argsort(first, kind="stable")  # longest first; rows without tokens last
-  out = []
-  for i in range(0, m, micro_batch):
-    rows = order[i:i + micro_batch]
-    if not resp[rows].any():
-      continue
-    width = min(length, buckets.round_up(length - int(first[rows].min()), WIDTH_MULTIPLE))
-    lo = length - width
-    take = jnp.asarray(rows)
-    mb = {}
-    for k, v in minibatch.items():
-      v = jnp.take(v, take, axis=0)
-      if k in ROW_KEYS:
-        v = v[:, lo:]
-      elif k == "score_index":  # real entries point at response columns, all >= lo + 1
-        v = jnp.where(v > 0, v - lo, 0)
-      mb[k] = v
-    out.append(mb)
-  return out
+  scored = np.asarray(minibatch["response_mask"]).any(axis=1)
+  return [take_columns(minibatch, rows, lo) for rows, lo in
+          plan_micro_batches(minibatch["attention_mask"], scored, micro_batch)]
 
 
 def update_step(state: TrainState, minibatch: dict, base: Optional[dict] = None, *,
