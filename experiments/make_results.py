@@ -11,8 +11,9 @@ and headline come from runs.json; the table and plots are redrawn from it. Every
 reading is computed from the data: for the fidelity table, the ProxMO - GiGPO gaps against the
 correlations' spread over batches; for a comparison, the paired differences ProxMO - baseline
 per seed (mean and 95 % Student-t interval), the change from the behaviour-cloned start with
-the 95 % binomial (Newcombe) interval of the start -> final difference, equal outcomes per seed, the final KL when it was logged, and the budget the runs record
-(docs/method.md names the estimators).
+the 95 % binomial (Newcombe) interval of the start -> final difference, equal outcomes per
+seed, the final KL when it was logged, and the budget the runs record (docs/method.md names
+the estimators).
 """
 
 from __future__ import annotations
@@ -146,10 +147,11 @@ def _paired_sentence(d: dict) -> str:
 
 def _gain_sentence(runs, name: str, metric: str) -> Optional[str]:
   """Held-out `metric` (a success percentage) at the start and after training, means over the
-  estimator's seeds, with the 95 % binomial interval of the difference (`_difference_interval`) on
-  n = the evaluated tasks. Start and final are evaluated on the same tasks (so are a run's
-  seeds), so the samples are positively correlated and this independent-samples interval on n
-  tasks is the conservative one. None when the runs record no evaluation size."""
+  estimator's seeds, with the 95 % binomial interval of the difference
+  (`_difference_interval`) on n = the evaluated tasks. Start and final are evaluated on the
+  same tasks (so are a run's seeds), so the samples are positively correlated and this
+  independent-samples interval on n tasks is the conservative one. None when the runs record
+  no evaluation size."""
   rs = [r for r in runs if r["estimator"] == name and r.get("start", {}).get(metric) is not None
         and r["final"].get(metric) is not None and r.get("budget", {}).get("eval_tasks")]
   if not rs:

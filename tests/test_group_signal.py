@@ -13,7 +13,8 @@ import group_signal  # noqa: E402
 def _episode(group, rewards, won, prompt_len=5):
   steps = [StepRecord(prompt_ids=[1] * prompt_len, response_ids=[2, 3], observation="o",
                       action="a", valid=True, reward=r) for r in rewards]
-  return Episode(group=group, task=Task(env_name="toy", task_id=f"t{group}", task_type="x"), steps=steps, won=won)
+  task = Task(env_name="toy", task_id=f"t{group}", task_type="x")
+  return Episode(group=group, task=task, steps=steps, won=won)
 
 
 def test_group_signal_counts_groups_with_unequal_returns_and_row_lengths():
