@@ -3,9 +3,10 @@
 A mini-batch holds M step samples (`ppo_mini_batch`) and N response tokens. The loss is its
 token-mean: every term is aggregated as sum(x * mask) / N over the whole mini-batch, as the
 reference does over each GPU's share of a mini-batch (its per-GPU mini-batch is one
-micro-batch: mini / micro = 1 in both of the paper's scripts). Memory splits the mini-batch
-into micro-batches of `micro_batch` rows; each contributes the gradient of its own tokens'
-sums divided by the mini-batch's N, so
+micro-batch: mini / micro = 1 in both of the paper's scripts; FSDP then averages the GPUs'
+gradients, so over several devices the reference weighs each share equally, this code by its
+tokens). Memory splits the mini-batch into micro-batches of `micro_batch` rows; each
+contributes the gradient of its own tokens' sums divided by the mini-batch's N, so
 
     grad = sum over micro-batches of grad(sum over its tokens of x) / N
 
