@@ -649,6 +649,8 @@ def _warm_start_section(root: str, out_dir: str) -> list:
                f"{10 * (len(losses) - 1) + 1}")
     if "seconds" in bc:
       text += f"; BC took {bc['seconds'] / 60:.0f} min"
+    if bc.get("init_params"):  # `sft.py --init_params`: these steps continue an earlier BC
+      text += f" (continuing the BC in `{bc['init_params']}`)"
     samples = _dumped_samples(d)
     if samples:
       cut = sum("<action>" in r["response"] and "</action>" not in r["response"]

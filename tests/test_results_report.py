@@ -227,7 +227,8 @@ def test_warm_start_section_reads_both_splits_and_the_memorisation_gap(tmp_path)
         for r, v in (("<think></think><action>search[a b", False),
                      ("<think></think><action>click[x]</action>", True))))
     (d / "bc_log.json").write_text(json.dumps(
-        {"examples": 1000, "tasks": 200, "losses": [2.0, 1.0, 0.5], "seconds": 3600.0}))
+        {"examples": 1000, "tasks": 200, "losses": [2.0, 1.0, 0.5], "seconds": 3600.0,
+         "init_params": "runs/first/sft" if run == "b_alfworld" else ""}))
     (d / "command.txt").write_text("python experiments/sft.py\npython experiments/evaluate.py\n")
   single = root / "c_single"                 # a one-split run: rows labelled by its workdir
   single.mkdir()
@@ -247,6 +248,8 @@ def test_warm_start_section_reads_both_splits_and_the_memorisation_gap(tmp_path)
           "the response budget) and 1 were invalid.") in text
   assert "training - held-out +5.0 points, 95 % interval [-15.1, +24.6]" in text
   assert "the interval includes 0: no memorisation shows at this sample size" in text
+  assert "BC took 60 min (continuing the BC in `runs/first/sft`)" in text
+  assert text.count("continuing the BC") == 1
   assert "- b_alfworld: `python experiments/sft.py`" in text
   assert make_results._warm_start_section(str(tmp_path / "none"), str(tmp_path)) == []
 
