@@ -154,24 +154,24 @@ def test_split_minibatch_sorts_rows_trims_padding_columns_and_shifts_the_score_i
   first = np.argmax(np.asarray(batch["attention_mask"]) > 0, axis=1)
   micros = update.split_minibatch(batch, micro_batch=2)
   assert len(micros) == 4
+  ids = np.asarray(batch["input_ids"])
   seen = []
   for mb in micros:
     width = mb["input_ids"].shape[1]
     assert all(mb[k].shape == (2, width) for k in update.ROW_KEYS)
+    # Each micro-batch row is the batch row whose last `width` columns it holds.
+    rows = [int(np.nonzero((ids[:, -width:] == np.asarray(mb["input_ids"])[r]).all(1))[0][0])
+            for r in range(2)]
+    seen += rows
     # The longest row rounded up to a multiple of 64, capped at the 160 columns.
-    longest = max(160 - first[np.nonzero((np.asarray(batch["input_ids"])[:, -width:] ==
-                                           np.asarray(mb["input_ids"])[r]).all(1))[0][0]]
-                  for r in range(2))
+    longest = max(160 - first[i] for i in rows)
     assert width == min(160, -(-longest // 64) * 64)
     # The score index points at the same tokens as before the cut.
-    for r in range(2):
-      i = int(np.nonzero((np.asarray(batch["input_ids"])[:, -width:] ==
-                          np.asarray(mb["input_ids"])[r]).all(1))[0][0])
-      seen.append(i)
+    for r, i in enumerate(rows):
       n = int(np.sum(batch["response_mask"][i]))
       np.testing.assert_array_equal(
           np.asarray(mb["input_ids"])[r, np.asarray(mb["score_index"])[r, :n]],
-          np.asarray(batch["input_ids"])[i, np.asarray(batch["score_index"])[i, :n]])
+          ids[i, np.asarray(batch["score_index"])[i, :n]])
       assert float(mb["advantages"][r]) == float(batch["advantages"][i])
   assert sorted(seen) == list(range(8))
   assert list(first[seen]) == sorted(first)  # longest rows first

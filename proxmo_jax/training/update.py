@@ -212,7 +212,10 @@ def update_step(state: TrainState, minibatch: dict, base: Optional[dict] = None,
   the metrics (device scalars).
   """
   micros = split_minibatch(minibatch, micro_batch, trim)
-  tokens = sum(jnp.sum(mb["response_mask"]) for mb in micros) if micros else jnp.float32(0)
+  if not micros:  # AdamW would still apply weight decay to a zero gradient
+    raise ValueError("update_step got a mini-batch without response tokens; ppo_epoch skips "
+                     "those.")
+  tokens = sum(jnp.sum(mb["response_mask"]) for mb in micros)
   denominator = jnp.maximum(jnp.asarray(tokens, jnp.float32), 1.0)
   total = None
   for mb in micros:
@@ -221,9 +224,6 @@ def update_step(state: TrainState, minibatch: dict, base: Optional[dict] = None,
     part = micro_gradient(state.params, mb, base, denominator, logprob_fn=logprob_fn,
                           loss_cfg=loss_cfg)
     total = part if total is None else _accumulate(total, part)
-  if total is None:  # no tokens: a zero gradient, which AdamW still applies (weight decay)
-    raise ValueError("update_step got a mini-batch without response tokens; ppo_epoch skips "
-                     "those.")
   loss, metrics, grads = total
   state, gnorm, skipped = _apply(state, grads, loss, tx=tx)
   metrics = dict(metrics)
