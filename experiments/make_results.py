@@ -184,7 +184,11 @@ def _final_kls(directory, runs) -> list:
 
 
 def _budget(directory, runs):
-  """(budget dict, where it came from): a run's config.json, else the runs.json record."""
+  """(budget dict, where it came from): a run's config.json, else the runs.json record; the
+  record first when a run was cut short (collect_device_run.py: iterations run, not planned)."""
+  for r in runs:
+    if r.get("budget", {}).get("planned_iterations") is not None:
+      return r["budget"], "runs.json"
   for r in runs:
     path = os.path.join(directory, compare_estimators.run_dir_name(r["estimator"], r["seed"]),
                         "config.json")

@@ -1,0 +1,208 @@
+"""A comparison from experiments/device_webshop_rl.sh's archive, paired at the last iteration
+that every estimator evaluated.
+
+    python experiments/collect_device_run.py results.tar.gz \
+        --out experiments/results/compare_webshop_smollm2_gpu \
+        [--start_out experiments/results/warm_start/webshop_smollm2_gpu]
+
+The device script runs each estimator in its own process (`<run>/<estimator>/`, one
+compare_estimators.py --out each) and stops them all when its time is up, so a run may lack its
+runs.json record (written when a run ends) and have evaluated fewer iterations than planned.
+This script builds every run's record from its runs.json entry or, failing that, from its
+progress.json (the evaluations, per-iteration history and wall time so far), and cuts every
+record at the last evaluation iteration that all of them reached: equal iteration counts, so
+the comparison stays paired. A cut run's wall time becomes the sum of its training iterations
+up to the cut (`time/iteration`, evaluations excluded), and its budget records the iterations
+run and the ones planned.
+
+Writes <out>/runs.json, table.md and curves.png (compare_estimators.report), command.txt (the
+device script's log lines that carry commands, then each estimator's command.txt), and each
+run's progress.json and config.json under <out>/<estimator>_s<seed>/. With --start_out, the
+behaviour-cloned start is published as RESULTS.md's warm-start rows: its training-goal
+evaluation (<run>/bc_train_eval) beside the comparison's held-out start evaluation, with the
+behaviour-cloning log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import shutil
+import sys
+import tarfile
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import compare_estimators  # noqa: E402  pylint: disable=wrong-import-position
+
+
+def _load(path: str):
+  with open(path) as f:
+    return json.load(f)
+
+
+def _table_fields(config: dict) -> dict:
+  """env, columns, families and headline of the environment's evaluation table."""
+  import ml_collections  # pylint: disable=import-outside-toplevel
+  from environments import registry  # pylint: disable=import-outside-toplevel
+  spec = registry.make(ml_collections.ConfigDict(config["env"]))
+  table = spec.eval_table
+  return {"env": config["env"]["name"], "columns": table.columns(),
+          "families": [col for col, _ in table.families], "headline": table.headline}
+
+
+def _progress_record(run_dir: str, estimator: str, seed: int, fields: dict) -> dict:
+  """A runs.json record from a run stopped before it ended (its progress.json)."""
+  progress = _load(os.path.join(run_dir, "progress.json"))
+  config = _load(os.path.join(run_dir, "config.json"))
+  evals = progress["evals"]
+  budget = {"budget": "cpu", "preset": config["model"]["preset"], "init": config["model"]["init"],
+            "iterations": config["iterations"], "group_size": config["env"]["group_size"],
+            "groups_per_batch": config["env"]["groups_per_batch"],
+            "episodes_per_iteration": config["env"]["group_size"]
+            * config["env"]["groups_per_batch"],
+            "max_steps": config["env"]["max_steps"], "eval_tasks": config["eval"]["num_tasks"],
+            "eval_every": config["eval"]["every"]}
+  headline = fields["headline"]
+  return {**fields, "estimator": estimator, "seed": seed, "start": evals[0][1],
+          "final": evals[-1][1], "curve": [[it, row[headline]] for it, row in evals],
+          "evals": evals, "budget": budget, "final_kl": progress.get("final_kl"),
+          "history": progress.get("history", []), "seconds": progress["seconds"],
+          "stopped": True}
+
+
+def cut(record: dict, iteration: int) -> dict:
+  """`record` up to evaluation `iteration`: its evaluations, history and final row there."""
+  r = dict(record)
+  evals = [e for e in r["evals"] if e[0] <= iteration]
+  if evals[-1][0] != iteration:
+    raise ValueError(f"{r['estimator']} seed {r['seed']} has no evaluation at iteration "
+                     f"{iteration}")
+  history = [h for h in r.get("history", []) if h["iteration"] <= iteration]
+  planned = r["budget"]["iterations"]
+  if iteration < planned or len(history) < len(r.get("history", [])):
+    r["seconds"] = sum(h.get("time/iteration", 0.0) for h in history)
+    r["seconds_kind"] = "training iterations up to the cut (evaluations excluded)"
+  r["budget"] = {**r["budget"], "iterations": iteration, "planned_iterations": planned}
+  r["evals"], r["history"], r["final"] = evals, history, evals[-1][1]
+  r["curve"] = [[it, row[r["headline"]]] for it, row in evals]
+  if history and "kl" in history[-1]:
+    r["final_kl"] = history[-1]["kl"]
+  return r
+
+
+def collect_runs(root: str) -> tuple[list, list]:
+  """(records, run directories) of every <root>/<estimator>/<estimator>_s<seed>/."""
+  found = []
+  for progress in sorted(glob.glob(os.path.join(root, "*", "*_s*", "progress.json"))):
+    run_dir = os.path.dirname(progress)
+    name, _, seed = os.path.basename(run_dir).rpartition("_s")
+    done = [r for r in compare_estimators.load_runs(os.path.dirname(run_dir))
+            if r["estimator"] == name and r["seed"] == int(seed)]
+    found.append((run_dir, name, int(seed), done[0] if done else None))
+  if not found:
+    raise SystemExit(f"{root}: no <estimator>/<estimator>_s<seed>/progress.json; is it the "
+                     "run directory of experiments/device_webshop_rl.sh (or its archive)?")
+  finished = [r for *_, r in found if r is not None]
+  if finished:  # the table's fields as a finished run stored them
+    fields = {k: finished[0][k] for k in ("env", "columns", "families", "headline")}
+  else:
+    fields = _table_fields(_load(os.path.join(found[0][0], "config.json")))
+  records = [r if r is not None else _progress_record(d, n, s, fields) for d, n, s, r in found]
+  return records, [d for d, *_ in found]
+
+
+def pair(records: list) -> tuple[list, int]:
+  """Every record cut at the last evaluation iteration that all of them have."""
+  common = set.intersection(*({e[0] for e in r["evals"]} for r in records))
+  last = max(common)
+  if last == 0:
+    print("[collect] only the start was evaluated by every run", flush=True)
+  return [cut(r, last) for r in records], last
+
+
+def _commands(root: str) -> list:
+  lines = []
+  log = os.path.join(root, "device.log")
+  if os.path.exists(log):
+    lines += [ln.rstrip() for ln in open(log) if ln.startswith("[device")]
+  for path in sorted(glob.glob(os.path.join(root, "*", "command.txt"))):
+    lines += [ln.rstrip() for ln in open(path) if ln.strip()]
+  return lines
+
+
+def _start_metrics(run_dir: str):
+  """The iteration-0 evaluation's metrics of a run (its metrics.jsonl "eval/" line), keyed as
+  evaluate.py's eval_metrics.json keys them; None when absent."""
+  path = os.path.join(run_dir, "metrics.jsonl")
+  if not os.path.exists(path):
+    return None
+  for line in open(path):
+    row = json.loads(line)
+    if row.get("step") == 0 and any(k.startswith("eval/") for k in row):
+      return {k[len("eval/"):]: v for k, v in row.items() if k.startswith("eval/")}
+  return None
+
+
+def publish_start(root: str, dirs: list, dest: str) -> None:
+  """The start's training-goal evaluation beside the comparison's held-out one."""
+  train = os.path.join(root, "bc_train_eval", "eval_metrics.json")
+  if not os.path.exists(train):
+    print(f"[collect] no {train}: the start's training-goal evaluation did not finish",
+          flush=True)
+    return
+  os.makedirs(dest, exist_ok=True)
+  metrics = {}
+  held_out = _start_metrics(dirs[0])
+  if held_out:
+    held_out.setdefault("episodes", _load(os.path.join(dirs[0], "config.json"))["eval"][
+        "num_tasks"])
+    metrics["device start (held-out)"] = held_out
+  for key, row in _load(train).items():
+    metrics[key.replace("bc_train_eval", "device start")] = row
+  with open(os.path.join(dest, "eval_metrics.json"), "w") as f:
+    json.dump(metrics, f, indent=1)
+  if os.path.exists(os.path.join(root, "bc", "sft", "bc_log.json")):
+    shutil.copy(os.path.join(root, "bc", "sft", "bc_log.json"), dest)
+  for name in ("config.json", "eval_samples.jsonl"):
+    if os.path.exists(os.path.join(root, "bc_train_eval", name)):
+      shutil.copy(os.path.join(root, "bc_train_eval", name), dest)
+  with open(os.path.join(dest, "command.txt"), "w") as f:
+    f.write("\n".join(_commands(root)) + "\n")
+
+
+def main(argv=None):
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("source", help="results.tar.gz of device_webshop_rl.sh, or its run dir")
+  parser.add_argument("--out", required=True, help="the comparison directory to write")
+  parser.add_argument("--start_out", default="", help="where to publish the start's rows")
+  args = parser.parse_args(argv)
+  with tempfile.TemporaryDirectory() as tmp:
+    root = args.source
+    if os.path.isfile(root):
+      with tarfile.open(root) as tar:
+        tar.extractall(tmp, filter="data")
+      root = tmp
+    records, dirs = collect_runs(root)
+    runs, last = pair(records)
+    os.makedirs(args.out, exist_ok=True)
+    for run_dir in dirs:
+      dest = os.path.join(args.out, os.path.basename(run_dir))
+      os.makedirs(dest, exist_ok=True)
+      for name in ("progress.json", "config.json", "metrics.jsonl"):
+        if os.path.exists(os.path.join(run_dir, name)):
+          shutil.copy(os.path.join(run_dir, name), dest)
+    compare_estimators.save_runs(args.out, runs)
+    with open(os.path.join(args.out, "command.txt"), "w") as f:
+      f.write("\n".join(_commands(root)) + "\n")
+    print(f"[collect] {len(runs)} runs paired at iteration {last}", flush=True)
+    print(compare_estimators.report(runs, args.out), flush=True)
+    if args.start_out:
+      publish_start(root, dirs, args.start_out)
+
+
+if __name__ == "__main__":
+  main()

@@ -1,0 +1,88 @@
+"""experiments/collect_device_run.py: runs stopped at different iterations, paired at the last
+evaluation that all of them reached."""
+import json
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "experiments"))
+import collect_device_run  # noqa: E402
+
+FIELDS = {"env": "webshop", "columns": ["Score", "Succ."], "families": [], "headline": "Succ."}
+
+
+def _row(succ):
+  return {"Score": 2.0 * succ, "Succ.": float(succ)}
+
+
+def _history(last):  # iteration k takes 10 k seconds, so sums are easy to check
+  return [{"iteration": k, "kl": 0.01 * k, "time/iteration": 10.0 * k} for k in range(1, last + 1)]
+
+
+def _config(iterations=8):
+  return {"iterations": iterations, "model": {"preset": "smollm2-135m", "init": "gguf:x"},
+          "env": {"name": "webshop", "group_size": 4, "groups_per_batch": 16, "max_steps": 10},
+          "eval": {"num_tasks": 500, "every": 4}}
+
+
+def _write(path, obj):
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  with open(path, "w") as f:
+    json.dump(obj, f)
+
+
+@pytest.fixture
+def device_run(tmp_path):
+  """GRPO finished its 8 iterations (a runs.json record); ProxMO was stopped after iteration 6
+  with evaluations at 0 and 4."""
+  root = str(tmp_path)
+  grpo_evals = [[0, _row(40)], [4, _row(44)], [8, _row(47)]]
+  record = {**FIELDS, "estimator": "grpo", "seed": 0, "start": _row(40), "final": _row(47),
+            "curve": [[0, 40.0], [4, 44.0], [8, 47.0]], "evals": grpo_evals,
+            "budget": {"budget": "cpu", "iterations": 8}, "final_kl": 0.08,
+            "history": _history(8), "seconds": 999.0}
+  _write(os.path.join(root, "grpo", "runs.json"), [record])
+  _write(os.path.join(root, "grpo", "grpo_s0", "progress.json"),
+         {"evals": grpo_evals, "seconds": 999.0, "final_kl": 0.08, "history": _history(8)})
+  _write(os.path.join(root, "grpo", "grpo_s0", "config.json"), _config())
+  _write(os.path.join(root, "proxmo", "proxmo_s0", "progress.json"),
+         {"evals": [[0, _row(40)], [4, _row(45)]], "seconds": 700.0, "final_kl": 0.06,
+          "history": _history(6)})
+  _write(os.path.join(root, "proxmo", "proxmo_s0", "config.json"), _config())
+  return root
+
+
+def test_pairs_at_the_last_common_evaluation(device_run):
+  records, dirs = collect_device_run.collect_runs(device_run)
+  assert sorted(os.path.basename(d) for d in dirs) == ["grpo_s0", "proxmo_s0"]
+  runs, last = collect_device_run.pair(records)
+  assert last == 4
+  by_name = {r["estimator"]: r for r in runs}
+  for r in runs:
+    assert [e[0] for e in r["evals"]] == [0, 4]
+    assert [h["iteration"] for h in r["history"]] == [1, 2, 3, 4]
+    assert r["seconds"] == 10.0 * (1 + 2 + 3 + 4)      # training iterations up to the cut
+    assert r["budget"]["iterations"] == 4 and r["budget"]["planned_iterations"] == 8
+    assert r["final_kl"] == pytest.approx(0.04)
+    assert r["curve"][-1] == [4, r["final"]["Succ."]]
+  assert by_name["proxmo"]["final"] == _row(45) and by_name["grpo"]["final"] == _row(44)
+  # The stopped run takes the table fields of the finished one.
+  assert {k: by_name["proxmo"][k] for k in FIELDS} == FIELDS
+  assert by_name["proxmo"]["stopped"] and by_name["proxmo"]["budget"]["eval_tasks"] == 500
+
+
+def test_a_run_without_that_evaluation_is_an_error():
+  record = {**FIELDS, "estimator": "grpo", "seed": 0, "evals": [[0, _row(1)], [8, _row(2)]],
+            "budget": {"iterations": 8}, "history": _history(8)}
+  with pytest.raises(ValueError, match="no evaluation at iteration 4"):
+    collect_device_run.cut(record, 4)
+
+
+def test_main_writes_a_comparison(device_run, tmp_path):
+  out = str(tmp_path / "out")
+  collect_device_run.main([device_run, "--out", out])
+  runs = json.load(open(os.path.join(out, "runs.json")))
+  assert {r["estimator"] for r in runs} == {"grpo", "proxmo"}
+  assert "proxmo - grpo" in open(os.path.join(out, "table.md")).read()
+  assert os.path.exists(os.path.join(out, "proxmo_s0", "progress.json"))
