@@ -161,8 +161,8 @@ def publish_start(root: str, dirs: list, dest: str) -> None:
     held_out.setdefault("episodes", _load(os.path.join(dirs[0], "config.json"))["eval"][
         "num_tasks"])
     metrics["device start (held-out)"] = held_out
-  for key, row in _load(train).items():
-    metrics[key.replace("bc_train_eval", "device start")] = row
+  for row in _load(train).values():  # evaluate.py --split=train: one row
+    metrics["device start (training tasks)"] = row
   with open(os.path.join(dest, "eval_metrics.json"), "w") as f:
     json.dump(metrics, f, indent=1)
   if os.path.exists(os.path.join(root, "bc", "sft", "bc_log.json")):

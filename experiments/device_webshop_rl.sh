@@ -36,10 +36,13 @@ say "[device $(date -u +%FT%TZ)] $0 $*  # code at $(git rev-parse --short HEAD 2
 archiver=$!
 
 if [ "$SCALE" = smoke ]; then
-  BC_STEPS=2 BC_BATCH=2 IT=1 EVERY=1 TASKS=2 ROLL="--set env.groups_per_batch=2 --set env.group_size=2 --set env.max_steps=3 --set ppo.mini_batch=4 --set ppo.micro_batch=2"
+  BC_STEPS=2 BC_BATCH=2 IT=1 EVERY=1 TASKS=2 STEPS=3
+  ROLL="--set env.groups_per_batch=2 --set env.group_size=2 --set ppo.mini_batch=4 --set ppo.micro_batch=2"
 else
-  BC_STEPS=150 BC_BATCH=16 IT=24 EVERY=4 TASKS=500 ROLL="--set env.groups_per_batch=16 --set env.max_steps=10 --set ppo.mini_batch=32 --set ppo.micro_batch=32"
+  BC_STEPS=150 BC_BATCH=16 IT=24 EVERY=4 TASKS=500 STEPS=10
+  ROLL="--set env.groups_per_batch=16 --set ppo.mini_batch=32 --set ppo.micro_batch=32"
 fi
+ROLL="$ROLL --set env.max_steps=$STEPS"
 
 # 1. Behaviour cloning: the CPU start's recipe (LoRA rank 16 on every layer, lr 2e-4, batch 16,
 # compact prompt) in one run of 150 steps (the CPU start ran 60 + 90 steps).
@@ -67,7 +70,8 @@ if [ -f "$RUN/bc/sft/params.npz" ]; then
       --out "$RUN/$est" > "$RUN/$est.log" 2>&1 &
     pids+=($!)
   done
-  EV_CFG="configs/webshop.py:proxmo,smollm2,env.prompt=compact,model.init=gguf:$GGUF"
+  EV_CFG="configs/webshop.py:proxmo,smollm2,env.prompt=compact,env.max_steps=$STEPS"
+  EV_CFG="$EV_CFG,model.init=gguf:$GGUF"
   say "[device] start on training goals: $PY experiments/evaluate.py --config=$EV_CFG --workdir=$RUN/bc_train_eval --params=$RUN/bc/sft --split=train --num_tasks=$TASKS --dump=20"
   timeout -k 15 "$stop" $PY experiments/evaluate.py --config="$EV_CFG" --workdir="$RUN/bc_train_eval" \
     --params="$RUN/bc/sft" --split=train --num_tasks=$TASKS --dump=20 > "$RUN/bc_train_eval.log" 2>&1 &

