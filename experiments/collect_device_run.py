@@ -59,13 +59,8 @@ def _progress_record(run_dir: str, estimator: str, seed: int, fields: dict) -> d
   progress = _load(os.path.join(run_dir, "progress.json"))
   config = _load(os.path.join(run_dir, "config.json"))
   evals = progress["evals"]
-  budget = {"budget": "cpu", "preset": config["model"]["preset"], "init": config["model"]["init"],
-            "iterations": config["iterations"], "group_size": config["env"]["group_size"],
-            "groups_per_batch": config["env"]["groups_per_batch"],
-            "episodes_per_iteration": config["env"]["group_size"]
-            * config["env"]["groups_per_batch"],
-            "max_steps": config["env"]["max_steps"], "eval_tasks": config["eval"]["num_tasks"],
-            "eval_every": config["eval"]["every"]}
+  import ml_collections  # pylint: disable=import-outside-toplevel
+  budget = compare_estimators.budget_record(ml_collections.ConfigDict(config), "cpu")
   headline = fields["headline"]
   return {**fields, "estimator": estimator, "seed": seed, "start": evals[0][1],
           "final": evals[-1][1], "curve": [[it, row[headline]] for it, row in evals],

