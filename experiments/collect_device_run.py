@@ -13,7 +13,7 @@ progress.json (the evaluations, per-iteration history and wall time so far), and
 record at the last evaluation iteration that all of them reached: equal iteration counts, so
 the comparison stays paired. A cut run's wall time becomes the sum of its training iterations
 up to the cut (`time/iteration`, evaluations excluded), and its budget records the iterations
-run and the ones planned.
+run and the ones planned (`planned_iterations`, only in a cut record).
 
 Writes <out>/runs.json, table.md and curves.png (compare_estimators.report), command.txt (the
 device script's log lines that carry commands, then each estimator's command.txt), and each
@@ -81,11 +81,10 @@ def cut(record: dict, iteration: int) -> dict:
   if iteration < planned or len(history) < len(r.get("history", [])):
     r["seconds"] = sum(h.get("time/iteration", 0.0) for h in history)
     r["seconds_kind"] = "training iterations up to the cut (evaluations excluded)"
-  r["budget"] = {**r["budget"], "iterations": iteration, "planned_iterations": planned}
+    r["final_kl"] = history[-1].get("kl") if history else None
+    r["budget"] = {**r["budget"], "iterations": iteration, "planned_iterations": planned}
   r["evals"], r["history"], r["final"] = evals, history, evals[-1][1]
   r["curve"] = [[it, row[r["headline"]]] for it, row in evals]
-  if history and "kl" in history[-1]:
-    r["final_kl"] = history[-1]["kl"]
   return r
 
 
@@ -111,7 +110,13 @@ def collect_runs(root: str) -> tuple[list, list]:
 
 
 def pair(records: list) -> tuple[list, int]:
-  """Every record cut at the last evaluation iteration that all of them have."""
+  """Every record cut at the last evaluation iteration that all of them have; an error unless
+  there are two estimators or more (a run stopped before its start was evaluated leaves no
+  progress.json, and one estimator is no comparison)."""
+  names = sorted({r["estimator"] for r in records})
+  if len(names) < 2:
+    raise SystemExit(f"only {names} left evaluations (progress.json); the others stopped before "
+                     "their start was evaluated: see their logs in the archive, nothing to pair.")
   common = set.intersection(*({e[0] for e in r["evals"]} for r in records))
   last = max(common)
   if last == 0:
@@ -187,7 +192,7 @@ def main(argv=None):
     for run_dir in dirs:
       dest = os.path.join(args.out, os.path.basename(run_dir))
       os.makedirs(dest, exist_ok=True)
-      for name in ("progress.json", "config.json", "metrics.jsonl"):
+      for name in ("progress.json", "config.json"):  # not metrics.jsonl: it runs past the cut
         if os.path.exists(os.path.join(run_dir, name)):
           shutil.copy(os.path.join(run_dir, name), dest)
     compare_estimators.save_runs(args.out, runs)

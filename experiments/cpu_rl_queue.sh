@@ -3,7 +3,7 @@
 # heavy job at a time, in this order. Every step resumes or is skipped when its output is
 # complete, so after a stop (a session's end kills background jobs) run it again:
 #
-#     nohup experiments/cpu_rl_queue.sh >> runs/cpu_rl_queue.log 2>&1 &
+#     mkdir -p runs && nohup experiments/cpu_rl_queue.sh >> runs/cpu_rl_queue.log 2>&1 &
 #
 # Each step's command line (with the date and the commit it runs at) is appended to <its run
 # directory>/command.txt before it starts.
@@ -59,14 +59,17 @@ publish() {  # publish <BC workdir> <evaluation workdir> <dest>: the small files
 # 0. The WebShop start, made again where runs/ was lost (a fresh checkout): as it was first
 # made, 60 BC steps, then 90 more from them with seed 1 (about 3 h on 2 cores; resumable every
 # 10 steps). A start made again is not bit-for-bit the first one, so the v2 pair compares
-# estimators from the same start, not with v1.
+# estimators from the same start, not with v1, and the published warm-start rows (step 2, not
+# repeated) describe the first start, not one made again.
 WEBSHOP_BC=runs/smollm2_webshop_bc2/sft
 BC1="configs/webshop.py:proxmo,smollm2,env.prompt=compact,sft.checkpoint_every=10"
-test -f runs/smollm2_webshop_bc/sft/params.npz || step runs/smollm2_webshop_bc $PY \
-  experiments/sft.py --config="$BC1,sft.steps=60" --workdir=runs/smollm2_webshop_bc
-test -f "$WEBSHOP_BC/params.npz" || step runs/smollm2_webshop_bc2 $PY experiments/sft.py \
-  --config="$BC1,sft.steps=90,seed=1" --workdir=runs/smollm2_webshop_bc2 \
-  --init_params=runs/smollm2_webshop_bc/sft
+if ! test -f "$WEBSHOP_BC/params.npz"; then
+  test -f runs/smollm2_webshop_bc/sft/params.npz || step runs/smollm2_webshop_bc $PY \
+    experiments/sft.py --config="$BC1,sft.steps=60" --workdir=runs/smollm2_webshop_bc
+  step runs/smollm2_webshop_bc2 $PY experiments/sft.py \
+    --config="$BC1,sft.steps=90,seed=1" --workdir=runs/smollm2_webshop_bc2 \
+    --init_params=runs/smollm2_webshop_bc/sft
+fi
 
 webshop_comparison() {  # <commit> <estimators> <out dir> [--set field=value ...]
   # Every estimator of a comparison runs the same code: a checkout of <commit>, first on

@@ -17,10 +17,12 @@
 # DEST (default RUN_DIR): where results.tar.gz, every small file of RUN_DIR (no parameters), is
 # written, every 30 s while the runs go and once at the end, so a call cut short still returns
 # what was measured (on the device machine: $OUT). The python is $PY (default python3). Writes
-# RUN_DIR/{bc,proxmo,grpo,bc_train_eval}, their logs and device.log. Collect the archive with
+# RUN_DIR/{bc,proxmo,grpo,bc_train_eval}, their logs and device.log. Paths must not contain
+# spaces (the shared arguments are split on them). Collect the archive with
 # experiments/collect_device_run.py (docs/accelerators.md: the whole procedure).
 set -uo pipefail
-GGUF=$(realpath "$1") RUN=$(realpath -m "$2") BUDGET=$3 SCALE=${4:-full} DEST=${5:-$2}
+GGUF=$(realpath "$1") RUN=$(realpath -m "$2") BUDGET=$3 SCALE=${4:-full}
+DEST=$(realpath -m "${5:-$2}")  # absolute: archive() runs tar from inside RUN
 cd "$(dirname "$0")/.."
 PY=${PY:-python3}
 t0=$(date +%s)
@@ -28,12 +30,17 @@ left() { echo $(( BUDGET - ($(date +%s) - t0) )); }
 mkdir -p "$RUN" "$DEST"
 say() { echo "$*" | tee -a "$RUN/device.log"; }
 archive() {  # every small file of RUN, written atomically to DEST/results.tar.gz
-  (cd "$RUN" && find . -type f \( -name '*.json' -o -name '*.jsonl' -o -name '*.md' -o -name '*.txt' \
-    -o -name '*.csv' -o -name '*.log' \) -size -8M -not -path '*/checkpoints/*' -print0 \
-    | tar czf "$DEST/.results.tmp" --null -T -) && mv "$DEST/.results.tmp" "$DEST/results.tar.gz"
+  # Checkpoint directories are pruned (renamed and deleted while the runs save); tar's status 1
+  # ("file changed as we read it": a log being appended to) still gives a usable archive.
+  local tmp="$DEST/.results.$BASHPID.tmp"
+  (cd "$RUN" && find . -name checkpoints -prune -o -type f \( -name '*.json' -o -name '*.jsonl' \
+    -o -name '*.md' -o -name '*.txt' -o -name '*.csv' -o -name '*.log' \) -size -8M -print0 \
+    | tar czf "$tmp" --null -T -; test "$?" -le 1) && mv "$tmp" "$DEST/results.tar.gz"
 }
 say "[device $(date -u +%FT%TZ)] $0 $*  # code at $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
-( while sleep 30; do archive; done ) &
+# A snapshot every 30 s; on SIGTERM the loop ends between snapshots (a snapshot under way
+# finishes first), so the final archive below never races one.
+( trap 'exit 0' TERM; while :; do sleep 30 >/dev/null 2>&1 & wait $!; archive; done ) &
 archiver=$!
 
 if [ "$SCALE" = smoke ]; then
@@ -50,11 +57,13 @@ ROLL="$ROLL --set env.max_steps=$STEPS"
 BC_CFG="configs/webshop.py:proxmo,smollm2,env.prompt=compact,model.init=gguf:$GGUF"
 BC_CFG="$BC_CFG,sft.steps=$BC_STEPS,sft.batch_size=$BC_BATCH,sft.micro_batch=$BC_BATCH"
 say "[device] BC: $PY experiments/sft.py --config=$BC_CFG --workdir=$RUN/bc"
-timeout -k 15 $(( $(left) * 45 / 100 )) $PY experiments/sft.py --config="$BC_CFG" --workdir="$RUN/bc" \
+bc_limit=$(( $(left) * 45 / 100 ))
+timeout -k 15 $(( bc_limit > 1 ? bc_limit : 1 )) $PY experiments/sft.py --config="$BC_CFG" --workdir="$RUN/bc" \
   > "$RUN/bc.log" 2>&1
 say "[device] BC exit $? after $(( $(date +%s) - t0 )) s"; tail -3 "$RUN/bc.log"
 
-if [ -f "$RUN/bc/sft/params.npz" ]; then
+# At least a minute for RL, else none (timeout 0 would mean no limit).
+if [ -f "$RUN/bc/sft/params.npz" ] && [ "$(left)" -gt 100 ]; then
   # 2. The comparison, one process per estimator, and the start on training goals.
   SHARED="--env webshop --budget cpu --size smollm2 --start $RUN/bc/sft --seeds 0
     --set model.init=gguf:$GGUF --set env.prompt=compact --set checkpoint.every=1
@@ -84,5 +93,6 @@ if [ -f "$RUN/bc/sft/params.npz" ]; then
   done
 fi
 kill "$archiver" 2>/dev/null
+wait "$archiver" 2>/dev/null
 archive
 ls -la "$DEST/results.tar.gz"

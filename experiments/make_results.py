@@ -228,6 +228,10 @@ def _budget_sentence(directory, runs, env, seeds) -> list:
   if b.get("eval_tasks"):
     text += f", evaluated on up to {_count(b['eval_tasks'], 'held-out task')}"
   text += f", {_count(len(seeds), 'seed')}."
+  if b.get("planned_iterations") is not None:
+    text += (f" The runs were stopped and paired at iteration {b['iterations']} of "
+             f"{b['planned_iterations']} planned (experiments/collect_device_run.py); their wall "
+             "time counts training iterations only, evaluations excluded.")
   full = _full_scale(env)
   if full and (full[0], full[1], full[2]) != (b["iterations"], b["episodes_per_iteration"],
                                               b["preset"]):

@@ -86,3 +86,31 @@ def test_main_writes_a_comparison(device_run, tmp_path):
   assert {r["estimator"] for r in runs} == {"grpo", "proxmo"}
   assert "proxmo - grpo" in open(os.path.join(out, "table.md")).read()
   assert os.path.exists(os.path.join(out, "proxmo_s0", "progress.json"))
+
+
+def test_runs_that_all_stopped_take_the_table_from_the_environment(tmp_path):
+  """The GPU run's usual case: no run finished, so no runs.json holds the table's fields."""
+  from configs import common  # pylint: disable=import-outside-toplevel
+  config = common.load("configs/corridor.py:proxmo").to_dict()
+  config["iterations"], config["eval"]["every"] = 8, 4
+  row = lambda x: {"easy": x, "medium": x, "hard": x, "All": x}
+  for name, evals in (("proxmo", [[0, row(10.0)], [4, row(20.0)]]),
+                      ("grpo", [[0, row(10.0)]])):
+    run_dir = os.path.join(str(tmp_path), name, f"{name}_s0")
+    _write(os.path.join(run_dir, "progress.json"),
+           {"evals": evals, "seconds": 50.0, "final_kl": 0.05, "history": _history(5)})
+    _write(os.path.join(run_dir, "config.json"), config)
+  records, _ = collect_device_run.collect_runs(str(tmp_path))
+  assert {r["headline"] for r in records} == {"All"}
+  assert records[0]["columns"] == ["easy", "medium", "hard", "All"]
+  runs, last = collect_device_run.pair(records)
+  assert last == 0
+  for r in runs:  # paired at the start: nothing trained, no KL, no time
+    assert r["final"] == row(10.0) and r["history"] == [] and r["final_kl"] is None
+    assert r["seconds"] == 0.0 and r["budget"]["planned_iterations"] == 8
+
+
+def test_one_estimator_is_no_comparison(device_run):
+  records, _ = collect_device_run.collect_runs(device_run)
+  with pytest.raises(SystemExit, match="nothing to pair"):
+    collect_device_run.pair([r for r in records if r["estimator"] == "grpo"])
