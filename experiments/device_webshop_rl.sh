@@ -20,6 +20,10 @@
 # RUN_DIR/{bc,proxmo,grpo,bc_train_eval}, their logs and device.log. Paths must not contain
 # spaces (the shared arguments are split on them). Collect the archive with
 # experiments/collect_device_run.py (docs/accelerators.md: the whole procedure).
+# Run again with the same RUN_DIR (a later call on the same warm machine), it continues: the
+# clone and the training-goal evaluation are not repeated when their outputs exist, and each RL
+# run resumes from its last checkpoint (one per iteration), its compiled programs cached in
+# RUN_DIR/jax_cache.
 set -uo pipefail
 GGUF=$(realpath "$1") RUN=$(realpath -m "$2") BUDGET=$3 SCALE=${4:-full}
 DEST=$(realpath -m "${5:-$2}")  # absolute: archive() runs tar from inside RUN
@@ -47,7 +51,8 @@ if [ "$SCALE" = smoke ]; then
   BC_STEPS=2 BC_BATCH=2 IT=1 EVERY=1 TASKS=2 STEPS=3
   ROLL="--set env.groups_per_batch=2 --set env.group_size=2 --set ppo.mini_batch=4 --set ppo.micro_batch=2"
 else
-  BC_STEPS=150 BC_BATCH=16 IT=24 EVERY=4 TASKS=500 STEPS=10
+  # IT is a cap, not a plan: the time limit stops the runs (the learning rate is constant).
+  BC_STEPS=150 BC_BATCH=16 IT=48 EVERY=4 TASKS=500 STEPS=10
   ROLL="--set env.groups_per_batch=16 --set ppo.mini_batch=32 --set ppo.micro_batch=32"
 fi
 ROLL="$ROLL --set env.max_steps=$STEPS"
@@ -56,11 +61,16 @@ ROLL="$ROLL --set env.max_steps=$STEPS"
 # compact prompt) in one run of 150 steps (the CPU start ran 60 + 90 steps).
 BC_CFG="configs/webshop.py:proxmo,smollm2,env.prompt=compact,model.init=gguf:$GGUF"
 BC_CFG="$BC_CFG,sft.steps=$BC_STEPS,sft.batch_size=$BC_BATCH,sft.micro_batch=$BC_BATCH"
-say "[device] BC: $PY experiments/sft.py --config=$BC_CFG --workdir=$RUN/bc"
-bc_limit=$(( $(left) * 45 / 100 ))
-timeout -k 15 $(( bc_limit > 1 ? bc_limit : 1 )) $PY experiments/sft.py --config="$BC_CFG" --workdir="$RUN/bc" \
-  > "$RUN/bc.log" 2>&1
-say "[device] BC exit $? after $(( $(date +%s) - t0 )) s"; tail -3 "$RUN/bc.log"
+export JAX_COMPILATION_CACHE_DIR="$RUN/jax_cache"
+if [ -f "$RUN/bc/sft/params.npz" ]; then
+  say "[device] BC: done before ($RUN/bc/sft), not repeated"
+else
+  say "[device] BC: $PY experiments/sft.py --config=$BC_CFG --workdir=$RUN/bc"
+  bc_limit=$(( $(left) * 45 / 100 ))
+  timeout -k 15 $(( bc_limit > 1 ? bc_limit : 1 )) $PY experiments/sft.py --config="$BC_CFG" \
+    --workdir="$RUN/bc" > "$RUN/bc.log" 2>&1
+  say "[device] BC exit $? after $(( $(date +%s) - t0 )) s"; tail -3 "$RUN/bc.log"
+fi
 
 # At least a minute for RL, else none (timeout 0 would mean no limit).
 if [ -f "$RUN/bc/sft/params.npz" ] && [ "$(left)" -gt 100 ]; then
@@ -77,15 +87,20 @@ if [ -f "$RUN/bc/sft/params.npz" ] && [ "$(left)" -gt 100 ]; then
   for est in proxmo grpo; do
     # shellcheck disable=SC2086
     timeout -k 15 "$stop" $PY experiments/compare_estimators.py $SHARED --estimators $est \
-      --out "$RUN/$est" > "$RUN/$est.log" 2>&1 &
+      --out "$RUN/$est" >> "$RUN/$est.log" 2>&1 &
     pids+=($!)
   done
   EV_CFG="configs/webshop.py:proxmo,smollm2,env.prompt=compact,env.max_steps=$STEPS"
   EV_CFG="$EV_CFG,model.init=gguf:$GGUF"
-  say "[device] start on training goals: $PY experiments/evaluate.py --config=$EV_CFG --workdir=$RUN/bc_train_eval --params=$RUN/bc/sft --split=train --num_tasks=$TASKS --dump=20"
-  timeout -k 15 "$stop" $PY experiments/evaluate.py --config="$EV_CFG" --workdir="$RUN/bc_train_eval" \
-    --params="$RUN/bc/sft" --split=train --num_tasks=$TASKS --dump=20 > "$RUN/bc_train_eval.log" 2>&1 &
-  pids+=($!)
+  if [ -f "$RUN/bc_train_eval/eval_metrics.json" ]; then
+    say "[device] start on training goals: done before, not repeated"
+  else
+    say "[device] start on training goals: $PY experiments/evaluate.py --config=$EV_CFG --workdir=$RUN/bc_train_eval --params=$RUN/bc/sft --split=train --num_tasks=$TASKS --dump=20"
+    timeout -k 15 "$stop" $PY experiments/evaluate.py --config="$EV_CFG" \
+      --workdir="$RUN/bc_train_eval" --params="$RUN/bc/sft" --split=train --num_tasks=$TASKS \
+      --dump=20 > "$RUN/bc_train_eval.log" 2>&1 &
+    pids+=($!)
+  fi
   wait "${pids[@]}"  # these PIDs only: a bare wait also waits for the archiver
   say "[device] RL stopped after $(( $(date +%s) - t0 )) s"
   for f in proxmo grpo bc_train_eval; do
