@@ -22,6 +22,9 @@ checkpoint (its evaluations so far are kept in <run>/progress.json); command.txt
 command that added runs. `--size smollm2` trains the pretrained size instead of `tiny`;
 `--start DIR` shares an existing behaviour-cloned start (experiments/sft.py's sft/ directory),
 e.g. one cloned for hours in the background, instead of cloning one in <out>/sft.
+`--lockstep` opens every run at once and advances each one iteration in turn, so that a
+comparison stopped by a time limit (an accelerator call) has all estimators at the same
+iteration; each run's numbers are the same as alone.
 
 Writes `<out>/runs.json` (one record per run: env, estimator, seed, the environment's table
 columns and headline, the start and final rows, every evaluation row, the budget, the final KL,
@@ -401,68 +404,116 @@ def _save_progress(path: str, evals, seconds: float, final_kl, history) -> None:
   os.replace(path + ".tmp", path)
 
 
-def train_one(c, budget: str, workdir: str, sft_dir: str, start_row) -> dict:
-  """Trains one (estimator, seed) from the shared start; returns its runs.json record.
+class Training:
+  """One (estimator, seed) run from the shared start, advanced one iteration at a time.
 
   Resumable: every evaluation iteration is checkpointed before it is evaluated, and
-  <workdir>/progress.json (rewritten atomically) keeps the evaluations, the wall time, the
-  last KL and the per-iteration training metrics (`history_row`). A run directory with
-  progress.json continues from its latest checkpoint (exact, as the trainer resumes),
+  <workdir>/progress.json (rewritten atomically) keeps the evaluations, the run's own wall
+  time, the last KL and the per-iteration training metrics (`history_row`). A run directory
+  with progress.json continues from its latest checkpoint (exact, as the trainer resumes),
   evaluating first if it stopped between that checkpoint and its evaluation; a directory
-  without it (stopped before the start was recorded) starts afresh.
+  without it (stopped before the start was recorded) starts afresh. Opening it evaluates the
+  start unless `start_row` (the same seed's start, evaluated by another run) is given.
+
+  `seconds` counts only this run's own work (opening, its iterations and evaluations), so runs
+  advanced in turns in one process (`compare(lockstep=True)`) each report their own time.
   """
-  from proxmo_jax.training import train  # pylint: disable=import-outside-toplevel
-  progress = os.path.join(workdir, "progress.json")
-  resume = os.path.exists(progress)
-  if os.path.exists(workdir) and not resume:
-    shutil.rmtree(workdir)
-  tag = f"{c.algorithm.variant} seed {c.seed}"
-  t0 = time.time()
-  run = train.Run(c, workdir, init_params_dir=sft_dir, restore=resume)
-  table = run.exp.spec.eval_table
-  is_eval = lambda it: (c.eval.every and it % c.eval.every == 0) or it == c.iterations
+
+  def __init__(self, c, budget: str, workdir: str, sft_dir: str, start_row):
+    from proxmo_jax.training import train  # pylint: disable=import-outside-toplevel
+    t0 = time.time()
+    self.c, self.budget = c, budget
+    self.progress = os.path.join(workdir, "progress.json")
+    resume = os.path.exists(self.progress)
+    if os.path.exists(workdir) and not resume:
+      shutil.rmtree(workdir)
+    self.tag = f"{c.algorithm.variant} seed {c.seed}"
+    self.run = train.Run(c, workdir, init_params_dir=sft_dir, restore=resume)
+    try:
+      if resume:
+        saved = json.load(open(self.progress))
+        it = self.run.trainer.iteration
+        self.evals = [e for e in saved["evals"] if e[0] <= it]
+        self.history = [h for h in saved.get("history", []) if h["iteration"] <= it]
+        self.seconds, self.final_kl = saved["seconds"], saved.get("final_kl")
+        print(f"[compare] {self.tag}: resumed at iteration {it} ({len(self.evals)} evaluations "
+              "kept)", flush=True)
+        if it and self.evals[-1][0] < it and self._is_eval(it):
+          self.evals.append([it, _evaluate(self.run, it, self.tag)])
+      else:
+        self.seconds, self.final_kl, self.history = 0.0, None, []
+        self.evals = [[0, start_row if start_row is not None
+                       else _evaluate(self.run, 0, self.tag)]]
+      self._save(t0)
+    except BaseException:
+      self.run.close()
+      raise
+
+  def _is_eval(self, it: int) -> bool:
+    return bool(self.c.eval.every and it % self.c.eval.every == 0) or it == self.c.iterations
+
+  def _save(self, t0: float) -> None:
+    self.seconds += time.time() - t0
+    _save_progress(self.progress, self.evals, self.seconds, self.final_kl, self.history)
+
+  @property
+  def done(self) -> bool:
+    return self.run.trainer.iteration >= self.c.iterations
+
+  def step(self) -> None:
+    """One training iteration; checkpointed and evaluated when the schedule says so."""
+    t0 = time.time()
+    trainer = self.run.trainer
+    last = trainer.train_iteration()
+    it = trainer.iteration
+    self.run.writer.write(it, last)
+    self.final_kl = float(last["kl"]) if "kl" in last else None
+    self.history.append(history_row(it, last))
+    if self._is_eval(it) or (self.c.checkpoint.every and it % self.c.checkpoint.every == 0):
+      trainer.save()
+      trainer.ckpt.wait()
+    if self._is_eval(it):
+      self.evals.append([it, _evaluate(self.run, it, self.tag)])
+    self._save(t0)
+
+  def record(self) -> dict:
+    """The runs.json record."""
+    c, evals, table = self.c, self.evals, self.run.exp.spec.eval_table
+    headline = table.headline
+    return {"env": c.env.name, "estimator": c.algorithm.variant, "seed": c.seed,
+            "columns": table.columns(), "families": [col for col, _ in table.families],
+            "headline": headline, "start": evals[0][1], "final": evals[-1][1],
+            "curve": [[it, row[headline]] for it, row in evals], "evals": evals,
+            "budget": budget_record(c, self.budget), "final_kl": self.final_kl,
+            "history": self.history, "seconds": self.seconds}
+
+  def close(self) -> None:
+    self.run.close()
+
+
+def train_one(c, budget: str, workdir: str, sft_dir: str, start_row) -> dict:
+  """Trains one (estimator, seed) from the shared start to the end; returns its runs.json
+  record (`Training`: resumable)."""
+  training = Training(c, budget, workdir, sft_dir, start_row)
   try:
-    if resume:
-      saved = json.load(open(progress))
-      it = run.trainer.iteration
-      evals = [e for e in saved["evals"] if e[0] <= it]
-      history = [h for h in saved.get("history", []) if h["iteration"] <= it]
-      prior, final_kl = saved["seconds"], saved.get("final_kl")
-      print(f"[compare] {tag}: resumed at iteration {it} ({len(evals)} evaluations kept)",
-            flush=True)
-      if it and evals[-1][0] < it and is_eval(it):
-        evals.append([it, _evaluate(run, it, tag)])
-    else:
-      prior, final_kl, history = 0.0, None, []
-      evals = [[0, start_row if start_row is not None else _evaluate(run, 0, tag)]]
-    _save_progress(progress, evals, prior + time.time() - t0, final_kl, history)
-    while run.trainer.iteration < c.iterations:
-      last = run.trainer.train_iteration()
-      it = run.trainer.iteration
-      run.writer.write(it, last)
-      final_kl = float(last["kl"]) if "kl" in last else None
-      history.append(history_row(it, last))
-      if is_eval(it) or (c.checkpoint.every and it % c.checkpoint.every == 0):
-        run.trainer.save()
-        run.trainer.ckpt.wait()
-      if is_eval(it):
-        evals.append([it, _evaluate(run, it, tag)])
-      _save_progress(progress, evals, prior + time.time() - t0, final_kl, history)
+    while not training.done:
+      training.step()
+    return training.record()
   finally:
-    run.close()
-  headline = table.headline
-  return {"env": c.env.name, "estimator": c.algorithm.variant, "seed": c.seed,
-          "columns": table.columns(), "families": [col for col, _ in table.families],
-          "headline": headline, "start": evals[0][1], "final": evals[-1][1],
-          "curve": [[it, row[headline]] for it, row in evals], "evals": evals,
-          "budget": budget_record(c, budget), "final_kl": final_kl, "history": history,
-          "seconds": prior + time.time() - t0}
+    training.close()
 
 
 def compare(env: str, budget: str, estimators, seeds, overrides, out: str,
-            size: str = "tiny", start_dir: str = "") -> list:
+            size: str = "tiny", start_dir: str = "", lockstep: bool = False) -> list:
   """One comparison in `out` (resumable); returns its run records. `start_dir`: an existing
-  behaviour-cloned start (a params.npz directory) instead of cloning one into <out>/sft."""
+  behaviour-cloned start (a params.npz directory) instead of cloning one into <out>/sft.
+
+  `lockstep`: every run open at once in this process and advanced one iteration each in turn,
+  instead of one run after the other, so that a comparison stopped by a time limit (an
+  accelerator call) has every estimator at the same iteration, give or take the one under way
+  (experiments/collect_device_run.py pairs them at the last iteration all evaluated). Each run's
+  numbers are those it gets alone: its own parameters, optimizer, random keys and environments.
+  """
   os.makedirs(out, exist_ok=True)
   record_command(out)
   runs = load_runs(out)
@@ -483,14 +534,37 @@ def compare(env: str, budget: str, estimators, seeds, overrides, out: str,
   if todo and not os.path.exists(os.path.join(sft_dir, "params.npz")):
     from proxmo_jax.training import train  # pylint: disable=import-outside-toplevel
     train.behavior_clone(make_config(env, budget, estimators[0], shared, 0, size), out, sft_dir)
-  for name, seed in todo:
-    c = make_config(env, budget, name, shared, seed, size)
-    start = next((r["start"] for r in runs if r["seed"] == seed), None)
-    record = train_one(c, budget, os.path.join(out, run_dir_name(name, seed)), sft_dir, start)
+  def finished(record):
     runs.append(record)
     save_runs(out, runs)
-    print(f"[compare] {name} seed {seed}: final {record['headline']} "
+    print(f"[compare] {record['estimator']} seed {record['seed']}: final {record['headline']} "
           f"{record['final'][record['headline']]:.1f} ({record['seconds']:.0f} s)", flush=True)
+
+  def start_row(seed, open_runs=()):
+    return next((r["start"] for r in runs if r["seed"] == seed), None) or next(
+        (t.evals[0][1] for t in open_runs if t.c.seed == seed and t.evals[0][0] == 0), None)
+
+  if not lockstep:
+    for name, seed in todo:
+      c = make_config(env, budget, name, shared, seed, size)
+      finished(train_one(c, budget, os.path.join(out, run_dir_name(name, seed)), sft_dir,
+                         start_row(seed)))
+  else:
+    trainings = []
+    try:
+      for name, seed in todo:
+        c = make_config(env, budget, name, shared, seed, size)
+        trainings.append(Training(c, budget, os.path.join(out, run_dir_name(name, seed)),
+                                  sft_dir, start_row(seed, trainings)))
+      while not all(t.done for t in trainings):
+        for t in trainings:
+          if not t.done:
+            t.step()
+      for t in trainings:
+        finished(t.record())
+    finally:
+      for t in trainings:
+        t.close()
   if runs:
     print(report(runs, out), flush=True)
   return runs
@@ -511,6 +585,9 @@ def parse_args(argv=None):
   parser.add_argument("--out", default="experiments/results/compare")
   parser.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
                       help="config override for every run (BC included), repeatable")
+  parser.add_argument("--lockstep", action="store_true",
+                      help="advance every run one iteration in turn in this process (a "
+                      "comparison cut by a time limit stays paired), not one run after another")
   parser.add_argument("--sweep", default="", metavar="FIELD=V1,V2,...",
                       help="one comparison per value in <out>/FIELD=V/, each with its own BC")
   return parser.parse_args(argv)
@@ -526,7 +603,8 @@ def main(argv=None):
   overrides = dict(kv.split("=", 1) for kv in args.set)
   if not args.sweep:
     make_config(args.env, args.budget, estimators[0], overrides, 0, args.size)  # typos fail now
-    compare(args.env, args.budget, estimators, seeds, overrides, args.out, args.size, args.start)
+    compare(args.env, args.budget, estimators, seeds, overrides, args.out, args.size, args.start,
+            args.lockstep)
     return
   field, values = parse_sweep(args.sweep)
   for v in values:  # every value must make a valid config before anything trains
@@ -536,7 +614,7 @@ def main(argv=None):
   for v in values:
     print(f"[compare] sweep {field}={v}", flush=True)
     compare(args.env, args.budget, estimators, seeds, {**overrides, field: v},
-            os.path.join(args.out, sweep_dir(field, v)), args.size, args.start)
+            os.path.join(args.out, sweep_dir(field, v)), args.size, args.start, args.lockstep)
   print(sweep_report(args.out, field, values), flush=True)
 
 

@@ -136,7 +136,8 @@ def test_make_config_uses_the_env_file_and_the_estimator_names():
 def test_an_interrupted_run_resumes_where_the_straight_run_ends(tmp_path):
   """A run stopped after iteration 1 (its checkpoint and evaluations saved) and continued to
   iteration 2 ends with the same evaluations as a straight 2-iteration run from the same
-  start; the start given with --start is used, not cloned again."""
+  start, and so does the same run advanced in lockstep with another estimator; the start given
+  with --start is used, not cloned again."""
   over = {"sft.steps": "3", "env.group_size": "2", "env.groups_per_batch": "2",
           "eval.num_tasks": "4"}
   out = tmp_path / "straight"
@@ -164,6 +165,18 @@ def test_an_interrupted_run_resumes_where_the_straight_run_ends(tmp_path):
   assert [h["iteration"] for h in straight["history"]] == [1, 2]
   for mine, theirs in zip(resumed["history"], straight["history"]):
     assert _comparable(mine) == pytest.approx(_comparable(theirs), rel=1e-5, abs=1e-7)
+  # In lockstep (grpo and rloo in turn in one process) grpo's run is the one it has alone, and
+  # rloo reuses the start's evaluation.
+  lock = ce.compare("corridor", "smoke", ["grpo", "rloo"], [0], shared, str(tmp_path / "lock"),
+                    "tiny", sft, lockstep=True)
+  assert [r["estimator"] for r in lock] == ["grpo", "rloo"]
+  assert lock[0]["evals"] == straight["evals"]
+  assert lock[1]["start"] == straight["start"]
+  assert [it for it, _ in lock[1]["evals"]] == [0, 1, 2]
+  for mine, theirs in zip(lock[0]["history"], straight["history"]):
+    assert _comparable(mine) == pytest.approx(_comparable(theirs), rel=1e-5, abs=1e-7)
+  assert [h["iteration"] for h in lock[1]["history"]] == [1, 2]
+  assert 0 < lock[0]["seconds"] < sum(r["seconds"] for r in lock)
   with pytest.raises(SystemExit, match="no params.npz"):
     ce.compare("corridor", "smoke", ["grpo"], [0], shared, str(tmp_path / "x"), "tiny",
                str(tmp_path / "nowhere"))
