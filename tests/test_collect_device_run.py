@@ -114,3 +114,21 @@ def test_one_estimator_is_no_comparison(device_run):
   records, _ = collect_device_run.collect_runs(device_run)
   with pytest.raises(SystemExit, match="nothing to pair"):
     collect_device_run.pair([r for r in records if r["estimator"] == "grpo"])
+
+
+def test_the_start_rows_come_from_the_run_that_evaluated_the_start(device_run, tmp_path):
+  """In lockstep only the first run opened (ProxMO) evaluates the start; GRPO, first in the
+  sorted run directories, reuses its row and has no step-0 evaluation in its metrics.jsonl."""
+  with open(os.path.join(device_run, "grpo", "grpo_s0", "metrics.jsonl"), "w") as f:
+    f.write(json.dumps({"step": 1, "kl": 0.01}) + "\n")
+  with open(os.path.join(device_run, "proxmo", "proxmo_s0", "metrics.jsonl"), "w") as f:
+    f.write(json.dumps({"step": 0, "eval/success_rate": 0.4, "eval/episode_length": 5.0}) + "\n")
+  _write(os.path.join(device_run, "bc_train_eval", "eval_metrics.json"),
+         {"train": {"success_rate": 0.45, "episode_length": 4.8, "episodes": 500}})
+  _, dirs = collect_device_run.collect_runs(device_run)
+  dest = str(tmp_path / "start")
+  collect_device_run.publish_start(device_run, dirs, dest)
+  rows = json.load(open(os.path.join(dest, "eval_metrics.json")))
+  assert rows["device start (held-out)"] == {"success_rate": 0.4, "episode_length": 5.0,
+                                             "episodes": 500}
+  assert rows["device start (training tasks)"]["success_rate"] == 0.45

@@ -1,6 +1,7 @@
 """experiments/device_webshop_rl.sh at its smoke scale on the CPU, then collect_device_run.py on
-its archive: behaviour cloning, ProxMO and GRPO side by side, the start on training goals, the
-archive in DEST, and a comparison paired from it. Minutes on 2 cores: marked slow."""
+its archive: behaviour cloning, ProxMO and GRPO in lockstep in one process, the start on
+training goals, the archive in DEST, and a comparison paired from it; run again on the same
+directory (a second call), nothing finished is repeated. Minutes on 2 cores: marked slow."""
 import json
 import os
 import subprocess
@@ -25,12 +26,17 @@ def test_smoke_run_archives_and_pairs(tmp_path):
   # One CPU device, as a user's run has (conftest gives this process 8 fake ones).
   env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
   env["PY"] = sys.executable
-  proc = subprocess.run(
+  call = lambda: subprocess.run(
       ["bash", os.path.join(REPO, "experiments", "device_webshop_rl.sh"), PATH, str(run),
        str(budget), "smoke", str(dest)],
       env=env, capture_output=True, text=True,
       timeout=budget + 120, check=False)
+  proc = call()
   assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+  assert "not repeated" not in proc.stdout
+  again = call()
+  assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+  assert again.stdout.count("not repeated") == 2, again.stdout[-3000:]
   assert (dest / "results.tar.gz").exists()
   collect_device_run.main([str(dest / "results.tar.gz"), "--out", str(out),
                            "--start_out", str(tmp_path / "start")])
