@@ -289,8 +289,10 @@ def _reading(directory, runs, spec, names, seeds, changes) -> list:
 def _history_tables(runs, names) -> list:
   """From the runs' per-iteration training metrics (runs.json "history"; none in older files):
   the training rollouts' success, invalid-action rate and KL per iteration, mean over seeds;
-  then where an iteration's wall time went, mean over iterations and seeds, with the
-  advantage's share of the iteration and its extra over GRPO's advantage on the same batch."""
+  then where an iteration's wall time went, median over iterations and seeds (the first
+  iterations compile, a new shape later compiles again: a mean would report compile time, e.g.
+  0.14 s for a GRPO advantage that takes 0.3 ms once compiled), with the advantage's share of
+  the iteration and its extra over GRPO's advantage on the same batch."""
   runs = [r for r in runs if r.get("history")]
   if not runs:
     return []
@@ -314,17 +316,19 @@ def _history_tables(runs, names) -> list:
                 fmt(None if inv is None else 100 * inv, ".1f"),
                 fmt(per_iteration(n, it, "kl"), ".4f")]
     lines.append(f"| {it} | " + " | ".join(cells) + " |")
-  lines += ["", "Wall time per iteration (s, mean over iterations and seeds):", "",
+  median = lambda vals: float(np.median(vals)) if vals else None
+  lines += ["", "Wall time per iteration (s, median over iterations and seeds, so that the few "
+            "iterations that compile do not weigh in):", "",
             "| estimator | iterations | rollout | log-probs | update | advantage | iteration | "
             "advantage % of iteration | extra over GRPO's advantage, % of iteration |",
             "|---" * 9 + "|"]
   for n in names:
     rows = [h for r in runs if r["estimator"] == n for h in r["history"]]
-    t = {k: mean([h[k] for h in rows if k in h]) for k in (
+    t = {k: median([h[k] for h in rows if k in h]) for k in (
         "time/rollout", "time/logprob", "time/update", "time/advantage", "time/iteration",
         "adv_overhead_vs_grpo_pct")}
-    share = mean([100 * h["time/advantage"] / h["time/iteration"] for h in rows
-                  if "time/advantage" in h and h.get("time/iteration")])
+    share = median([100 * h["time/advantage"] / h["time/iteration"] for h in rows
+                    if "time/advantage" in h and h.get("time/iteration")])
     lines.append(f"| {n} | {len(rows)} | {fmt(t['time/rollout'], '.1f')} | "
                  f"{fmt(t['time/logprob'], '.1f')} | {fmt(t['time/update'], '.1f')} | "
                  f"{fmt(t['time/advantage'], '.3f')} | {fmt(t['time/iteration'], '.1f')} | "
@@ -679,7 +683,8 @@ def main():
                       "experiments/results/compare_alfworld_pick,"
                       "experiments/results/compare_webshop,"
                       "experiments/results/compare_webshop_smollm2,"
-                      "experiments/results/compare_webshop_smollm2_v2",
+                      "experiments/results/compare_webshop_smollm2_v2,"
+                      "experiments/results/compare_webshop_smollm2_gpu_short",
                       help="comma-separated comparison directories")
   parser.add_argument("--zero_shot", default="experiments/results/zero_shot",
                       help="directory of evaluate.py --zero_shot runs, one per environment")

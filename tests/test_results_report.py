@@ -256,7 +256,8 @@ def test_warm_start_section_reads_both_splits_and_the_memorisation_gap(tmp_path)
 
 def test_compare_section_tables_the_per_iteration_history(tmp_path):
   """runs.json "history": training success / invalid rate / KL per iteration and the wall time
-  split, with the advantage's share of the iteration, computed by hand here."""
+  split (medians over iterations), with the advantage's share of the iteration, computed by
+  hand here."""
   d = tmp_path / "cmp"
   d.mkdir()
   _write_comparison(d, {"proxmo": [20.0], "grpo": [15.0]})
@@ -267,14 +268,19 @@ def test_compare_section_tables_the_per_iteration_history(tmp_path):
        "time/iteration": 200.0, "adv_overhead_vs_grpo_pct": 0.2},
       {"iteration": 2, "success_rate": succ + 0.25, "invalid_rate": 0.0, "kl": 0.003,
        "time/rollout": 120.0, "time/logprob": 22.0, "time/update": 64.0, "time/advantage": 0.7,
-       "time/iteration": 220.0, "adv_overhead_vs_grpo_pct": 0.3}]
+       "time/iteration": 220.0, "adv_overhead_vs_grpo_pct": 0.3},
+      # an iteration that compiled new shapes: the medians leave it out
+      {"iteration": 3, "success_rate": succ, "invalid_rate": 0.0, "kl": 0.004,
+       "time/rollout": 400.0, "time/logprob": 90.0, "time/update": 300.0, "time/advantage": 9.0,
+       "time/iteration": 800.0, "adv_overhead_vs_grpo_pct": 1.1}]
   runs[0]["history"], runs[1]["history"] = hist(0.25, 0.5), hist(0.5, 0.5)
   (d / "runs.json").write_text(json.dumps(runs))
   text = "\n".join(make_results._compare_section(str(d), str(tmp_path)))
   assert "| 1 | 25.0 | 10.0 | 0.0012 | 50.0 | 10.0 | 0.0012 |" in text
   assert "| 2 | 50.0 | 0.0 | 0.0030 | 75.0 | 0.0 | 0.0030 |" in text
-  # shares 100 * 0.5 / 200 = 0.25 and 100 * 0.7 / 220 = 0.318: mean 0.28
-  assert "| proxmo | 2 | 110.0 | 21.0 | 62.0 | 0.600 | 210.0 | 0.28 | +0.25 |" in text
+  # medians over iterations 1-3; shares 100 * 0.5 / 200 = 0.25, 100 * 0.7 / 220 = 0.318 and
+  # 100 * 9 / 800 = 1.125: median 0.318
+  assert "| proxmo | 3 | 120.0 | 22.0 | 64.0 | 0.700 | 220.0 | 0.32 | +0.30 |" in text
   # without history (older runs.json) the section has no such tables
   (tmp_path / "older").mkdir()
   _, plain = _section(tmp_path / "older", {"proxmo": [20.0]})

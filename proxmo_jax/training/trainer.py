@@ -174,6 +174,17 @@ class Trainer:
 
   # -- one iteration ----------------------------------------------------------------------
 
+  def _timed_advantages(self, name: str, batch):
+    """(advantages, seconds) of estimator `name` on `batch`, timed on a second call: the first
+    compiles the batch's shapes when they are new, which would charge compile time to whichever
+    estimator meets a shape first (in a GRPO run, its own advantage before the GRPO baseline
+    timed beside it). The kernels are pure, so both calls give the same advantages."""
+    compute_advantages(name, batch, self.adv_cfg).total.block_until_ready()
+    t = time.perf_counter()
+    adv = compute_advantages(name, batch, self.adv_cfg)
+    adv.total.block_until_ready()
+    return adv, time.perf_counter() - t
+
   def train_iteration(self) -> dict:
     it = self.iteration
     c = self.config
@@ -191,13 +202,8 @@ class Trainer:
         episodes, self.featurizer, **mult, num_groups=len(groups),
         pad_id=self.policy.tokenizer.pad_id, min_shape=shape)
     t_batch = time.perf_counter() - t1
-    t2 = time.perf_counter()
-    adv = compute_advantages(c.algorithm.estimator, batch, self.adv_cfg)
-    adv.total.block_until_ready()
-    t_adv = time.perf_counter() - t2
-    t2 = time.perf_counter()
-    compute_advantages("grpo", batch, self.adv_cfg).total.block_until_ready()
-    t_grpo = time.perf_counter() - t2
+    adv, t_adv = self._timed_advantages(c.algorithm.estimator, batch)
+    _, t_grpo = self._timed_advantages("grpo", batch)
     t3 = time.perf_counter()
     # Each host's rows are its slice of global arrays (the identity on one host).
     # The LM head runs on the response columns only (the last R of each row).
