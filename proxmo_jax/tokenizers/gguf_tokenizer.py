@@ -28,7 +28,7 @@ Pre-tokenizers (`tokenizer.ggml.pre`), as llama.cpp applies them:
     llama3, llama-bpe   Llama 3's split regex (numbers in runs of up to 3), ByteLevel
 
 transformers' conversion (5.x) has no entry for `smollm` and falls back to plain GPT-2, whose
-" ?\p{N}+" puts a preceding space into the number's piece. The two differ where whitespace
+" ?\\p{N}+" puts a preceding space into the number's piece. The two differ where whitespace
 precedes a number character: after two or more spaces ("  1": GPT-2 "Ġ", "Ġ", "1", the model's
 tokenizer "ĠĠ", "1") and before a non-ASCII number (" ¼": GPT-2 "ĠÂ", "¼", the model "Ġ", "Â¼").
 Any other pre-tokenizer name is an error rather than a silent GPT-2 fallback.
