@@ -12,13 +12,17 @@
 #      out), rollouts at T 1.0 (the paper's), LoRA on all 30 layers.
 #   2. WebShop: that start on 100 training and 100 held-out goals (train vs held-out after BC),
 #      published to experiments/results/warm_start/webshop_smollm2_bc2.
-#   3. WebShop v2, ProxMO: 12 iterations of 16 goals x 4 episodes from the same start, rollouts
-#      at the evaluation temperature 0.4, LoRA on the top 8 layers (why: at step 3).
 #   4. ALFWorld: 40 games per task type and split (240 train, 240 test; about 35 min).
 #   5. ALFWorld: behaviour cloning of SmolLM2 on the expert walkthroughs (compact prompt).
 #   6. ALFWorld: the clone on 102 held-out and 102 training games, published to
 #      experiments/results/warm_start/alfworld_smollm2_bc.
+#   3. WebShop v2, ProxMO: 12 iterations of 16 goals x 4 episodes from the same start, rollouts
+#      at the evaluation temperature 0.4, LoRA on the top 8 layers (why: at step 3).
 #   7. WebShop v2, GRPO: the same settings and code as step 3 (the paired baseline).
+# Steps 4-6 come before 3 and 7 (since 2026-12-04): one H200 ran a WebShop RL iteration of 64
+# episodes in 3-8 s (docs/accelerators.md), where this CPU took 13-15 min per v1 iteration of
+# 16 episodes (v2's 64 were not timed here), so the WebShop pair is planned for a lent GPU and
+# the CPU's hours go to the ALFWorld half, which had not started.
 # The ALFWorld RL comparison is chosen from step 6's measurements (episode length and time per
 # game set the horizon and the evaluation size), so it is not queued here.
 set -euo pipefail
@@ -100,6 +104,23 @@ if ! test -f experiments/results/warm_start/webshop_smollm2_bc2/eval_metrics.jso
   publish runs/smollm2_webshop_bc2 "$W" experiments/results/warm_start/webshop_smollm2_bc2
 fi
 
+# 4. generate_alfworld validates every game with the expert; the marker says all were written.
+A=data/alfworld_gen
+test -f "$A/.complete" || { step runs/alfworld_gen $PY experiments/generate_alfworld.py \
+  --root "$A" --per_task 40 --workers 2 && touch "$A/.complete"; }
+
+# 5. Resumes from <workdir>/bc_state every 10 steps.
+B=runs/smollm2_alfworld_bc
+ALF="configs/alfworld.py:proxmo,smollm2,env.prompt=compact,env.max_steps=30"
+test -f "$B/sft/params.npz" || step "$B" $PY experiments/sft.py \
+  --config="$ALF,sft.steps=150,sft.checkpoint_every=10" --workdir="$B"
+
+# 6. Both splits, 17 games per task type each.
+E=runs/smollm2_alfworld_bc_eval
+rows_done "$E/eval_metrics.json" 2 || step "$E" $PY experiments/evaluate.py --config="$ALF" \
+  --workdir="$E" --params="$B/sft" --split=both --num_tasks=102 --dump=60
+publish "$B" "$E" experiments/results/warm_start/alfworld_smollm2_bc
+
 # 3. WebShop v2, pinned to the code it was planned at (6accdf0: the update's micro-batches sorted
 # by length and trimmed, 1.35x). Why these settings (measured):
 # - rollouts at the evaluation temperature 0.4: v1's T 1.0 rollouts succeeded in 25 % of
@@ -120,23 +141,6 @@ V2="--set iterations=12 --set eval.every=6 --set model.lora.layers=8 \
   --set env.groups_per_batch=16 --set rollout.temperature=0.4"
 # shellcheck disable=SC2086
 webshop_comparison 6accdf0 proxmo experiments/results/compare_webshop_smollm2_v2 $V2
-
-# 4. generate_alfworld validates every game with the expert; the marker says all were written.
-A=data/alfworld_gen
-test -f "$A/.complete" || { step runs/alfworld_gen $PY experiments/generate_alfworld.py \
-  --root "$A" --per_task 40 --workers 2 && touch "$A/.complete"; }
-
-# 5. Resumes from <workdir>/bc_state every 10 steps.
-B=runs/smollm2_alfworld_bc
-ALF="configs/alfworld.py:proxmo,smollm2,env.prompt=compact,env.max_steps=30"
-test -f "$B/sft/params.npz" || step "$B" $PY experiments/sft.py \
-  --config="$ALF,sft.steps=150,sft.checkpoint_every=10" --workdir="$B"
-
-# 6. Both splits, 17 games per task type each.
-E=runs/smollm2_alfworld_bc_eval
-rows_done "$E/eval_metrics.json" 2 || step "$E" $PY experiments/evaluate.py --config="$ALF" \
-  --workdir="$E" --params="$B/sft" --split=both --num_tasks=102 --dump=60
-publish "$B" "$E" experiments/results/warm_start/alfworld_smollm2_bc
 
 # 7. The paired baseline of step 3 (compare_estimators skips the finished ProxMO run).
 # shellcheck disable=SC2086
