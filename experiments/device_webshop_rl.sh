@@ -49,16 +49,20 @@ say "[device $(date -u +%FT%TZ)] $0 $*  # code at $(git rev-parse --short HEAD 2
 archiver=$!
 
 if [ "$SCALE" = smoke ]; then
-  BC_STEPS=2 BC_BATCH=2 IT=1 EVERY=1 TASKS=2 STEPS=3
+  BC_STEPS=2 BC_BATCH=2 IT=1 EVERY=1 TASKS=2 STEPS=3 EVAL_BATCH=0
   ROLL="--set env.groups_per_batch=2 --set env.group_size=2 --set ppo.mini_batch=4 --set ppo.micro_batch=2"
 else
   # IT is a cap, not a plan: the time limit stops the runs (the learning rate is constant).
   # Measured on an H200 (docs/accelerators.md): an iteration takes 3-8 s once compiled, an
-  # evaluation on 500 goals about 45 s, so evaluations come every 8 iterations.
-  BC_STEPS=150 BC_BATCH=16 IT=48 EVERY=8 TASKS=500 STEPS=10
+  # evaluation on 200 goals at most 25 s (GRPO's 47 s in all less its 6 iterations' 22 s), so
+  # one on 500 goals costs several iterations: evaluations come every 8 iterations.
+  BC_STEPS=150 BC_BATCH=16 IT=48 EVERY=8 TASKS=500 STEPS=10 EVAL_BATCH=128
+  # Evaluations 128 episodes at a time (4 chunks of the 500 goals, not 8 of the training batch):
+  # a 64-episode rollout took 1.6-2.1 s, a decode bound by latency, not by the batch; a 64-row
+  # evaluation ran within 0.15 of the GPU's memory.
   ROLL="--set env.groups_per_batch=16 --set ppo.mini_batch=32 --set ppo.micro_batch=32"
 fi
-ROLL="$ROLL --set env.max_steps=$STEPS"
+ROLL="$ROLL --set env.max_steps=$STEPS --set eval.batch=$EVAL_BATCH"
 
 # 1. Behaviour cloning: the CPU start's recipe (LoRA rank 16 on every layer, lr 2e-4, batch 16,
 # compact prompt) in one run of 150 steps (the CPU start ran 60 + 90 steps).
@@ -95,7 +99,7 @@ if [ -f "$RUN/bc/sft/params.npz" ] && [ "$(left)" -gt 100 ]; then
     --estimators proxmo,grpo --out "$RUN/compare" >> "$RUN/compare.log" 2>&1 &
   pids+=($!)
   EV_CFG="configs/webshop.py:proxmo,smollm2,env.prompt=compact,env.max_steps=$STEPS"
-  EV_CFG="$EV_CFG,model.init=gguf:$GGUF"
+  EV_CFG="$EV_CFG,eval.batch=$EVAL_BATCH,model.init=gguf:$GGUF"
   if [ -f "$RUN/bc_train_eval/eval_metrics.json" ]; then
     say "[device] start on training goals: done before, not repeated"
   else

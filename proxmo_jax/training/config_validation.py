@@ -47,6 +47,9 @@ def validate(c) -> None:
         lora_lib.parse_targets(lora.targets)
       except ValueError as e:
         raise ConfigError(f"config.model.lora.targets: {e}") from e
+  _require(c.eval.get("batch", 0) >= 0, "eval.batch",
+           f"{c.eval.get('batch', 0)}; use 0 (the training batch) or the episodes to evaluate "
+           "at once.")
   _require(c.ppo.get("old_logprobs", "recompute") in ("recompute", "sampled"),
            "ppo.old_logprobs", f"{c.ppo.get('old_logprobs')!r}; use 'recompute' or 'sampled'.")
   rules = c.get("sharding_rules", None)

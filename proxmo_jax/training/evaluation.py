@@ -52,7 +52,7 @@ class Evaluator:
     if params is None:
       params = multihost.local_copy(self.runner.policy.params)  # once: a collective
     episodes = []
-    chunk = self.runner.num_envs
+    chunk = self.config.eval.get("batch", 0) or self.runner.num_envs
     for start in range(0, len(requests), chunk):
       eps, _ = self.runner.run(requests[start:start + chunk], 1, temp,
                                jax.random.fold_in(rng, start), params=params)

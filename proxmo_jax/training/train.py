@@ -69,8 +69,10 @@ def build(config, workdir: str, init_params_dir: Optional[str] = None) -> Experi
   mesh = parallel.make_mesh(dict(config.mesh))
   policy = policy_lib.build_policy(config, workdir, spec, init_params_dir, tokenizer=tokenizer,
                                    shardings_fn=param_shardings_fn(config, mesh))
+  # One pool serves training (its first group_size x groups_per_batch envs) and evaluation.
   runner = RolloutRunner(spec, policy,
-                         num_envs=config.env.group_size * config.env.groups_per_batch,
+                         num_envs=max(config.env.group_size * config.env.groups_per_batch,
+                                      config.eval.get("batch", 0)),
                          num_workers=config.env.num_workers, max_steps=config.env.max_steps)
   return Experiment(config, workdir, spec, mesh, policy, runner,
                     evaluation.Evaluator(config, spec, runner))
