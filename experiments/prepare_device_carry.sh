@@ -1,0 +1,52 @@
+#!/bin/bash
+# The files a lent GPU needs for experiments/device_rl.sh, made from this checkout's .venv (the
+# device has no network, and one call carries at most 64 MiB of working tree):
+#
+#   experiments/prepare_device_carry.sh [alfworld]
+#
+#   .w/a      the first 58,000,000 bytes of SmolLM2-135M-Instruct.Q4_1.gguf   (call 1)
+#   .whl/     cp312 wheels of what the device image lacked                      (call 1)
+#   .w2/b     the rest of the GGUF                                              (call 2)
+#   .w2/alfpkgs.tgz, .w2/games.tgz   with `alfworld`: TextWorld's engine packages and the
+#             generated games of data/alfworld_gen                            (call 2)
+#
+# .w, .w2 and .whl are in .gitignore. It prints the two device commands (docs/accelerators.md:
+# the procedure and what each call measured). Run it after `make test` (the .venv, the wheel).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+GGUF=$($PY -c "from proxmo_jax.models import gguf_import; print(gguf_import.smollm2_path())")
+mkdir -p .w .w2 .whl
+head -c 58000000 "$GGUF" > .w/a
+tail -c +58000001 "$GGUF" > .w2/b
+echo "GGUF $GGUF sha256 $(sha256sum "$GGUF" | cut -c1-64)"
+# The versions in this .venv; binary wheels for the device's Python 3.12.
+$PY -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
+  --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 \
+  --platform manylinux_2_28_x86_64 --platform any -d .whl \
+  ml-collections==1.1.0 gguf==0.19.0 bm25s==0.3.16 PyStemmer==3.1.0 rapidfuzz==3.14.6 \
+  tensorboardX==2.6.5
+if [ "${1:-}" = alfworld ]; then
+  test -f data/alfworld_gen/.complete || {
+    echo "data/alfworld_gen is incomplete: experiments/cpu_rl_queue.sh step 4 makes it" >&2
+    exit 1; }
+  # Pure Python but for jericho's libfrotz.so, a C library jericho loads with ctypes, so the
+  # installed directories serve Python 3.12 too (no cp312 wheel of jericho 3.3.1 exists).
+  SITE=$($PY -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
+  tar czf .w2/alfpkgs.tgz -C "$SITE" --exclude=__pycache__ textworld alfworld jericho tatsu \
+    hashids.py mementos more_itertools termcolor prompt_toolkit wcwidth networkx
+  tar czf .w2/games.tgz -C data alfworld_gen
+fi
+du -cb .w .whl | tail -1 | awk '{printf "call 1 carries %.1f MiB\n", $1 / 1048576}'
+du -cb .w2 | tail -1 | awk '{printf "call 2 carries %.1f MiB\n", $1 / 1048576}'
+ENV=webshop EXTRA=""
+if [ "${1:-}" = alfworld ]; then
+  ENV=alfworld
+  EXTRA="tar xzf .w2/alfpkgs.tgz -C /root/pydeps && mkdir -p data && tar xzf .w2/games.tgz -C data && "
+fi
+cat <<EOF
+call 1 (carry [".w", ".whl"]):
+  pip install -q --no-deps --no-index --target /root/pydeps .whl/*.whl && cp .w/a /root/w_a
+call 2 at once (carry [".w2"]; the machine stays warm about 30 s):
+  cat /root/w_a .w2/b > /root/smollm2.gguf && sha256sum /root/smollm2.gguf && ${EXTRA}PYTHONPATH=/root/pydeps:\$PWD PY=python3 experiments/device_rl.sh $ENV /root/smollm2.gguf /root/run 550 full \$OUT
+EOF
