@@ -172,8 +172,9 @@ def base_config(env: str, estimator: str = "proxmo") -> ml_collections.ConfigDic
   c.eval.temperature = 0.4            # sampled, as the reference's validation
   c.eval.num_tasks = 128
   # Episodes evaluated at once; 0: the training batch (group_size x groups_per_batch). Larger
-  # opens that many environments: on an accelerator, where decoding is latency-bound, fewer
-  # and larger chunks take less time (the chunks' sampling keys differ, so the episodes do too).
+  # opens environments for it (m training batches, with m times env.num_workers): on an
+  # accelerator, where decoding is latency-bound, fewer and larger chunks take less time (the
+  # chunks' sampling keys differ, so the episodes do too).
   c.eval.batch = 0
   c.eval.before_train = False         # evaluate the start before training
 

@@ -56,6 +56,17 @@ def _table_fields(config: dict) -> dict:
           "families": [col for col, _ in table.families], "headline": table.headline}
 
 
+def _logged_episodes(run_dir: str):
+  """The episode count its evaluations logged ("eval/episodes" in metrics.jsonl, since
+  2026-12-04), or None."""
+  path = os.path.join(run_dir, "metrics.jsonl")
+  if not os.path.exists(path):
+    return None
+  counts = {int(row["eval/episodes"]) for row in map(json.loads, open(path))
+            if "eval/episodes" in row}
+  return min(counts) if counts else None
+
+
 def _progress_record(run_dir: str, estimator: str, seed: int, fields: dict) -> dict:
   """A runs.json record from a run stopped before it ended (its progress.json)."""
   progress = _load(os.path.join(run_dir, "progress.json"))
@@ -63,6 +74,9 @@ def _progress_record(run_dir: str, estimator: str, seed: int, fields: dict) -> d
   evals = progress["evals"]
   import ml_collections  # pylint: disable=import-outside-toplevel
   budget = compare_estimators.budget_record(ml_collections.ConfigDict(config), "cpu")
+  logged = _logged_episodes(run_dir)
+  if logged:  # the tasks each evaluation covered (fewer than eval.num_tasks in a small split)
+    budget["eval_tasks"] = logged
   headline = fields["headline"]
   return {**fields, "estimator": estimator, "seed": seed, "start": evals[0][1],
           "final": evals[-1][1], "curve": [[it, row[headline]] for it, row in evals],
@@ -161,7 +175,7 @@ def publish_start(root: str, dirs: list, dest: str) -> None:
   # The run that evaluated the start (in lockstep, the others reuse its row).
   held_out, run_dir = next(((m, d) for d in dirs for m in [_start_metrics(d)] if m),
                            (None, None))
-  if held_out:
+  if held_out:  # runs since 2026-12-04 log the count; before, eval.num_tasks (WebShop's all ran)
     held_out.setdefault("episodes", _load(os.path.join(run_dir, "config.json"))["eval"][
         "num_tasks"])
     metrics["device start (held-out)"] = held_out

@@ -383,7 +383,7 @@ def _evaluate(run, iteration: int, tag: str) -> dict:
 HISTORY_KEYS = ("success_rate", "invalid_rate", "episode_length", "kl", "entropy", "clip_frac",
                 "grad_norm", "step_samples", "sampled_tokens", "time/rollout", "time/logprob",
                 "time/update", "time/advantage", "time/advantage_grpo", "time/iteration",
-                "adv_overhead_vs_grpo_pct")
+                "adv_overhead_vs_grpo_pct", "time/compile", "compile/count")
 
 
 def history_row(iteration: int, metrics: dict) -> dict:
@@ -428,6 +428,7 @@ class Training:
     if os.path.exists(workdir) and not resume:
       shutil.rmtree(workdir)
     self.tag = f"{c.algorithm.variant} seed {c.seed}"
+    self.closed = False
     self.run = train.Run(c, workdir, init_params_dir=sft_dir, restore=resume)
     try:
       if resume:
@@ -452,9 +453,12 @@ class Training:
   def _is_eval(self, it: int) -> bool:
     return bool(self.c.eval.every and it % self.c.eval.every == 0) or it == self.c.iterations
 
-  def _save(self, t0: float) -> None:
-    self.seconds += time.time() - t0
+  def _save(self, t0: float) -> float:
+    """Adds the time since t0 to the run's own seconds, writes progress.json; returns now."""
+    now = time.time()
+    self.seconds += now - t0
     _save_progress(self.progress, self.evals, self.seconds, self.final_kl, self.history)
+    return now
 
   @property
   def done(self) -> bool:
@@ -472,23 +476,31 @@ class Training:
     if self._is_eval(it) or (self.c.checkpoint.every and it % self.c.checkpoint.every == 0):
       trainer.save()
       trainer.ckpt.wait()
+      # The iteration's record goes with its checkpoint: a stop during the evaluation resumes
+      # here and evaluates again, with nothing lost.
+      t0 = self._save(t0)
     if self._is_eval(it):
       self.evals.append([it, _evaluate(self.run, it, self.tag)])
     self._save(t0)
 
   def record(self) -> dict:
     """The runs.json record."""
-    c, evals, table = self.c, self.evals, self.run.exp.spec.eval_table
-    headline = table.headline
+    c, evals, spec = self.c, self.evals, self.run.exp.spec
+    table, headline = spec.eval_table, spec.eval_table.headline
+    # The tasks each evaluation covered: eval.num_tasks, or the whole split when it is smaller.
+    budget = {**budget_record(c, self.budget),
+              "eval_tasks": min(c.eval.num_tasks, len(spec.eval_tasks))}
     return {"env": c.env.name, "estimator": c.algorithm.variant, "seed": c.seed,
             "columns": table.columns(), "families": [col for col, _ in table.families],
             "headline": headline, "start": evals[0][1], "final": evals[-1][1],
             "curve": [[it, row[headline]] for it, row in evals], "evals": evals,
-            "budget": budget_record(c, self.budget), "final_kl": self.final_kl,
+            "budget": budget, "final_kl": self.final_kl,
             "history": self.history, "seconds": self.seconds}
 
   def close(self) -> None:
-    self.run.close()
+    if not self.closed:
+      self.closed = True
+      self.run.close()
 
 
 def train_one(c, budget: str, workdir: str, sft_dir: str, start_row) -> dict:
@@ -513,6 +525,8 @@ def compare(env: str, budget: str, estimators, seeds, overrides, out: str,
   accelerator call) has every estimator at the same iteration, give or take the one under way
   (experiments/collect_device_run.py pairs them at the last iteration all evaluated). Each run's
   numbers are those it gets alone: its own parameters, optimizer, random keys and environments.
+  The turn order alternates between rounds (compiles of shapes new to the process fall on
+  whichever run meets them first); a run is recorded in runs.json and closed when it is done.
   """
   os.makedirs(out, exist_ok=True)
   record_command(out)
@@ -550,21 +564,32 @@ def compare(env: str, budget: str, estimators, seeds, overrides, out: str,
       finished(train_one(c, budget, os.path.join(out, run_dir_name(name, seed)), sft_dir,
                          start_row(seed)))
   else:
-    trainings = []
+    opened, running = [], []
     try:
       for name, seed in todo:
         c = make_config(env, budget, name, shared, seed, size)
-        trainings.append(Training(c, budget, os.path.join(out, run_dir_name(name, seed)),
-                                  sft_dir, start_row(seed, trainings)))
-      while not all(t.done for t in trainings):
-        for t in trainings:
+        t = Training(c, budget, os.path.join(out, run_dir_name(name, seed)), sft_dir,
+                     start_row(seed, opened))
+        opened.append(t)
+        running.append(t)
+      turn = 0
+      while running:
+        # The order alternates: a shape met first is compiled by whichever run steps first
+        # (the compiled programs are shared in the process), so no estimator pays them all.
+        for t in (running if turn % 2 == 0 else running[::-1]):
           if not t.done:
             t.step()
-      for t in trainings:
-        finished(t.record())
+        turn += 1
+        for t in [t for t in running if t.done]:  # recorded and closed as soon as done
+          running.remove(t)
+          finished(t.record())
+          t.close()
     finally:
-      for t in trainings:
-        t.close()
+      for t in opened:  # each closed once; one failing to close leaves the others to close
+        try:
+          t.close()
+        except Exception as e:  # pylint: disable=broad-except
+          print(f"[compare] closing {t.tag}: {e!r}", file=sys.stderr, flush=True)
   if runs:
     print(report(runs, out), flush=True)
   return runs

@@ -20,9 +20,9 @@
 #      at the evaluation temperature 0.4, LoRA on the top 8 layers (why: at step 3).
 #   7. WebShop v2, GRPO: the same settings and code as step 3 (the paired baseline).
 # Steps 4-6 come before 3 and 7 (since 2026-12-04): one H200 ran a WebShop RL iteration of 64
-# episodes in 3-8 s (docs/accelerators.md), where this CPU took 13-15 min per v1 iteration of
-# 16 episodes (v2's 64 were not timed here), so the WebShop pair is planned for a lent GPU and
-# the CPU's hours go to the ALFWorld half, which had not started.
+# episodes in 3.2-3.6 s (GRPO, once compiled; docs/accelerators.md), where this CPU took 13-15
+# min per v1 iteration of 16 episodes (v2's 64 were not timed here), so the WebShop pair is
+# planned for a lent GPU and the CPU's hours go to the ALFWorld half, which had not started.
 # The ALFWorld RL comparison is chosen from step 6's measurements (episode length and time per
 # game set the horizon and the evaluation size), so it is not queued here.
 set -euo pipefail

@@ -35,11 +35,20 @@ set -uo pipefail
 ENV=$1 GGUF=$(realpath "$2") RUN=$(realpath -m "$3") BUDGET=$4 SCALE=${5:-full}
 DEST=$(realpath -m "${6:-$3}")  # absolute: archive() runs tar from inside RUN
 case "$ENV" in webshop|alfworld) ;; *) echo "ENV $ENV: use webshop or alfworld" >&2; exit 2;; esac
+[ -n "${ALFWORLD_GAMES:-}" ] && ALFWORLD_GAMES=$(realpath -m "$ALFWORLD_GAMES")  # before the cd
+# A RUN_DIR continues only the run it began: its clone and evaluations are of one environment
+# and scale.
+if [ -f "$RUN/device_run" ] && [ "$(cat "$RUN/device_run")" != "$ENV $SCALE" ]; then
+  echo "RUN_DIR $RUN holds a '$(cat "$RUN/device_run")' run, not '$ENV $SCALE': give another" \
+    "RUN_DIR (nothing was changed)" >&2
+  exit 2
+fi
 cd "$(dirname "$0")/.."
 PY=${PY:-python3}
 t0=$(date +%s)
 left() { echo $(( BUDGET - ($(date +%s) - t0) )); }
 mkdir -p "$RUN" "$DEST"
+echo "$ENV $SCALE" > "$RUN/device_run"
 say() { echo "$*" | tee -a "$RUN/device.log"; }
 archive() {  # every small file of RUN, written atomically to DEST/results.tar.gz
   # Checkpoint directories are pruned (renamed and deleted while the runs save); tar's status 1
@@ -60,9 +69,9 @@ if [ "$SCALE" = smoke ]; then
   ROLL="--set env.groups_per_batch=2 --set env.group_size=2 --set ppo.mini_batch=4 --set ppo.micro_batch=2"
 else
   # IT is a cap, not a plan: the time limit stops the runs (the learning rate is constant).
-  # Measured on an H200 (docs/accelerators.md): a WebShop iteration takes 3-8 s once compiled,
-  # an evaluation on 200 goals at most 25 s (GRPO's 47 s in all less its 6 iterations' 22 s),
-  # so one on 500 goals costs several iterations: evaluations come every 8 iterations.
+  # Measured on an H200 (docs/accelerators.md): a WebShop iteration takes 3.2-3.6 s once
+  # compiled, an evaluation on 200 goals at most 19 s (GRPO's 46.6 s in all less its 6
+  # iterations' 27.5 s), so one on 500 goals costs several iterations: evaluations come every 8.
   BC_STEPS=150 BC_BATCH=16 IT=48 EVERY=8 EVAL_BATCH=128
   # Evaluations 128 episodes at a time (4 chunks of the 500 goals, not 8 of the training batch):
   # a 64-episode rollout took 1.6-2.1 s, a decode bound by latency, not by the batch; a 64-row
@@ -113,7 +122,7 @@ if [ -f "$RUN/bc/sft/params.npz" ] && [ "$(left)" -gt 100 ]; then
   # SIGKILL 15 s after SIGTERM: the archive must be written before the caller's limit.
   stop=$(( $(left) - 40 ))
   export XLA_PYTHON_CLIENT_PREALLOCATE=false
-  say "[device] RL: $stop s for $PY experiments/compare_estimators.py $SHARED --lockstep --estimators proxmo,grpo --out $RUN/compare"
+  say "[device] RL: $stop s for $PY experiments/compare_estimators.py ${SHARED//$'\n'/ } --lockstep --estimators proxmo,grpo --out $RUN/compare"
   pids=()
   # shellcheck disable=SC2086
   timeout -k 15 "$stop" $PY experiments/compare_estimators.py $SHARED --lockstep \

@@ -292,7 +292,8 @@ def _history_tables(runs, names) -> list:
   then where an iteration's wall time went, median over iterations and seeds (the first
   iterations compile, a new shape later compiles again: a mean would report compile time, e.g.
   0.14 s for a GRPO advantage that takes 0.3 ms once compiled), with the advantage's share of
-  the iteration and its extra over GRPO's advantage on the same batch."""
+  the iteration, its extra over GRPO's advantage on the same batch, and the seconds a run spent
+  compiling (summed over its iterations, mean over seeds; recorded since 2026-12-04)."""
   runs = [r for r in runs if r.get("history")]
   if not runs:
     return []
@@ -317,11 +318,13 @@ def _history_tables(runs, names) -> list:
                 fmt(per_iteration(n, it, "kl"), ".4f")]
     lines.append(f"| {it} | " + " | ".join(cells) + " |")
   median = lambda vals: float(np.median(vals)) if vals else None
-  lines += ["", "Wall time per iteration (s, median over iterations and seeds, so that the few "
-            "iterations that compile do not weigh in):", "",
+  lines += ["", "Wall time per iteration (s, median over iterations and seeds: a few iterations "
+            "that compile new shapes do not weigh in, a run that compiles in most of them does; "
+            "the last column sums a run's compile seconds, where recorded):", "",
             "| estimator | iterations | rollout | log-probs | update | advantage | iteration | "
-            "advantage % of iteration | extra over GRPO's advantage, % of iteration |",
-            "|---" * 9 + "|"]
+            "advantage % of iteration | extra over GRPO's advantage, % of iteration | "
+            "compile s per run |",
+            "|---" * 10 + "|"]
   for n in names:
     rows = [h for r in runs if r["estimator"] == n for h in r["history"]]
     t = {k: median([h[k] for h in rows if k in h]) for k in (
@@ -329,10 +332,13 @@ def _history_tables(runs, names) -> list:
         "adv_overhead_vs_grpo_pct")}
     share = median([100 * h["time/advantage"] / h["time/iteration"] for h in rows
                     if "time/advantage" in h and h.get("time/iteration")])
+    compile_s = mean([sum(h["time/compile"] for h in r["history"]) for r in runs
+                      if r["estimator"] == n and all("time/compile" in h for h in r["history"])])
     lines.append(f"| {n} | {len(rows)} | {fmt(t['time/rollout'], '.1f')} | "
                  f"{fmt(t['time/logprob'], '.1f')} | {fmt(t['time/update'], '.1f')} | "
                  f"{fmt(t['time/advantage'], '.3f')} | {fmt(t['time/iteration'], '.1f')} | "
-                 f"{fmt(share, '.2f')} | {fmt(t['adv_overhead_vs_grpo_pct'], '+.2f')} |")
+                 f"{fmt(share, '.2f')} | {fmt(t['adv_overhead_vs_grpo_pct'], '+.2f')} | "
+                 f"{fmt(compile_s, '.1f')} |")
   return lines
 
 

@@ -132,3 +132,14 @@ def test_the_start_rows_come_from_the_run_that_evaluated_the_start(device_run, t
   assert rows["device start (held-out)"] == {"success_rate": 0.4, "episode_length": 5.0,
                                              "episodes": 500}
   assert rows["device start (training tasks)"]["success_rate"] == 0.45
+
+
+def test_a_stopped_run_takes_its_evaluation_size_from_its_log(device_run):
+  """A split smaller than eval.num_tasks (ALFWorld's generated games): the Newcombe interval's
+  n is the count the evaluations logged, not the 500 asked for."""
+  with open(os.path.join(device_run, "proxmo", "proxmo_s0", "metrics.jsonl"), "w") as f:
+    f.write(json.dumps({"step": 0, "eval/success_rate": 0.4, "eval/episodes": 238.0}) + "\n")
+  records, _ = collect_device_run.collect_runs(device_run)
+  by_name = {r["estimator"]: r for r in records}
+  assert by_name["proxmo"]["budget"]["eval_tasks"] == 238
+  assert "eval_tasks" not in by_name["grpo"]["budget"]  # its runs.json record, untouched

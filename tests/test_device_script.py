@@ -39,6 +39,11 @@ def test_smoke_run_archives_and_pairs(tmp_path, env_name):
   again = call()
   assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
   assert again.stdout.count("not repeated") == 2, again.stdout[-3000:]
+  other = "alfworld" if env_name == "webshop" else "webshop"  # not this directory's run
+  wrong = subprocess.run(["bash", os.path.join(REPO, "experiments", "device_rl.sh"), other, PATH,
+                          str(run), "60", "smoke"], env=env, capture_output=True, text=True,
+                         timeout=60, check=False)
+  assert wrong.returncode == 2 and f"holds a '{env_name} smoke' run" in wrong.stderr
   assert (dest / "results.tar.gz").exists()
   collect_device_run.main([str(dest / "results.tar.gz"), "--out", str(out),
                            "--start_out", str(tmp_path / "start")])

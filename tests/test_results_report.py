@@ -280,7 +280,14 @@ def test_compare_section_tables_the_per_iteration_history(tmp_path):
   assert "| 2 | 50.0 | 0.0 | 0.0030 | 75.0 | 0.0 | 0.0030 |" in text
   # medians over iterations 1-3; shares 100 * 0.5 / 200 = 0.25, 100 * 0.7 / 220 = 0.318 and
   # 100 * 9 / 800 = 1.125: median 0.318
-  assert "| proxmo | 3 | 120.0 | 22.0 | 64.0 | 0.700 | 220.0 | 0.32 | +0.30 |" in text
+  assert "| proxmo | 3 | 120.0 | 22.0 | 64.0 | 0.700 | 220.0 | 0.32 | +0.30 | - |" in text
+  # with compile seconds recorded: summed over the run's iterations
+  for r in runs:
+    for h, sec in zip(r["history"], (1.5, 0.0, 40.0)):
+      h["time/compile"] = sec
+  (d / "runs.json").write_text(json.dumps(runs))
+  text = "\n".join(make_results._compare_section(str(d), str(tmp_path)))
+  assert "| proxmo | 3 | 120.0 | 22.0 | 64.0 | 0.700 | 220.0 | 0.32 | +0.30 | 41.5 |" in text
   # without history (older runs.json) the section has no such tables
   (tmp_path / "older").mkdir()
   _, plain = _section(tmp_path / "older", {"proxmo": [20.0]})

@@ -161,11 +161,12 @@ def test_lora_trains_adapters_only_with_sampled_old_logprobs(tmp_path, top_layer
 
 
 def test_evaluation_batch_opens_more_envs_and_sets_the_chunks(tmp_path):
-  """eval.batch: evaluation in chunks of that many episodes from a pool that large (training
-  uses its first group_size x groups_per_batch envs); 0 keeps the training batch."""
+  """eval.batch: evaluation in chunks of that many episodes from a pool of whole training
+  batches that holds them (training uses its first group_size x groups_per_batch envs); 0 keeps
+  the training batch."""
   c = _config(tmp_path)
   c.env.group_size = 1  # a training batch of 2; the split has 4 tasks
-  for batch, pool, chunks in ((0, 2, [2, 2]), (3, 3, [3, 1])):
+  for batch, pool, chunks in ((0, 2, [2, 2]), (3, 4, [3, 1])):
     c.eval.batch = batch
     exp = train.build(c, str(tmp_path / f"b{batch}"))
     seen = []

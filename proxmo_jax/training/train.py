@@ -69,11 +69,13 @@ def build(config, workdir: str, init_params_dir: Optional[str] = None) -> Experi
   mesh = parallel.make_mesh(dict(config.mesh))
   policy = policy_lib.build_policy(config, workdir, spec, init_params_dir, tokenizer=tokenizer,
                                    shardings_fn=param_shardings_fn(config, mesh))
-  # One pool serves training (its first group_size x groups_per_batch envs) and evaluation.
-  runner = RolloutRunner(spec, policy,
-                         num_envs=max(config.env.group_size * config.env.groups_per_batch,
-                                      config.eval.get("batch", 0)),
-                         num_workers=config.env.num_workers, max_steps=config.env.max_steps)
+  # One pool serves training (its first group_size x groups_per_batch envs) and evaluation. An
+  # eval.batch above the training batch makes it m training batches with m times the workers:
+  # each worker owns a contiguous block of envs, so training's envs keep their workers.
+  train_envs = config.env.group_size * config.env.groups_per_batch
+  m = max(1, -(-config.eval.get("batch", 0) // train_envs))
+  runner = RolloutRunner(spec, policy, num_envs=m * train_envs,
+                         num_workers=m * config.env.num_workers, max_steps=config.env.max_steps)
   return Experiment(config, workdir, spec, mesh, policy, runner,
                     evaluation.Evaluator(config, spec, runner))
 
@@ -95,7 +97,10 @@ class Run:
     return self.exp.evaluator.evaluate(**kwargs)
 
   def write_eval(self, step: int, episodes):
-    self.writer.write(step, self.trainer.episode_metrics(episodes), prefix="eval/")
+    """The evaluation's metrics, with its episode count over every host ("eval/episodes")."""
+    metrics = self.trainer.episode_metrics(episodes)
+    metrics["episodes"] = float(multihost.sum_over_processes([len(episodes)])[0])
+    self.writer.write(step, metrics, prefix="eval/")
 
   def train(self, iterations: Optional[int] = None) -> dict:
     """Runs the loop to `iterations` (default config.iterations), evaluating before (iteration
