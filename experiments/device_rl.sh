@@ -65,7 +65,7 @@ say "[device $(date -u +%FT%TZ)] $0 $*  # code at $(git rev-parse --short HEAD 2
 archiver=$!
 
 if [ "$SCALE" = smoke ]; then
-  BC_STEPS=2 BC_BATCH=2 IT=1 EVERY=1 TASKS=2 EVAL_BATCH=0
+  BC_STEPS=2 BC_BATCH=2 IT=1 EVERY=1 TASKS=2 EVAL_BATCH=0 EV_POOL=""
   ROLL="--set env.groups_per_batch=2 --set env.group_size=2 --set ppo.mini_batch=4 --set ppo.micro_batch=2"
 else
   # IT is a cap, not a plan: the time limit stops the runs (the learning rate is constant).
@@ -73,6 +73,9 @@ else
   # compiled, an evaluation on 200 goals at most 19 s (GRPO's 46.6 s in all less its 6
   # iterations' 27.5 s), so one on 500 goals costs several iterations: evaluations come every 8.
   BC_STEPS=150 BC_BATCH=16 IT=48 EVERY=8 EVAL_BATCH=128
+  # The start's training-task evaluation opens the runs' pool (eval.batch is whole training
+  # batches with as many times the workers: 64 envs x 2, 4 workers, not 16 x 8, 16 workers).
+  EV_POOL=",env.groups_per_batch=16"
   # Evaluations 128 episodes at a time (4 chunks of the 500 goals, not 8 of the training batch):
   # a 64-episode rollout took 1.6-2.1 s, a decode bound by latency, not by the batch; a 64-row
   # evaluation ran within 0.15 of the GPU's memory.
@@ -128,7 +131,8 @@ if [ -f "$RUN/bc/sft/params.npz" ] && [ "$(left)" -gt 100 ]; then
   timeout -k 15 "$stop" $PY experiments/compare_estimators.py $SHARED --lockstep \
     --estimators proxmo,grpo --out "$RUN/compare" >> "$RUN/compare.log" 2>&1 &
   pids+=($!)
-  EV_CFG="configs/$ENV.py:proxmo,smollm2,$ENV_SETS,eval.batch=$EVAL_BATCH,model.init=gguf:$GGUF"
+  EV_CFG="configs/$ENV.py:proxmo,smollm2,$ENV_SETS,eval.batch=$EVAL_BATCH$EV_POOL"
+  EV_CFG="$EV_CFG,model.init=gguf:$GGUF"
   if [ -f "$RUN/bc_train_eval/eval_metrics.json" ]; then
     say "[device] start on training tasks: done before, not repeated"
   else
