@@ -82,7 +82,7 @@ def _progress_record(run_dir: str, estimator: str, seed: int, fields: dict) -> d
           "final": evals[-1][1], "curve": [[it, row[headline]] for it, row in evals],
           "evals": evals, "budget": budget, "final_kl": progress.get("final_kl"),
           "history": progress.get("history", []), "seconds": progress["seconds"],
-          "stopped": True}
+          "outcomes": progress.get("outcomes", {}), "stopped": True}
 
 
 def cut(record: dict, iteration: int) -> dict:
@@ -100,6 +100,8 @@ def cut(record: dict, iteration: int) -> dict:
     r["final_kl"] = history[-1].get("kl") if history else None
     r["budget"] = {**r["budget"], "iterations": iteration, "planned_iterations": planned}
   r["evals"], r["history"], r["final"] = evals, history, evals[-1][1]
+  if "outcomes" in r:
+    r["outcomes"] = {k: v for k, v in r["outcomes"].items() if int(k) <= iteration}
   r["curve"] = [[it, row[r["headline"]]] for it, row in evals]
   return r
 

@@ -369,13 +369,15 @@ def parse_sweep(text: str) -> tuple:
   return field.strip(), values
 
 
-def _evaluate(run, iteration: int, tag: str) -> dict:
+def _evaluate(run, iteration: int, tag: str) -> tuple:
+  """(table row, {task_id: 1 if won else 0}) of a held-out evaluation; the outcomes pair the
+  start's and a later evaluation task by task (make_results' paired interval)."""
   episodes, row = run.evaluate()
   run.write_eval(iteration, episodes)
   headline = run.exp.spec.eval_table.headline
   print(f"[compare] {tag} iteration {iteration}: held-out {headline} {row[headline]:.1f}",
         flush=True)
-  return row
+  return row, {e.task.task_id: int(bool(e.won)) for e in episodes}
 
 
 # The training metrics kept per iteration in runs.json ("history"): the curves of a report
@@ -398,9 +400,10 @@ def run_dir_name(estimator: str, seed: int) -> str:
   return f"{estimator}_s{seed}"
 
 
-def _save_progress(path: str, evals, seconds: float, final_kl, history) -> None:
+def _save_progress(path: str, evals, seconds: float, final_kl, history, outcomes=None) -> None:
   with open(path + ".tmp", "w") as f:
-    json.dump({"evals": evals, "seconds": seconds, "final_kl": final_kl, "history": history}, f)
+    json.dump({"evals": evals, "seconds": seconds, "final_kl": final_kl, "history": history,
+               "outcomes": outcomes or {}}, f)
   os.replace(path + ".tmp", path)
 
 
@@ -413,13 +416,16 @@ class Training:
   with progress.json continues from its latest checkpoint (exact, as the trainer resumes),
   evaluating first if it stopped between that checkpoint and its evaluation; a directory
   without it (stopped before the start was recorded) starts afresh. Opening it evaluates the
-  start unless `start_row` (the same seed's start, evaluated by another run) is given.
+  start unless `start_row` (the same seed's start, evaluated by another run) is given, with
+  that evaluation's per-task outcomes (`start_outcomes`) when it has them. `outcomes` maps an
+  evaluated iteration (as a string) to {task_id: 1 if won else 0}.
 
   `seconds` counts only this run's own work (opening, its iterations and evaluations), so runs
   advanced in turns in one process (`compare(lockstep=True)`) each report their own time.
   """
 
-  def __init__(self, c, budget: str, workdir: str, sft_dir: str, start_row):
+  def __init__(self, c, budget: str, workdir: str, sft_dir: str, start_row,
+               start_outcomes=None):
     from proxmo_jax.training import train  # pylint: disable=import-outside-toplevel
     t0 = time.time()
     self.c, self.budget = c, budget
@@ -436,19 +442,29 @@ class Training:
         it = self.run.trainer.iteration
         self.evals = [e for e in saved["evals"] if e[0] <= it]
         self.history = [h for h in saved.get("history", []) if h["iteration"] <= it]
+        self.outcomes = {k: v for k, v in saved.get("outcomes", {}).items() if int(k) <= it}
         self.seconds, self.final_kl = saved["seconds"], saved.get("final_kl")
         print(f"[compare] {self.tag}: resumed at iteration {it} ({len(self.evals)} evaluations "
               "kept)", flush=True)
         if it and self.evals[-1][0] < it and self._is_eval(it):
-          self.evals.append([it, _evaluate(self.run, it, self.tag)])
+          self._evaluate(it)
       else:
         self.seconds, self.final_kl, self.history = 0.0, None, []
-        self.evals = [[0, start_row if start_row is not None
-                       else _evaluate(self.run, 0, self.tag)]]
+        self.evals, self.outcomes = [], {}
+        if start_row is not None:
+          self.evals.append([0, start_row])
+          if start_outcomes:
+            self.outcomes["0"] = start_outcomes
+        else:
+          self._evaluate(0)
       self._save(t0)
     except BaseException:
       self.run.close()
       raise
+
+  def _evaluate(self, it: int) -> None:
+    row, self.outcomes[str(it)] = _evaluate(self.run, it, self.tag)
+    self.evals.append([it, row])
 
   def _is_eval(self, it: int) -> bool:
     return bool(self.c.eval.every and it % self.c.eval.every == 0) or it == self.c.iterations
@@ -457,7 +473,8 @@ class Training:
     """Adds the time since t0 to the run's own seconds, writes progress.json; returns now."""
     now = time.time()
     self.seconds += now - t0
-    _save_progress(self.progress, self.evals, self.seconds, self.final_kl, self.history)
+    _save_progress(self.progress, self.evals, self.seconds, self.final_kl, self.history,
+                   self.outcomes)
     return now
 
   @property
@@ -480,7 +497,7 @@ class Training:
       # here and evaluates again, with nothing lost.
       t0 = self._save(t0)
     if self._is_eval(it):
-      self.evals.append([it, _evaluate(self.run, it, self.tag)])
+      self._evaluate(it)
     self._save(t0)
 
   def record(self) -> dict:
@@ -495,7 +512,7 @@ class Training:
             "headline": headline, "start": evals[0][1], "final": evals[-1][1],
             "curve": [[it, row[headline]] for it, row in evals], "evals": evals,
             "budget": budget, "final_kl": self.final_kl,
-            "history": self.history, "seconds": self.seconds}
+            "history": self.history, "seconds": self.seconds, "outcomes": self.outcomes}
 
   def close(self) -> None:
     if not self.closed:
@@ -503,10 +520,11 @@ class Training:
       self.run.close()
 
 
-def train_one(c, budget: str, workdir: str, sft_dir: str, start_row) -> dict:
+def train_one(c, budget: str, workdir: str, sft_dir: str, start_row,
+              start_outcomes=None) -> dict:
   """Trains one (estimator, seed) from the shared start to the end; returns its runs.json
   record (`Training`: resumable)."""
-  training = Training(c, budget, workdir, sft_dir, start_row)
+  training = Training(c, budget, workdir, sft_dir, start_row, start_outcomes)
   try:
     while not training.done:
       training.step()
@@ -554,22 +572,25 @@ def compare(env: str, budget: str, estimators, seeds, overrides, out: str,
     print(f"[compare] {record['estimator']} seed {record['seed']}: final {record['headline']} "
           f"{record['final'][record['headline']]:.1f} ({record['seconds']:.0f} s)", flush=True)
 
-  def start_row(seed, open_runs=()):
-    return next((r["start"] for r in runs if r["seed"] == seed), None) or next(
-        (t.evals[0][1] for t in open_runs if t.c.seed == seed and t.evals[0][0] == 0), None)
+  def start_of(seed, open_runs=()):
+    """(row, per-task outcomes) of the seed's start evaluated by an earlier run, or Nones."""
+    done = [(r["start"], r.get("outcomes", {}).get("0")) for r in runs if r["seed"] == seed]
+    opened = [(t.evals[0][1], t.outcomes.get("0")) for t in open_runs
+              if t.c.seed == seed and t.evals[0][0] == 0]
+    return (done + opened + [(None, None)])[0]
 
   if not lockstep:
     for name, seed in todo:
       c = make_config(env, budget, name, shared, seed, size)
       finished(train_one(c, budget, os.path.join(out, run_dir_name(name, seed)), sft_dir,
-                         start_row(seed)))
+                         *start_of(seed)))
   else:
     opened, running = [], []
     try:
       for name, seed in todo:
         c = make_config(env, budget, name, shared, seed, size)
         t = Training(c, budget, os.path.join(out, run_dir_name(name, seed)), sft_dir,
-                     start_row(seed, opened))
+                     *start_of(seed, opened))
         opened.append(t)
         running.append(t)
       turn = 0

@@ -163,9 +163,23 @@ def _gain_sentence(runs, name: str, metric: str) -> Optional[str]:
   verdict = ("the gain exceeds it" if lo > 0 else "the drop exceeds it" if hi < 0 else
              "the interval includes 0")
   seeds = "one seed" if len(rs) == 1 else f"mean of {len(rs)} seeds"
-  return (f"- {name}: held-out {metric} {start:.1f} % at the start -> {final:.1f} % after "
+  text = (f"- {name}: held-out {metric} {start:.1f} % at the start -> {final:.1f} % after "
           f"training on {n} tasks ({seeds}); difference {gap:+.1f} points, 95 % binomial "
           f"interval of the difference [{lo:+.1f}, {hi:+.1f}] (Newcombe): {verdict}.")
+  # One seed whose runs kept per-task outcomes (since 2026-12-04): the same tasks at the start
+  # and after training, so the paired interval applies (the overall success column only).
+  outcomes = rs[0].get("outcomes", {}) if len(rs) == 1 else {}
+  counts = _paired_counts(outcomes.get("0", {}), outcomes.get(str(rs[0]["evals"][-1][0]), {}))
+  success_column = rs[0].get("columns", [None])[-1]  # EvalTable.columns() ends with it
+  if counts and metric == success_column and rs[0]["evals"][-1][0] > 0:
+    a, b, c, d = counts
+    gap, lo, hi = (100 * x for x in _paired_difference_interval(a, b, c, d))
+    verdict = ("the gain exceeds it" if lo > 0 else "the drop exceeds it" if hi < 0 else
+               "the interval includes 0")
+    text += (f" Paired by task ({a + b + c + d} tasks evaluated both times: {b} won only after "
+             f"training, {c} only at the start, {a} both times): difference {gap:+.1f} points, "
+             f"95 % interval [{lo:+.1f}, {hi:+.1f}] (Newcombe's paired method 10): {verdict}.")
+  return text
 
 
 def _final_kls(directory, runs) -> list:
@@ -604,6 +618,43 @@ def _difference_interval(p1: float, n1: int, p2: float, n2: int) -> tuple[float,
   (l1, u1), (l2, u2) = _wilson(p1, n1), _wilson(p2, n2)
   d = p1 - p2
   return (d, d - float(np.hypot(p1 - l1, u2 - p2)), d + float(np.hypot(u1 - p1, p2 - l2)))
+
+
+def _paired_difference_interval(a: int, b: int, c: int, d: int) -> tuple[float, float, float]:
+  """(p1 - p2, lower, upper): the 95 % interval of a difference of two binomial proportions
+  observed on the same n = a + b + c + d subjects, p1 = (a + b) / n and p2 = (a + c) / n, with
+  a: success in both, b: in the first only, c: in the second only, d: in neither. Newcombe's
+  method 10 for paired data (Statistics in Medicine 17, 2635, 1998): the Wilson intervals
+  (l_i, u_i) combined with the correlation of the pairs,
+      d - sqrt((p1 - l1)² - 2 phi (p1 - l1)(u2 - p2) + (u2 - p2)²),
+      d + sqrt((p2 - l2)² - 2 phi (p2 - l2)(u1 - p1) + (u1 - p1)²),
+  phi = C / sqrt((a + b)(c + d)(a + c)(b + d)), C = ad - bc - n/2 when ad - bc > n/2, 0 when
+  0 <= ad - bc <= n/2, ad - bc when negative (phi = 0 when a margin is empty). With phi = 0 it
+  is the independent-samples interval of `_difference_interval`; outcomes that agree between
+  the two evaluations (phi > 0) narrow it."""
+  n = a + b + c + d
+  p1, p2 = (a + b) / n, (a + c) / n
+  (l1, u1), (l2, u2) = _wilson(p1, n), _wilson(p2, n)
+  margins = (a + b) * (c + d) * (a + c) * (b + d)
+  cross = a * d - b * c
+  adjusted = cross - n / 2 if cross > n / 2 else (cross if cross < 0 else 0.0)
+  phi = adjusted / float(np.sqrt(margins)) if margins else 0.0
+  diff = p1 - p2
+  lower = diff - float(np.sqrt((p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2))
+  upper = diff + float(np.sqrt((p2 - l2) ** 2 - 2 * phi * (p2 - l2) * (u1 - p1) + (u1 - p1) ** 2))
+  return diff, lower, upper
+
+
+def _paired_counts(start: dict, final: dict) -> Optional[tuple[int, int, int, int]]:
+  """(a, b, c, d) of the tasks both evaluations ran ({task_id: 1 if won}): a won in both, b
+  after training only, c at the start only, d in neither; None without common tasks."""
+  common = sorted(set(start) & set(final))
+  if not common:
+    return None
+  a = sum(1 for t in common if final[t] and start[t])
+  b = sum(1 for t in common if final[t] and not start[t])
+  c = sum(1 for t in common if start[t] and not final[t])
+  return a, b, c, len(common) - a - b - c
 
 
 def _warm_start_section(root: str, out_dir: str) -> list:

@@ -147,11 +147,16 @@ def test_an_interrupted_run_resumes_where_the_straight_run_ends(tmp_path):
   sft = str(out / "sft")
   workdir = str(tmp_path / "stopped" / "grpo_s0")
   first = ce.train_one(ce.make_config("corridor", "smoke", "grpo", {**shared, "iterations": "1"},
-                                      0), "smoke", workdir, sft, straight["start"])
+                                      0), "smoke", workdir, sft, straight["start"],
+                       straight["outcomes"]["0"])
   assert [it for it, _ in first["evals"]] == [0, 1]
   resumed = ce.train_one(ce.make_config("corridor", "smoke", "grpo", shared, 0), "smoke",
-                         workdir, sft, straight["start"])
+                         workdir, sft, straight["start"], straight["outcomes"]["0"])
   assert resumed["evals"] == straight["evals"]
+  # Per-task outcomes of every evaluation (the paired interval's pairs), kept across the stop.
+  assert sorted(straight["outcomes"]) == ["0", "1", "2"]
+  assert all(len(o) == 4 and set(o.values()) <= {0, 1} for o in straight["outcomes"].values())
+  assert resumed["outcomes"] == straight["outcomes"]
   # Iteration 2's training metrics (sampled tokens, entropy, KL, gradient norm) show the same
   # rollouts and update, so the policy continued exactly.
   last = lambda d: _comparable([m for m in map(json.loads, open(os.path.join(
@@ -173,6 +178,8 @@ def test_an_interrupted_run_resumes_where_the_straight_run_ends(tmp_path):
   assert [r["estimator"] for r in lock] == ["rloo", "grpo"]
   grpo = lock[1]
   assert grpo["evals"] == straight["evals"] and grpo["start"] == lock[0]["start"]
+  assert grpo["outcomes"] == straight["outcomes"]
+  assert lock[0]["outcomes"]["0"] == grpo["outcomes"]["0"]
   for mine, theirs in zip(grpo["history"], straight["history"]):
     assert _comparable(mine) == pytest.approx(_comparable(theirs), rel=1e-5, abs=1e-7)
   assert [h["iteration"] for h in lock[0]["history"]] == [1, 2]

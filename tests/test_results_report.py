@@ -363,3 +363,35 @@ def test_difference_interval_reproduces_newcombes_examples():
   assert (round(d, 4), round(lo, 4), round(hi, 4)) == (0.6, 0.1705, 0.809)
   d, lo, hi = make_results._difference_interval(0.0, 24, 0.0, 24)
   assert d == 0.0 and round(lo, 4) == -0.1380 and round(hi, 4) == 0.1380
+
+
+def test_paired_difference_interval_reproduces_a_published_example():
+  # The paired 2x2 table [[59, 6], [16, 80]] (Fagerland, Lydersen and Laake, Statistical
+  # Analysis of Contingency Tables, ch. 8; the R package contingencytables' test of its
+  # Newcombe square-and-add interval): -0.0621, 95 % CI [-0.1186, -0.0046].
+  d, lo, hi = make_results._paired_difference_interval(59, 6, 16, 80)
+  assert (round(d, 4), round(lo, 4), round(hi, 4)) == (-0.0621, -0.1186, -0.0046)
+  # ad - bc within [0, n/2] makes phi 0: the independent-samples interval on the same n.
+  paired = make_results._paired_difference_interval(10, 10, 10, 10)
+  assert paired == pytest.approx(make_results._difference_interval(0.5, 40, 0.5, 40))
+
+
+def test_gain_sentence_pairs_the_tasks_when_the_runs_kept_their_outcomes(tmp_path):
+  # 100 tasks: 43 won at the start, 60 after training, every start success kept (a=43, b=17,
+  # c=0, d=40): paired [+9.3, +24.2] against the independent [+3.2, +30.0].
+  pytest.importorskip("matplotlib")
+  row = lambda succ: {"Score": 70.0, "Succ.": succ}
+  d = tmp_path / "cmp"
+  d.mkdir()
+  _write_comparison(d, {"proxmo": [60.0]}, start=43.0, spec=WEBSHOP, row=row,
+                    budget={**BUDGET, "eval_tasks": 100})
+  runs = json.loads((d / "runs.json").read_text())
+  tasks = [f"t{i}" for i in range(100)]
+  runs[0]["outcomes"] = {"0": {t: int(i < 43) for i, t in enumerate(tasks)},
+                         "4": {t: int(i < 60) for i, t in enumerate(tasks)}}
+  (d / "runs.json").write_text(json.dumps(runs))
+  text = "\n".join(make_results._compare_section(str(d), str(tmp_path)))
+  assert ("[+3.2, +30.0] (Newcombe): the gain exceeds it. Paired by task (100 tasks evaluated "
+          "both times: 17 won only after training, 0 only at the start, 43 both times): "
+          "difference +17.0 points, 95 % interval [+9.3, +24.2] (Newcombe's paired method 10): "
+          "the gain exceeds it.") in text
