@@ -11,7 +11,8 @@ The device script runs the estimators in one compare_estimators.py --lockstep pr
 so a run may lack its runs.json record (written when the runs end) and have evaluated fewer
 iterations than planned.
 This script builds every run's record from its runs.json entry or, failing that, from its
-progress.json (the evaluations, per-iteration history and wall time so far), and cuts every
+progress.json (the evaluations, their per-task outcomes, per-iteration history and wall time so
+far), and cuts every
 record at the last evaluation iteration that all of them reached: equal iteration counts, so
 the comparison stays paired. A cut run's wall time becomes the sum of its training iterations
 up to the cut (`time/iteration`, evaluations excluded), and its budget records the iterations

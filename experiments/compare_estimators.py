@@ -28,7 +28,8 @@ iteration; each run's numbers are the same as alone.
 
 Writes `<out>/runs.json` (one record per run: env, estimator, seed, the environment's table
 columns and headline, the start and final rows, every evaluation row, the budget, the final KL,
-wall time, the training metrics of every iteration as `history`), `table.md` (final table per
+wall time, the training metrics of every iteration as `history`, each evaluation's per-task
+outcomes as `outcomes`), `table.md` (final table per
 estimator and paired differences ProxMO - baseline), `curves.png` and, when the table has task
 families, `by_task.png`. With `--sweep FIELD=v1,v2` every value gets its own comparison (and
 its own behaviour-cloned start) in `<out>/FIELD=v/`, and `<out>/sweep.md` / `sweep.json`
@@ -371,7 +372,8 @@ def parse_sweep(text: str) -> tuple:
 
 def _evaluate(run, iteration: int, tag: str) -> tuple:
   """(table row, {task_id: 1 if won else 0}) of a held-out evaluation; the outcomes pair the
-  start's and a later evaluation task by task (make_results' paired interval)."""
+  start's and a later evaluation task by task (make_results' paired interval). On several
+  hosts the outcomes are this host's episodes only (the row covers all of them)."""
   episodes, row = run.evaluate()
   run.write_eval(iteration, episodes)
   headline = run.exp.spec.eval_table.headline

@@ -64,22 +64,24 @@ say "[device $(date -u +%FT%TZ)] $0 $*  # code at $(git rev-parse --short HEAD 2
 ( trap 'exit 0' TERM; while :; do sleep 30 >/dev/null 2>&1 & wait $!; archive; done ) &
 archiver=$!
 
+EV_POOL=""
 if [ "$SCALE" = smoke ]; then
-  BC_STEPS=2 BC_BATCH=2 IT=1 EVERY=1 TASKS=2 EVAL_BATCH=0 EV_POOL=""
+  BC_STEPS=2 BC_BATCH=2 IT=1 EVERY=1 TASKS=2 EVAL_BATCH=0
   ROLL="--set env.groups_per_batch=2 --set env.group_size=2 --set ppo.mini_batch=4 --set ppo.micro_batch=2"
 else
   # IT is a cap, not a plan: the time limit stops the runs (the learning rate is constant).
   # Measured on an H200 (docs/accelerators.md): a WebShop iteration takes 3.2-3.6 s once
   # compiled, an evaluation on 200 goals at most 19 s (GRPO's 46.6 s in all less its 6
   # iterations' 27.5 s), so one on 500 goals costs several iterations: evaluations come every 8.
-  BC_STEPS=150 BC_BATCH=16 IT=48 EVERY=8 EVAL_BATCH=128
-  # The start's training-task evaluation opens the runs' pool (eval.batch is whole training
-  # batches with as many times the workers: 64 envs x 2, 4 workers, not 16 x 8, 16 workers).
-  EV_POOL=",env.groups_per_batch=16"
   # Evaluations 128 episodes at a time (4 chunks of the 500 goals, not 8 of the training batch):
   # a 64-episode rollout took 1.6-2.1 s, a decode bound by latency, not by the batch; a 64-row
   # evaluation ran within 0.15 of the GPU's memory.
+  BC_STEPS=150 BC_BATCH=16 IT=48 EVERY=8 EVAL_BATCH=128
   ROLL="--set env.groups_per_batch=16 --set ppo.mini_batch=32 --set ppo.micro_batch=32"
+  # The start's training-task evaluation opens the runs' pool (eval.batch is whole training
+  # batches with as many times the workers: 64 envs x 2, not the preset's 16 x 8 with 8 times
+  # the workers).
+  EV_POOL=",env.groups_per_batch=16"
 fi
 # The environment's own fields (config-argument form, k=v,k=v), shared by every command.
 if [ "$ENV" = webshop ]; then
@@ -94,6 +96,10 @@ else
   DATA=${ALFWORLD_GAMES:-$DATA}
   ENV_SETS="env.prompt=compact,env.max_steps=$STEPS,env.data_dir=$DATA"
   [ "$SCALE" = smoke ] && ENV_SETS="$ENV_SETS,env.generate_per_task=1"
+  # ALFWorld's environment work is CPU work (the fast engine steps at about 400 steps/s per
+  # worker, README; every game an evaluation meets is loaded first): 8 workers per 64 envs on
+  # the device's 16 cores, not the 2-core default of 2.
+  [ "$SCALE" = smoke ] || ENV_SETS="$ENV_SETS,env.num_workers=8"
 fi
 ROLL="$ROLL --set eval.batch=$EVAL_BATCH --set ${ENV_SETS//,/ --set }"
 

@@ -150,8 +150,10 @@ def _gain_sentence(runs, name: str, metric: str) -> Optional[str]:
   estimator's seeds, with the 95 % binomial interval of the difference
   (`_difference_interval`) on n = the evaluated tasks. Start and final are evaluated on the
   same tasks (so are a run's seeds), so the samples are positively correlated and this
-  independent-samples interval on n tasks is the conservative one. None when the runs record
-  no evaluation size."""
+  independent-samples interval on n tasks is the conservative one. For one seed whose record
+  kept per-task outcomes (`outcomes`, since 2026-12-04) and the success column, the paired
+  interval follows (`_paired_difference_interval` on the tasks evaluated both times). None when
+  the runs record no evaluation size."""
   rs = [r for r in runs if r["estimator"] == name and r.get("start", {}).get(metric) is not None
         and r["final"].get(metric) is not None and r.get("budget", {}).get("eval_tasks")]
   if not rs:
@@ -169,9 +171,11 @@ def _gain_sentence(runs, name: str, metric: str) -> Optional[str]:
   # One seed whose runs kept per-task outcomes (since 2026-12-04): the same tasks at the start
   # and after training, so the paired interval applies (the overall success column only).
   outcomes = rs[0].get("outcomes", {}) if len(rs) == 1 else {}
-  counts = _paired_counts(outcomes.get("0", {}), outcomes.get(str(rs[0]["evals"][-1][0]), {}))
+  last = (rs[0].get("evals") or [[0]])[-1][0]
+  counts = _paired_counts(outcomes.get("0", {}), outcomes.get(str(last), {})) \
+      if outcomes and last else None
   success_column = rs[0].get("columns", [None])[-1]  # EvalTable.columns() ends with it
-  if counts and metric == success_column and rs[0]["evals"][-1][0] > 0:
+  if counts and metric == success_column:
     a, b, c, d = counts
     gap, lo, hi = (100 * x for x in _paired_difference_interval(a, b, c, d))
     verdict = ("the gain exceeds it" if lo > 0 else "the drop exceeds it" if hi < 0 else

@@ -143,3 +143,13 @@ def test_a_stopped_run_takes_its_evaluation_size_from_its_log(device_run):
   by_name = {r["estimator"]: r for r in records}
   assert by_name["proxmo"]["budget"]["eval_tasks"] == 238
   assert "eval_tasks" not in by_name["grpo"]["budget"]  # its runs.json record, untouched
+
+
+def test_a_cut_keeps_the_outcomes_up_to_the_cut():
+  """Per-task outcomes past the pairing iteration are dropped with their evaluations."""
+  record = {**FIELDS, "estimator": "proxmo", "seed": 0, "budget": {"iterations": 8},
+            "evals": [[0, _row(40)], [4, _row(45)], [8, _row(50)]], "history": _history(8),
+            "outcomes": {"0": {"a": 0}, "4": {"a": 1}, "8": {"a": 1}}}
+  cut = collect_device_run.cut(record, 4)
+  assert cut["outcomes"] == {"0": {"a": 0}, "4": {"a": 1}}
+  assert record["outcomes"]["8"] == {"a": 1}  # the input is left as it was
