@@ -568,6 +568,7 @@ def compare(env: str, budget: str, estimators, seeds, overrides, out: str,
   if todo and not os.path.exists(os.path.join(sft_dir, "params.npz")):
     from proxmo_jax.training import train  # pylint: disable=import-outside-toplevel
     train.behavior_clone(make_config(env, budget, estimators[0], shared, 0, size), out, sft_dir)
+
   def finished(record):
     runs.append(record)
     save_runs(out, runs)
