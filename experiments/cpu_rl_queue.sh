@@ -13,7 +13,8 @@
 #      out), rollouts at T 1.0 (the paper's), LoRA on all 30 layers.
 #   2. WebShop: that start on 100 training and 100 held-out goals (train vs held-out after BC),
 #      published to experiments/results/warm_start/webshop_smollm2_bc2.
-#   4. ALFWorld: 40 games per task type and split (240 train, 240 test; about 35 min).
+#   4. ALFWorld: 40 games per task type and split (240 train, 240 test; 10 min on 2026-12-04,
+#      every game solved by the expert).
 #   5. ALFWorld: behaviour cloning of SmolLM2 on the expert walkthroughs (compact prompt).
 #   6. ALFWorld: the clone on 102 held-out and 102 training games, published to
 #      experiments/results/warm_start/alfworld_smollm2_bc.
