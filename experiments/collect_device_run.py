@@ -57,14 +57,21 @@ def _table_fields(config: dict) -> dict:
           "families": [col for col, _ in table.families], "headline": table.headline}
 
 
-def _logged_episodes(run_dir: str):
-  """The episode count its evaluations logged ("eval/episodes" in metrics.jsonl, since
-  2026-12-04), or None."""
+def _eval_lines(run_dir: str) -> list:
+  """(step, metrics) of every evaluation a run logged (its metrics.jsonl "eval/" lines), keyed
+  as evaluate.py's eval_metrics.json keys them; [] without the file."""
   path = os.path.join(run_dir, "metrics.jsonl")
   if not os.path.exists(path):
-    return None
-  counts = {int(row["eval/episodes"]) for row in map(json.loads, open(path))
-            if "eval/episodes" in row}
+    return []
+  rows = (json.loads(line) for line in open(path))
+  return [(row.get("step"),
+           {k[len("eval/"):]: v for k, v in row.items() if k.startswith("eval/")})
+          for row in rows if any(k.startswith("eval/") for k in row)]
+
+
+def _logged_episodes(run_dir: str):
+  """The episode count its evaluations logged ("eval/episodes", since 2026-12-04), or None."""
+  counts = {int(m["episodes"]) for _, m in _eval_lines(run_dir) if "episodes" in m}
   return min(counts) if counts else None
 
 
@@ -154,16 +161,8 @@ def _commands(root: str) -> list:
 
 
 def _start_metrics(run_dir: str):
-  """The iteration-0 evaluation's metrics of a run (its metrics.jsonl "eval/" line), keyed as
-  evaluate.py's eval_metrics.json keys them; None when absent."""
-  path = os.path.join(run_dir, "metrics.jsonl")
-  if not os.path.exists(path):
-    return None
-  for line in open(path):
-    row = json.loads(line)
-    if row.get("step") == 0 and any(k.startswith("eval/") for k in row):
-      return {k[len("eval/"):]: v for k, v in row.items() if k.startswith("eval/")}
-  return None
+  """The iteration-0 evaluation's metrics of a run (`_eval_lines`); None when absent."""
+  return next((m for step, m in _eval_lines(run_dir) if step == 0), None)
 
 
 def publish_start(root: str, dirs: list, dest: str) -> None:
