@@ -8,17 +8,23 @@
 Uses the latest checkpoint of --workdir unless --params names a params.npz directory (a LoRA
 run's checkpoint holds adapters, merged here into config.model.init's weights); writes
 <workdir>/eval_table.{md,csv} and eval_metrics.json (invalid-action rate, lengths, partial
-score, episodes and wall seconds per row), rewritten after each split.
+score, episodes and wall seconds per row: the sum of its chunks' run times, whichever
+session ran them), rewritten after each split.
 `--dump=N` also writes eval_samples.jsonl: the first N steps of each split's episodes (task,
 observation, the decoded response, the projected action, validity, reward), to read what the
 policy answers, e.g. why a zero-shot model's actions are invalid.
 `--split=both` adds a row for the same number of training tasks, so the gap between the two
 rows shows how much of the policy's success is memorised. No optimizer is built.
+
+Every finished chunk of episodes is kept under <workdir>/eval_episodes/ (`eval_store`): run
+the same command again after a stop and the evaluation resumes at the chunk it was in, with
+the episodes the uninterrupted run would have had. Another policy or other settings in the
+same workdir are refused (evaluate into another --workdir); --noresume evaluates from scratch
+without reading or writing chunks.
 """
 
 import json
 import os
-import time
 
 import jax
 from absl import app, flags
@@ -27,7 +33,8 @@ from ml_collections import config_flags
 from proxmo_jax import parallel
 from proxmo_jax.parallel import multihost
 from proxmo_jax.models import lora as lora_lib
-from proxmo_jax.training import checkpointing, eval_table, metrics as metrics_lib, train
+from proxmo_jax.training import checkpointing, eval_store, eval_table, train
+from proxmo_jax.training import metrics as metrics_lib
 from proxmo_jax.training import trainer as trainer_lib
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "config file (path[:arg]).",
@@ -42,6 +49,8 @@ _SPLIT = flags.DEFINE_enum("split", "eval", ["eval", "train", "both"],
                            "held-out tasks (config.env.eval_split), the training tasks, or both.")
 _DUMP = flags.DEFINE_integer("dump", 0, "write the first N steps of each split's episodes "
                              "(response text, action, validity) to eval_samples.jsonl.")
+_RESUME = flags.DEFINE_bool("resume", True, "keep finished chunks under <workdir>/eval_episodes "
+                            "and resume from them.")
 flags.mark_flags_as_required(["config", "workdir"])
 
 
@@ -93,13 +102,22 @@ def main(argv):
     if not _PARAMS.value and not _ZERO.value:
       exp.policy.params = restore_policy_params(_CONFIG.value, exp)
     splits = ["eval", "train"] if _SPLIT.value == "both" else [_SPLIT.value]
+    store = eval_store.EvalStore(os.path.join(_WORKDIR.value, "eval_episodes")) \
+        if _RESUME.value else None
     for split in splits:
       label = name if _SPLIT.value != "both" else (
           f"{name} (held-out)" if split == "eval" else f"{name} (training tasks)")
-      start = time.time()
-      episodes, rows[label] = exp.evaluator.evaluate(num_tasks=_NUM.value,
-                                                     temperature=_TEMP.value, split=split)
-      seconds = time.time() - start
+      chunk_seconds = []
+
+      def progress(done, total, seconds, stored, split=split, chunk_seconds=chunk_seconds):
+        chunk_seconds.append(seconds)
+        if multihost.is_primary():
+          print(f"[{split}] {done}/{total} episodes, chunk {seconds:.0f} s"
+                f"{' (stored)' if stored else ''}", flush=True)
+      episodes, rows[label] = exp.evaluator.evaluate(
+          num_tasks=_NUM.value, temperature=_TEMP.value, split=split, store=store,
+          progress=progress)
+      seconds = sum(chunk_seconds)  # the chunks' own run times, stored ones included
       stats[label] = metrics_lib.rollout_metrics(
           episodes, exp.spec.score_key, task_types=sorted(
               {t.task_type for t in exp.evaluator.split_tasks(split)}),

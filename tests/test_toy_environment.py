@@ -177,3 +177,40 @@ def test_evaluation_batch_opens_more_envs_and_sets_the_chunks(tmp_path):
     finally:
       exp.close()
     assert exp.runner.num_envs == pool and seen == chunks and len(episodes) == 4
+
+
+def test_stopped_evaluation_resumes_from_its_stored_chunks(tmp_path):
+  """eval_store: a chunk stored by one evaluation is read back, not run again, and the resumed
+  evaluation returns the uninterrupted one's episodes and row; another temperature or a
+  damaged chunk file is refused with the file named."""
+  from proxmo_jax.training import eval_store  # pylint: disable=import-outside-toplevel
+  c = _config(tmp_path)
+  c.env.group_size = 1  # chunks of 2 episodes: the split's 4 tasks in 2 chunks
+  c.eval.temperature = 1.0  # random actions, so a chunk run again with another key would differ
+  exp = train.build(c, str(tmp_path / "run"))
+  calls = []
+  run = exp.runner.run
+  exp.runner.run = lambda groups, *a, **k: (calls.append(len(groups)), run(groups, *a, **k))[1]
+  summary = lambda eps: [(e.task.task_id, e.won, e.truncated, [(s.response_ids, s.action,
+                          s.valid, s.reward, s.observation) for s in e.steps]) for e in eps]
+  store = eval_store.EvalStore(str(tmp_path / "store"))
+  try:
+    whole, whole_row = exp.evaluator.evaluate(num_tasks=4, split="train")
+    first, _ = exp.evaluator.evaluate(num_tasks=4, split="train", store=store)
+    files = sorted(p.name for p in (tmp_path / "store" / "train").iterdir())
+    assert files == ["p0_c0.json", "p0_c2.json"] and calls == [2, 2, 2, 2]
+    (tmp_path / "store" / "train" / "p0_c2.json").unlink()  # stopped in the second chunk
+    seen = []
+    resumed, row = exp.evaluator.evaluate(num_tasks=4, split="train", store=store,
+                                          progress=lambda *a: seen.append(a))
+    assert calls == [2, 2, 2, 2, 2]  # the second chunk only
+    assert [(d, n, stored) for d, n, _, stored in seen] == [(2, 4, True), (4, 4, False)]
+    assert summary(resumed) == summary(first) == summary(whole) and row == whole_row
+    assert [e.task for e in resumed] == [e.task for e in whole]  # payloads included
+    with pytest.raises(ValueError, match="temperature"):
+      exp.evaluator.evaluate(num_tasks=4, split="train", store=store, temperature=0.5)
+    (tmp_path / "store" / "train" / "p0_c0.json").write_text('{"key": ')
+    with pytest.raises(ValueError, match="p0_c0.json is unreadable"):
+      exp.evaluator.evaluate(num_tasks=4, split="train", store=store)
+  finally:
+    exp.close()

@@ -6,15 +6,19 @@
 Needs no optimizer: any `Policy` (or params) can be evaluated. Tasks are taken round-robin over
 task types, so a prefix of `num_tasks` covers every type; the seed of the k-th task is
 1000 + k. On multi-host runs each process evaluates its share and the table covers all of them.
+With an `eval_store.EvalStore`, finished chunks are kept on disk and a stopped evaluation
+resumes from them.
 """
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+import time
+from typing import Callable, Optional, Sequence
 
 import jax
 
 from proxmo_jax.parallel import multihost
+from proxmo_jax.training import eval_store
 from proxmo_jax.training import metrics as metrics_lib
 
 
@@ -42,8 +46,17 @@ class Evaluator:
     return self.spec.eval_tasks if split == "eval" else self.spec.train_tasks
 
   def evaluate(self, params=None, num_tasks: Optional[int] = None,
-               temperature: Optional[float] = None, split: str = "eval"):
-    """Returns (this host's episodes, the table row over every host's episodes)."""
+               temperature: Optional[float] = None, split: str = "eval",
+               store: Optional[eval_store.EvalStore] = None,
+               progress: Optional[Callable[[int, int, float, bool], None]] = None):
+    """Returns (this host's episodes, the table row over every host's episodes).
+
+    Args:
+      store: finished chunks are written there and read back instead of run again (a stopped
+        evaluation resumes; `eval_store`).
+      progress: called after each chunk with (episodes done, episodes of this host, the seconds
+        the chunk's run took, whether it came from the store).
+    """
     tasks = interleave_task_types(self.split_tasks(split))
     tasks = tasks[:num_tasks or self.config.eval.num_tasks]
     requests = multihost.share([(t, 1000 + k) for k, t in enumerate(tasks)])
@@ -53,10 +66,22 @@ class Evaluator:
       params = multihost.local_copy(self.runner.policy.params)  # once: a collective
     episodes = []
     chunk = self.config.eval.get("batch", 0) or self.runner.num_envs
+    key = None if store is None else eval_store.evaluation_key(self.config, params, temp, chunk)
     for start in range(0, len(requests), chunk):
-      eps, _ = self.runner.run(requests[start:start + chunk], 1, temp,
-                               jax.random.fold_in(rng, start), params=params)
+      part = requests[start:start + chunk]
+      found = None if store is None else store.load(split, start,
+                                                    eval_store.chunk_key(key, part), part)
+      if found is None:
+        began = time.perf_counter()
+        eps, _ = self.runner.run(part, 1, temp, jax.random.fold_in(rng, start), params=params)
+        seconds = time.perf_counter() - began
+        if store is not None:
+          store.save(split, start, eval_store.chunk_key(key, part), eps, seconds)
+      else:
+        eps, seconds = found
       episodes.extend(eps)
+      if progress is not None:
+        progress(len(episodes), len(requests), seconds, found is not None)
     if multihost.count() > 1:  # the table covers every host's episodes
       # The type list comes from the tasks evaluated (the same on every host), so a type that
       # only this split has is still known.
