@@ -7,8 +7,8 @@
 #   .w/a      the first 58,000,000 bytes of SmolLM2-135M-Instruct.Q4_1.gguf   (call 1)
 #   .whl/     cp312 wheels of what the device image lacked                      (call 1)
 #   .w2/b     the rest of the GGUF                                              (call 2)
-#   .w2/alfpkgs.tgz, .w2/games.tgz   with `alfworld`: TextWorld's engine packages and the
-#             generated games of data/alfworld_gen                            (call 2)
+#   .w2/alfpkgs.tgz, .w2/games.tgz   with `alfworld`: TextWorld's engine packages, the
+#             fast_downward planner and the generated games of data/alfworld_gen (call 2)
 #
 # .w, .w2 and .whl are in .gitignore. It prints the two device commands (docs/accelerators.md:
 # the procedure and what each call measured). Run it after `make test` (the .venv, the wheel).
@@ -30,11 +30,19 @@ if [ "${1:-}" = alfworld ]; then
   test -f data/alfworld_gen/.complete || {
     echo "data/alfworld_gen is incomplete: experiments/cpu_rl_queue.sh step 4 makes it" >&2
     exit 1; }
-  # Pure Python but for jericho's libfrotz.so, a C library jericho loads with ctypes, so the
+  # Pure Python but for jericho's libfrotz.so and fast_downward's libdownward.so (the planner
+  # environments/alfworld/fast_engine.py imports), C libraries loaded with ctypes, so the
   # installed directories serve Python 3.12 too (no cp312 wheel of jericho 3.3.1 exists).
+  # libdownward.so is 34 MB with its debug info (11.4 MiB compressed, which with the rest would
+  # leave call 2 under 3 MiB of its 64), 1.3 MB without: the copy carried has it stripped.
   SITE=$($PY -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
-  tar czf .w2/alfpkgs.tgz -C "$SITE" --exclude=__pycache__ textworld alfworld jericho tatsu \
-    hashids.py mementos more_itertools termcolor prompt_toolkit wcwidth networkx
+  STAGE=$(mktemp -d)
+  cp -r "$SITE/fast_downward" "$STAGE/"
+  if command -v strip > /dev/null; then strip --strip-debug "$STAGE/fast_downward/libdownward.so"; fi
+  tar czf .w2/alfpkgs.tgz --exclude=__pycache__ -C "$SITE" textworld alfworld jericho tatsu \
+    hashids.py mementos more_itertools termcolor prompt_toolkit wcwidth networkx \
+    -C "$STAGE" fast_downward
+  rm -rf "$STAGE"
   tar czf .w2/games.tgz -C data alfworld_gen
 fi
 du -cb .w .whl | tail -1 | awk '{printf "call 1 carries %.1f MiB\n", $1 / 1048576}'
