@@ -51,10 +51,13 @@ mkdir -p "$RUN" "$DEST"
 echo "$ENV $SCALE" > "$RUN/device_run"
 say() { echo "$*" | tee -a "$RUN/device.log"; }
 archive() {  # every small file of RUN, written atomically to DEST/results.tar.gz
-  # Checkpoint directories are pruned (renamed and deleted while the runs save); tar's status 1
-  # ("file changed as we read it": a log being appended to) still gives a usable archive.
+  # Checkpoint directories are pruned (renamed and deleted while the runs save), and so are
+  # evaluate.py's stored episodes (eval_episodes/: megabytes for ALFWorld, which its tables
+  # summarise); tar's status 1 ("file changed as we read it": a log being appended to) still
+  # gives a usable archive.
   local tmp="$DEST/.results.$BASHPID.tmp"
-  (cd "$RUN" && find . -name checkpoints -prune -o -type f \( -name '*.json' -o -name '*.jsonl' \
+  (cd "$RUN" && find . \( -name checkpoints -o -name eval_episodes \) -prune -o -type f \
+    \( -name '*.json' -o -name '*.jsonl' \
     -o -name '*.md' -o -name '*.txt' -o -name '*.csv' -o -name '*.log' \) -size -8M -print0 \
     | tar czf "$tmp" --null -T -; test "$?" -le 1) && mv "$tmp" "$DEST/results.tar.gz"
 }
