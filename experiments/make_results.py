@@ -720,8 +720,11 @@ def _warm_start_section(root: str, out_dir: str) -> list:
     if len(losses) >= 2:
       text += (f"; BC loss {losses[0]:.3f} at step 1 -> {losses[-1]:.3f} at step "
                f"{10 * (len(losses) - 1) + 1}")
-    if "seconds" in bc:
-      text += f"; BC took {bc['seconds'] / 60:.0f} min"
+    if "seconds" in bc and "resumed_at" in bc:  # summed over the calls of a resumed run
+      text += f"; BC took {bc['seconds'] / 60:.0f} min" + (
+          f" (resumed at step {bc['resumed_at']})" if bc["resumed_at"] else "")
+    elif "seconds" in bc:  # logs before 2026-12-04 counted the last call only
+      text += f"; BC's last call took {bc['seconds'] / 60:.0f} min"
     if bc.get("init_params"):  # `sft.py --init_params`: these steps continue an earlier BC
       text += f" (continuing the BC in `{bc['init_params']}`)"
     samples = _dumped_samples(d)

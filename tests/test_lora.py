@@ -1,6 +1,7 @@
 """LoRA: a fresh adapter is the base model, merge == adapted forward, only adapters train."""
 
 import functools
+import time
 
 import jax
 import jax.numpy as jnp
@@ -293,7 +294,7 @@ def test_behaviour_cloning_resumes_where_the_uninterrupted_run_ends(tmp_path, mo
   save = behavior_cloning._save_state
 
   def save_then_die(*args):
-    save(*args)
+    save(*args[:-1], 1000.0)  # as if the killed call had run for 1000 s
     raise KeyboardInterrupt("killed after the save")
 
   monkeypatch.setattr(behavior_cloning, "_save_state", save_then_die)
@@ -302,9 +303,13 @@ def test_behaviour_cloning_resumes_where_the_uninterrupted_run_ends(tmp_path, mo
     behavior_cloning.train_bc(copy(), examples, CFG, checkpoint_dir=ckpt, checkpoint_every=3,
                               **kw)
   monkeypatch.setattr(behavior_cloning, "_save_state", save)
+  timing, began = {}, time.time()
   out, losses_ = behavior_cloning.train_bc(copy(), examples, CFG, checkpoint_dir=ckpt,
-                                           checkpoint_every=3, **kw)
+                                           checkpoint_every=3, timing=timing, **kw)
+  own = time.time() - began
   assert losses_ == ref_losses
+  # The resumed run's seconds are the killed call's (to its save) plus its own.
+  assert timing["resumed_at"] == 3 and 1000.0 < timing["seconds"] <= 1000.0 + own
   for a, b in zip(jax.tree_util.tree_leaves(out), jax.tree_util.tree_leaves(ref)):
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
   other = LCFG if not use_lora else None  # the other kind of run cannot take this state

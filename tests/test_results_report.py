@@ -228,7 +228,9 @@ def test_warm_start_section_reads_both_splits_and_the_memorisation_gap(tmp_path)
                      ("<think></think><action>click[x]</action>", True))))
     (d / "bc_log.json").write_text(json.dumps(
         {"examples": 1000, "tasks": 200, "losses": [2.0, 1.0, 0.5], "seconds": 3600.0,
-         "init_params": "runs/first/sft" if run == "b_alfworld" else ""}))
+         "init_params": "runs/first/sft" if run == "b_alfworld" else "",
+         # b_alfworld: a log from before "resumed_at" (its seconds: the last call's)
+         **({} if run == "b_alfworld" else {"resumed_at": 20})}))
     (d / "command.txt").write_text("python experiments/sft.py\npython experiments/evaluate.py\n")
   single = root / "c_single"                 # a one-split run: rows labelled by its workdir
   single.mkdir()
@@ -244,11 +246,11 @@ def test_warm_start_section_reads_both_splits_and_the_memorisation_gap(tmp_path)
   assert ("- a_webshop: held-out 20 of 50 succeeded; training 30 of 50 succeeded; training - "
           "held-out +20.0 points, 95 % interval [+0.5, +37.5] (Newcombe), the interval excludes 0: "
           "part of the training success is memorised; BC loss 2.000 at step 1 -> 0.500 at step 21; "
-          "BC took 60 min; of 2 dumped steps, 1 opened `<action>` without closing it (cut by "
+          "BC took 60 min (resumed at step 20); of 2 dumped steps, 1 opened `<action>` without closing it (cut by "
           "the response budget) and 1 were invalid.") in text
   assert "training - held-out +5.0 points, 95 % interval [-15.1, +24.6]" in text
   assert "the interval includes 0: no memorisation shows at this sample size" in text
-  assert "BC took 60 min (continuing the BC in `runs/first/sft`)" in text
+  assert "BC's last call took 60 min (continuing the BC in `runs/first/sft`)" in text
   assert text.count("continuing the BC") == 1
   assert "- b_alfworld: `python experiments/sft.py`" in text
   assert make_results._warm_start_section(str(tmp_path / "none"), str(tmp_path)) == []

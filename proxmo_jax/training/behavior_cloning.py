@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import random
 import time
-from typing import Sequence
+from typing import Optional, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -102,16 +102,18 @@ def _fix(directory: str) -> str:
           "that wrote it (model, LoRA, steps).")
 
 
-def _save_state(ckpt, step: int, tree, rng, losses, run: dict) -> None:
+def _save_state(ckpt, step: int, tree, rng, losses, run: dict, seconds: float = 0.0) -> None:
   """Saves the resumable state through the project's orbax `Checkpointer` (atomic): the
   trained params or adapters and the optimizer state as arrays; the batch sampler's state,
-  the losses and the run's settings as its JSON host state."""
-  ckpt.save(step, tree, {"rng": rng.bit_generator.state, "losses": losses, "run": run})
+  the losses, the run's settings and its seconds so far as its JSON host state."""
+  ckpt.save(step, tree, {"rng": rng.bit_generator.state, "losses": losses, "run": run,
+                         "seconds": seconds})
 
 
 def _load_state(ckpt, like, rng, run: dict):
-  """-> (step, tree shaped like `like`, losses) from `ckpt`, or None when it holds no state;
-  a state that does not fit this run, or none readable, is an error naming the fix."""
+  """-> (step, tree shaped like `like`, losses, seconds so far) from `ckpt`, or None when it
+  holds no state; a state that does not fit this run, or none readable, is an error naming
+  the fix. A state saved before the seconds were kept counts 0 of them."""
   if not ckpt.steps():
     return None
   try:
@@ -127,13 +129,13 @@ def _load_state(ckpt, like, rng, run: dict):
     raise RuntimeError(f"behaviour-cloning state in {ckpt.directory} was written by a run with "
                        f"{host.get('run')}, this run has {run}; {_fix(ckpt.directory)}")
   rng.bit_generator.state = host["rng"]
-  return step, tree, list(host["losses"])
+  return step, tree, list(host["losses"]), float(host.get("seconds", 0.0))
 
 
 def train_bc(params, examples, cfg: ModelConfig, *, steps: int, batch_size: int,
              learning_rate: float, seed: int = 0, log_every: int = 50, length_multiple: int = 64,
              lora_cfg=None, response_multiple: int = 32, checkpoint_dir: str = "",
-             checkpoint_every: int = 0, micro_batch: int = 0):
+             checkpoint_every: int = 0, micro_batch: int = 0, timing: Optional[dict] = None):
   """Adam on the response-token cross-entropy; returns (params, [losses]).
 
   Only the response tokens are scored: the LM head and log-softmax run on their positions
@@ -143,6 +145,8 @@ def train_bc(params, examples, cfg: ModelConfig, *, steps: int, batch_size: int,
   With `checkpoint_dir` and `checkpoint_every` > 0 the state (trained params or adapters,
   optimizer moments, the batch sampler's state) is saved every `checkpoint_every` steps and a
   later call resumes from it: an interrupted run ends where the uninterrupted one would.
+  `timing` (a dict), when given, gets "seconds": this call's wall time plus that of the calls
+  whose saved state it resumed (up to their last save), and "resumed_at": the step it began at.
 
   `micro_batch` m (0 = the whole batch) bounds activation memory: the batch's examples, sorted
   by length, go through the forward and backward m at a time, each group padded to its own
@@ -210,7 +214,7 @@ def train_bc(params, examples, cfg: ModelConfig, *, steps: int, batch_size: int,
     return trained, opt_state, nll / count
 
   rng = np.random.default_rng(seed)
-  losses, t0, first = [], time.time(), 0
+  losses, t0, first, before = [], time.time(), 0, 0.0
   # What a resumed state must agree on besides the array shapes.
   run = {"steps": steps, "batch_size": batch_size, "learning_rate": learning_rate,
          "seed": seed, "examples": len(examples)}
@@ -219,7 +223,7 @@ def train_bc(params, examples, cfg: ModelConfig, *, steps: int, batch_size: int,
     ckpt = checkpointing.Checkpointer(checkpoint_dir, keep=2, async_save=False)
     resumed = _load_state(ckpt, (trained, opt_state), rng, run)
     if resumed is not None:
-      first, (trained, opt_state), losses = resumed
+      first, (trained, opt_state), losses, before = resumed
       print(f"[bc] resumed at step {first}/{steps} from {checkpoint_dir}", flush=True)
   try:
     for s in range(first, steps):
@@ -234,10 +238,13 @@ def train_bc(params, examples, cfg: ModelConfig, *, steps: int, batch_size: int,
         print(f"[bc {s + 1}/{steps}] loss={np.mean(losses[-log_every:]):.4f} "
               f"({time.time() - t0:.0f} s)", flush=True)
       if ckpt is not None and (s + 1) % checkpoint_every == 0 and s + 1 < steps:
-        _save_state(ckpt, s + 1, (trained, opt_state), rng, losses, run)
+        _save_state(ckpt, s + 1, (trained, opt_state), rng, losses, run,
+                    before + time.time() - t0)
   finally:
     if ckpt is not None:
       ckpt.close()
+  if timing is not None:
+    timing.update(seconds=before + time.time() - t0, resumed_at=first)
   if lora_cfg is not None:
     return lora_lib.merge(base, trained, lora_cfg), losses
   return trained, losses

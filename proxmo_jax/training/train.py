@@ -17,7 +17,6 @@ import dataclasses
 import json
 import os
 import shutil
-import time
 from typing import Optional
 
 from environments import registry as env_registry
@@ -174,21 +173,23 @@ def behavior_clone(config, workdir: str, out_dir: Optional[str] = None,
         f"(model {config.model.preset if not config.model.init else config.model.init}, "
         f"vocab {policy.model_cfg.vocab_size})", flush=True)
   # With config.model.lora, only adapters are trained and the merged params are returned.
-  start = time.time()
+  timing = {}
   params, losses_ = behavior_cloning.train_bc(
       policy.params, examples, policy.model_cfg, steps=config.sft.steps,
       batch_size=config.sft.batch_size, learning_rate=config.sft.learning_rate, seed=config.seed,
       lora_cfg=trainer_lib.lora_config(config),
       checkpoint_dir=os.path.join(workdir, "bc_state"),
       checkpoint_every=config.sft.get("checkpoint_every", 0),
-      micro_batch=config.sft.get("micro_batch", 0))
+      micro_batch=config.sft.get("micro_batch", 0), timing=timing)
   out_dir = out_dir or os.path.join(workdir, "sft")
   policy_lib.save_params(params, out_dir)
   shutil.rmtree(os.path.join(workdir, "bc_state"), ignore_errors=True)  # finished: no resume
-  # "seconds": this call's wall time (a resumed run counts only its last part).
+  # "seconds": the training's wall time, summed over the calls a resumed run took (each up to
+  # its last saved state); "resumed_at": the step this call began at (0: not resumed).
   with open(os.path.join(out_dir, "bc_log.json"), "w") as f:
     json.dump({"examples": len(examples), "tasks": len(games), "steps": config.sft.steps,
-               "batch_size": config.sft.batch_size, "seconds": round(time.time() - start, 1),
+               "batch_size": config.sft.batch_size, "seconds": round(timing["seconds"], 1),
+               "resumed_at": timing["resumed_at"],
                "init_params": init_params_dir or "",
                "losses": losses_[::10]}, f)
   return out_dir
