@@ -126,7 +126,9 @@ ALF="configs/alfworld.py:proxmo,smollm2,env.prompt=compact,env.max_steps=30"
 test -f "$B/sft/params.npz" || step "$B" $PY experiments/sft.py \
   --config="$ALF,sft.steps=150,sft.checkpoint_every=10" --workdir="$B"
 
-# 6. Both splits, 17 games per task type each.
+# 6. Both splits, 17 games per task type each. evaluate.py keeps every finished chunk of 16
+# games (runs/smollm2_alfworld_bc_eval/eval_episodes), so after a stop it resumes at the chunk it
+# was in (the first chunk took 634 s on 2026-12-04: 30-step episodes, 1 of 16 won).
 E=runs/smollm2_alfworld_bc_eval
 rows_done "$E/eval_metrics.json" 2 || step "$E" $PY experiments/evaluate.py --config="$ALF" \
   --workdir="$E" --params="$B/sft" --split=both --num_tasks=102 --dump=60
