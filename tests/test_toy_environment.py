@@ -214,3 +214,22 @@ def test_stopped_evaluation_resumes_from_its_stored_chunks(tmp_path):
       exp.evaluator.evaluate(num_tasks=4, split="train", store=store)
   finally:
     exp.close()
+
+
+def test_stored_episode_keeps_numpy_scalar_infos(tmp_path):
+  """An environment's info may hold numpy scalars (a partial score): stored and read back, they
+  are the same numbers, so a resumed table's score column is the uninterrupted one's."""
+  import numpy as np  # pylint: disable=import-outside-toplevel
+  from proxmo_jax.rollout.records import Episode, StepRecord  # pylint: disable=import-outside-toplevel
+  from proxmo_jax.training import eval_store  # pylint: disable=import-outside-toplevel
+  task = Task("lock", "eval-0", "red_lock", payload="red")
+  step = StepRecord(prompt_ids=[1, 2], response_ids=[3, 4], observation="a lock",
+                    action="say red", valid=True, reward=10.0)
+  episode = Episode(group=0, task=task, steps=[step], won=True,
+                    info={"task_score": np.float32(0.25), "done": np.bool_(True), "raw": [1]})
+  store, key = eval_store.EvalStore(str(tmp_path)), {"params": "x"}
+  store.save("eval", 0, key, [episode], 1.5)
+  (back,), seconds = store.load("eval", 0, key, [(task, 1000)])
+  assert seconds == 1.5 and back.task is task and back.won and back.info == {
+      "task_score": 0.25, "done": True}
+  assert back.steps[0].response_ids == [3, 4] and back.steps[0].prompt_ids == []

@@ -66,8 +66,13 @@ def evaluation_key(config, params, temperature: float, chunk: int) -> dict:
 
 
 def _scalar_items(info: dict) -> dict:
-  return {k: v for k, v in info.items()
-          if isinstance(v, (bool, int, float, str)) or v is None}
+  """The JSON scalars of an episode's info (numpy scalars as Python ones); the rest is left out."""
+  out = {}
+  for k, v in info.items():
+    v = v.item() if isinstance(v, np.generic) else v
+    if isinstance(v, (bool, int, float, str)) or v is None:
+      out[k] = v
+  return out
 
 
 def _episode_record(e: Episode) -> dict:
