@@ -36,6 +36,7 @@ from typing import Optional, Sequence
 import jax
 import numpy as np
 
+from proxmo_jax.parallel import multihost
 from proxmo_jax.rollout.records import Episode, StepRecord
 
 # The config sections that shape an episode. eval.num_tasks and the schedule do not: a longer
@@ -96,7 +97,7 @@ class EvalStore:
 
   def __init__(self, directory: str, process: Optional[int] = None):
     self.directory = directory
-    self.process = jax.process_index() if process is None else process
+    self.process = multihost.index() if process is None else process
 
   def _path(self, split: str, start: int) -> str:
     return os.path.join(self.directory, split, f"p{self.process}_c{start}.json")

@@ -69,14 +69,14 @@ class Evaluator:
     key = None if store is None else eval_store.evaluation_key(self.config, params, temp, chunk)
     for start in range(0, len(requests), chunk):
       part = requests[start:start + chunk]
-      found = None if store is None else store.load(split, start,
-                                                    eval_store.chunk_key(key, part), part)
+      part_key = None if store is None else eval_store.chunk_key(key, part)
+      found = None if store is None else store.load(split, start, part_key, part)
       if found is None:
         began = time.perf_counter()
         eps, _ = self.runner.run(part, 1, temp, jax.random.fold_in(rng, start), params=params)
         seconds = time.perf_counter() - began
         if store is not None:
-          store.save(split, start, eval_store.chunk_key(key, part), eps, seconds)
+          store.save(split, start, part_key, eps, seconds)
       else:
         eps, seconds = found
       episodes.extend(eps)
