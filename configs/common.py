@@ -184,6 +184,7 @@ def base_config(env: str, estimator: str = "proxmo") -> ml_collections.ConfigDic
   c.sft.batch_size = 32
   c.sft.num_games = 0                 # 0 = all training games
   c.sft.expert_noise = 0.0            # P(a random admissible command) per demo step
+  c.sft.expert_labels = "taken"       # a noisy demo step records: "taken" or "expert" (DART)
   c.sft.checkpoint_every = 0          # steps between resumable saves (<workdir>/bc_state)
   c.sft.micro_batch = 0               # examples per forward/backward (0 = the whole batch)
   return c

@@ -73,10 +73,11 @@ class TextEnv(abc.ABC):
     """The expert's commands for the task loaded by the last reset (behaviour cloning)."""
     raise NotImplementedError(f"{type(self).__name__} has no expert walkthrough.")
 
-  def expert_action(self) -> str:
+  def expert_action(self) -> Optional[str]:
     """The expert's next command from the current state, wherever the episode has gone (a
     noisy demonstrator, config.sft.expert_noise, needs an expert that recovers from its
-    detours). Environments whose expert is a fixed walkthrough leave this unimplemented."""
+    detours); None when the expert has no command from here (the demonstration ends).
+    Environments whose expert is a fixed walkthrough leave this unimplemented."""
     raise NotImplementedError(
         f"{type(self).__name__} has no expert for arbitrary states (expert_action); use "
         "config.sft.expert_noise=0 with it.")
@@ -159,6 +160,9 @@ class EnvSpec:
     train_tasks, eval_tasks: the task splits (eval = held out).
     env_factory: picklable zero-argument callable -> a fresh `TextEnv` (one per worker slot).
       Its envs' `expert_plan()` is the behaviour-cloning expert.
+    expert_env_factory: the same for an env whose `expert_action()` answers from any state,
+      where that costs the rollouts' env speed (ALFWorld's live hand-coded expert); the noisy
+      demonstrator uses it. None: env_factory's envs answer.
     agent: prompt builder + projection.
     eval_table: the evaluation table of this environment.
     in_process: step the envs in the trainer's process (fast pure-Python envs) instead of
@@ -171,6 +175,7 @@ class EnvSpec:
   agent: Agent
   eval_table: EvalTable
   in_process: bool = False
+  expert_env_factory: Optional[Callable[[], TextEnv]] = None
 
   @property
   def score_key(self) -> Optional[str]:

@@ -672,7 +672,8 @@ def _warm_start_section(root: str, out_dir: str) -> list:
            "The pretrained model after behaviour cloning on the environment's expert "
            "(`experiments/sft.py`), then `experiments/evaluate.py --split=both`: the same "
            "number of held-out and training tasks, sampled at the evaluation temperature.", "",
-           "| run | env | model | prompt | BC steps x batch (expert steps, tasks) | split | "
+           "| run | env | model | prompt | BC steps x batch (expert steps, tasks; demonstrator "
+           "noise) | split | "
            "response budget | episodes | success (%) | score | invalid-action rate | steps per "
            "episode (limit) | evaluation (min) |", "|---" * 13 + "|"]
   readings, commands = [], []
@@ -686,9 +687,15 @@ def _warm_start_section(root: str, out_dir: str) -> list:
     env = cfg.get("env", {}).get("name", "?")
     model = cfg.get("model", {}).get("init") or cfg.get("model", {}).get("preset", "?")
     sft = cfg.get("sft", {})
+    noise = sft.get("expert_noise", 0.0)
+    demonstrator = (f"; noise {noise:g}, {sft.get('expert_labels', 'taken')} labels"
+                    if noise else "")
     bc_cell = (f"{bc.get('steps', sft.get('steps', '?'))} x "
                f"{bc.get('batch_size', sft.get('batch_size', '?'))} "
-               f"({bc.get('examples', '?')}, {bc.get('tasks', '?')})")
+               f"({bc.get('examples', '?')}, {bc.get('tasks', '?')}{demonstrator})")
+    env_cfg = cfg.get("env", {})
+    prompt = env_cfg.get("prompt", "?") + (f", history {env_cfg['history_length']}"
+                                           if "history_length" in env_cfg else "")
     counts = {}
     for label, m in metrics.items():
       # --split=both labels its rows; a one-split run is labelled by its workdir: its split
@@ -700,7 +707,7 @@ def _warm_start_section(root: str, out_dir: str) -> list:
       counts[split] = (round(m["success_rate"] * n), n)
       score = m.get("task_score")
       minutes = f"{m['seconds'] / 60:.1f}" if "seconds" in m else "?"
-      lines.append(f"| {run} | {env} | `{model}` | {cfg.get('env', {}).get('prompt', '?')} | "
+      lines.append(f"| {run} | {env} | `{model}` | {prompt} | "
                    f"{bc_cell} | {split} | {budget} | {n} | {100 * m['success_rate']:.1f} | "
                    f"{'-' if score is None else f'{score:.3f}'} | {m['invalid_rate']:.3f} | "
                    f"{m['episode_length']:.1f} ({cfg.get('env', {}).get('max_steps', '?')}) | "

@@ -194,3 +194,41 @@ def test_game_cache_drops_least_recently_used_and_worn_out_games(games):
   assert cache.get(task_a.payload) is not game_a and cache.loads == 3
   with pytest.raises(ValueError, match="max_games"):
     fast_engine.GameCache(max_games=0)
+
+
+def test_noisy_demonstrations_relabel_detours_with_the_live_expert(games):
+  """The live expert (`expert=True`) answers from the states a random command led to: a DART
+  demonstration (noise 0.3, labels="expert") records the expert's command of every state it
+  reached, is the same again for the same seed (the expert's own random draws are seeded by
+  the reset), and stops at the horizon. The fast engine has no live expert, and says so."""
+  import functools
+  from environments.alfworld.prompts import AlfworldAgent
+  from proxmo_jax.training import behavior_cloning
+  tasks = [t for t, _ in games] * 2
+  agent = AlfworldAgent(compact=True)
+  log = []
+
+  class Spy(env_lib.AlfworldEnv):
+    def __init__(self):
+      super().__init__(expert=True)
+
+    def reset(self, task, seed):
+      log.append([])
+      return super().reset(task, seed)
+
+    def step(self, action):
+      log[-1].append((self.expert_action(), action))
+      return super().step(action)
+
+  pairs = behavior_cloning.expert_steps(tasks, agent, Spy, noise=0.3, seed=0, labels="expert",
+                                        horizon=12)
+  steps = [s for episode in log for s in episode]
+  assert [c for _, c in pairs] == [e for e, _ in steps]
+  assert any(e != a for e, a in steps)  # detours, each recorded as the expert's command
+  assert len(log) == 4 and max(len(episode) for episode in log) <= 12
+  again = behavior_cloning.expert_steps(
+      tasks, agent, functools.partial(env_lib.AlfworldEnv, expert=True), noise=0.3, seed=0,
+      labels="expert", horizon=12)
+  assert again == pairs
+  with pytest.raises(NotImplementedError, match="expert=True"):
+    env_lib.AlfworldEnv().expert_action()

@@ -45,6 +45,7 @@ def test_configs_validate(env, estimator, variant):
     ("rollout.top_p", 0.0, "rollout.top_p"),
     ("sft.expert_noise", 1.0, "sft.expert_noise"),
     ("sft.expert_noise", -0.1, "sft.expert_noise"),
+    ("sft.expert_labels", "teacher", "sft.expert_labels"),
     ("eval.batch", -1, "eval.batch"),
 ])
 def test_bad_fields_are_named(field, value, match):

@@ -378,6 +378,41 @@ def test_noisy_demonstrator_is_the_epsilon_expert(corridor):
   assert [c for _, c in clean] == env.expert_plan()
 
 
+def test_dart_labels_record_the_experts_command_at_every_state_reached(corridor):
+  """labels="expert": the episode follows the noisy demonstrator (the same commands taken as
+  with labels="taken", seed for seed), but each step records the expert's command from that
+  state; horizon cuts every noisy demonstration at that many steps."""
+  from proxmo_jax.training import behavior_cloning
+  task = next(t for t in corridor.train_tasks if t.payload.band == "medium")
+  logs = {name: {"episodes": [], "steps": []} for name in behavior_cloning.LABELS}
+  pairs = {name: behavior_cloning.expert_steps(
+      [task] * 40, corridor.agent, lambda log=logs[name]: _SpyEnv(log), noise=0.3, seed=0,
+      labels=name) for name in behavior_cloning.LABELS}
+  assert logs["taken"] == logs["expert"]  # the same episodes
+  steps = logs["expert"]["steps"]
+  assert [c for _, c in pairs["expert"]] == [e for e, _, _ in steps]
+  assert [c for _, c in pairs["taken"]] == [a for _, a, _ in steps]
+  assert [p for p, _ in pairs["expert"]] == [p for p, _ in pairs["taken"]]
+  assert sum(e != a for e, a, _ in steps) > 0  # detours happened, and were relabelled
+  lengths = []
+
+  class Counting(CorridorEnv):
+    def reset(self, task, seed):
+      lengths.append(0)
+      return super().reset(task, seed)
+
+    def step(self, action):
+      lengths[-1] += 1
+      return super().step(action)
+
+  short = behavior_cloning.expert_steps([task] * 40, corridor.agent, Counting, noise=0.3,
+                                        seed=0, labels="expert", horizon=3)
+  assert len(short) == sum(lengths) and max(lengths) == 3 and len(lengths) == 40
+  with pytest.raises(ValueError, match="labels"):
+    behavior_cloning.expert_steps([task], corridor.agent, corridor.env_factory, noise=0.3,
+                                  labels="teacher")
+
+
 def test_noisy_demonstrator_needs_an_expert_for_any_state(corridor):
   from environments.interface import TextEnv
   from proxmo_jax.training import behavior_cloning

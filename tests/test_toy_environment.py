@@ -110,6 +110,25 @@ def test_behavior_cloning_continues_from_saved_params(tmp_path):
   assert json.loads((tmp_path / "more" / "bc_log.json").read_text())["init_params"] == first
 
 
+def test_behavior_cloning_reads_its_demonstrations_back(tmp_path, monkeypatch):
+  """<workdir>/bc_demos.json keeps the expert's steps: a second run with the same settings
+  replays no demonstration; one under another seed (another key) makes them again."""
+  from proxmo_jax.training import behavior_cloning  # pylint: disable=import-outside-toplevel
+  c = _config(tmp_path)
+  train.behavior_clone(c, str(tmp_path))
+  stored = json.loads((tmp_path / "bc_demos.json").read_text())
+  assert stored["key"]["seed"] == c.seed and stored["pairs"]
+
+  def replay(*args, **kwargs):
+    raise AssertionError("demonstrations replayed")
+
+  monkeypatch.setattr(behavior_cloning, "expert_steps", replay)
+  train.behavior_clone(c, str(tmp_path), str(tmp_path / "again"))
+  c.seed = 1
+  with pytest.raises(AssertionError, match="replayed"):
+    train.behavior_clone(c, str(tmp_path), str(tmp_path / "other"))
+
+
 def test_multihost_table_of_a_split_with_types_the_other_lacks(tmp_path, monkeypatch):
   """Evaluating the training tasks on 2 hosts gathers rows keyed by the evaluated split's types.
 

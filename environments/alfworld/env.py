@@ -11,16 +11,23 @@ rewards, `done` and `won` (tests/test_alfworld_fast.py checks it step by step):
   translates the PDDL problem again. Kept as the reference the fast engine is tested against.
 
 `expert=True` (behaviour cloning, validation) adds the hand-coded expert's next action to
-`info["expert_action"]`; it needs the live TextWorld state, so it runs on the TextWorld stack
-(with snapshot resets unless `engine="plain"`). Training rollouts never compute it.
+`info["expert_action"]` and answers `expert_action()`; it needs the live TextWorld state, so it
+runs on the TextWorld stack (with snapshot resets unless `engine="plain"`). Training rollouts
+never compute it. The expert tracks the episode's commands, whoever chose them, so it answers
+from states off its own path too (the noisy demonstrator, `config.sft.expert_noise`); when it is
+stuck it draws from Python's global RNG, which a reset seeds from the task and the seed.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import random
+import zlib
 
 from environments.alfworld import fast_engine
+from alfworld.agents.expert.handcoded_expert import HandCodedAgentFailed
+
 from environments.alfworld.engine import make_textworld_env
 from environments.interface import WIN_REWARD, StepResult, Task, TextEnv
 
@@ -47,12 +54,13 @@ class AlfworldEnv(TextEnv):
     self._task = None
     self._game = None  # fast engine: the FastGame and the current state node
     self._node = None
+    self._expert_next = None  # expert=True: the expert's command from the current state
 
   def _info(self, state=None) -> dict:
     info = {"task_type": self._task.task_type, "gamefile": self._loaded}
     if self.expert:
       plan = state.get("extra.expert_plan") or []
-      info["expert_action"] = plan[0] if plan else None
+      info["expert_action"] = self._expert_next = plan[0] if plan else None
     return info
 
   def _fast_result(self, feedback: str, node) -> StepResult:
@@ -82,6 +90,8 @@ class AlfworldEnv(TextEnv):
     if self._loaded != path:
       self._env.load(path)
       self._loaded = path
+    if self.expert:  # the hand-coded expert's random choices: a function of (task, seed)
+      random.seed(zlib.crc32(f"{task.task_id}\0{seed}".encode()))
     return self._result(self._env.reset())
 
   def step(self, action: str) -> StepResult:
@@ -90,7 +100,14 @@ class AlfworldEnv(TextEnv):
     if self._fast:
       feedback, self._node = self._game.step(self._node, str(action))
       return self._fast_result(feedback, self._node)
-    state, _, done = self._env.step(str(action))
+    try:
+      state, _, done = self._env.step(str(action))
+    except HandCodedAgentFailed:
+      # The expert wrapper raises after the step itself: the game moved on, the expert has no
+      # command from here (expert_action() is None).
+      state = self._env.state
+      state["extra.expert_plan"] = []
+      done = bool(state.get("won")) or bool(state.get("lost"))
     return self._result(state, done=bool(done))
 
   def expert_plan(self) -> list[str]:
@@ -99,6 +116,16 @@ class AlfworldEnv(TextEnv):
       raise RuntimeError("AlfworldEnv.expert_plan() before reset().")
     with open(self._loaded) as f:
       return list(json.load(f).get("walkthrough") or [])
+
+  def expert_action(self):
+    """The hand-coded expert's command from the current state (None: it has none); needs
+    `expert=True`."""
+    if not self.expert:
+      raise NotImplementedError("AlfworldEnv.expert_action needs the live expert: make the env "
+                                "with expert=True (EnvSpec.expert_env_factory does).")
+    if self._task is None:
+      raise RuntimeError("AlfworldEnv.expert_action() before reset().")
+    return self._expert_next
 
   def close(self) -> None:
     self._game = self._node = None  # the process cache keeps the game for the next env

@@ -8,6 +8,7 @@ num_workers. Games are generated offline on the real TextWorld engine (docs/envi
 
 from __future__ import annotations
 
+import functools
 import os
 
 from environments.interface import ConfigError, EnvSpec, EvalTable
@@ -72,4 +73,5 @@ def make(env_config) -> EnvSpec:
   agent = AlfworldAgent(compact=e.prompt == "compact", history_length=e.history_length,
                         choose_admissible=e.choose_admissible)
   return EnvSpec(name="alfworld", train_tasks=train, eval_tasks=test, env_factory=AlfworldEnv,
-                 agent=agent, eval_table=EVAL_TABLE)
+                 agent=agent, eval_table=EVAL_TABLE,
+                 expert_env_factory=functools.partial(AlfworldEnv, expert=True))

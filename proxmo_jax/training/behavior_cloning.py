@@ -28,22 +28,35 @@ from proxmo_jax import buckets
 from proxmo_jax.training import checkpointing
 
 _MAX_DEMO_STEPS = 10_000
+LABELS = ("taken", "expert")  # what a demonstration step records (expert_steps)
 
 
 def expert_steps(tasks: Sequence[Task], agent, env_factory, noise: float = 0.0,
-                 seed: int = 0) -> list[tuple[str, str]]:
+                 seed: int = 0, labels: str = "taken",
+                 horizon: int = 0) -> list[tuple[str, str]]:
   """(prompt text, demonstrated command) for every step of every task's demonstration.
 
   noise = 0: the expert's walkthrough (`env.expert_plan()`). noise > 0: a noisy demonstrator
   (needs `env.expert_action()`, the expert's command from any state): at each step, with
   probability `noise` a command drawn uniformly from the admissible ones (the expert's own
-  included), else the expert's; the episode runs on from wherever that leads, to its end.
-  The recorded command is the one taken, so behaviour cloning converges to this demonstrator,
-  whose per-step agreement with the expert is 1 - noise + noise / (number of admissible
-  commands): a start with room for RL that does not hinge on stopping BC at the right step.
+  included), else the expert's; the episode runs on from wherever that leads, to its end
+  (or `horizon`).
+  What each step records (`labels`):
+    "taken": the command taken, so behaviour cloning converges to this demonstrator, whose
+      per-step agreement with the expert is 1 - noise + noise / (number of admissible
+      commands): a start with room for RL that does not hinge on stopping BC at the right step.
+    "expert": the expert's command from the state, whatever was taken there (DART, Laskey et
+      al. 2017): the detours only put the demonstration in states off the expert's path, and
+      the clone learns the expert's way back from them (a start as strong as the expert allows,
+      for a clone that otherwise meets only the expert's own states).
+  An expert that has no command from a state (`expert_action()` is None) ends that
+  demonstration there; `horizon` > 0 ends a noisy demonstration after that many steps (the
+  policy's episode limit), since a detour can undo the expert's progress more than once.
   """
   if not 0.0 <= noise < 1.0:
     raise ValueError(f"expert noise {noise!r}: use a probability in [0, 1).")
+  if labels not in LABELS:
+    raise ValueError(f"demonstration labels {labels!r}: use one of {LABELS}.")
   rng = random.Random(seed)
   env = env_factory()
   out = []
@@ -52,23 +65,28 @@ def expert_steps(tasks: Sequence[Task], agent, env_factory, noise: float = 0.0,
       first = env.reset(task, 0)
       plan = iter(env.expert_plan()) if noise == 0.0 else None
       cur, history = first, []
-      for _ in range(_MAX_DEMO_STEPS):
+      limit = horizon if horizon > 0 and plan is None else _MAX_DEMO_STEPS
+      for _ in range(limit):
         if plan is not None:
-          cmd = next(plan, None)
+          cmd = label = next(plan, None)
           if cmd is None:
             break
         else:
-          cmd = env.expert_action()
+          cmd = label = env.expert_action()
+          if cmd is None:  # the expert has no command from here
+            break
           if rng.random() < noise and cur.admissible_actions:
             cmd = rng.choice(list(cur.admissible_actions))
         prompt = agent.build_prompt(task_context(first), history, cur.observation,
                                     cur.admissible_actions)
-        out.append((prompt, cmd))
+        out.append((prompt, label if labels == "expert" else cmd))
         history.append((cur.observation, cmd))
         cur = env.step(cmd)
         if cur.done:
           break
       else:
+        if limit < _MAX_DEMO_STEPS:  # the horizon: a demonstration cut like a policy's episode
+          continue
         raise RuntimeError(f"the demonstration of task {task.task_id!r} ran "
                            f"{_MAX_DEMO_STEPS} steps without ending; the environment must "
                            "end (or truncate) its episodes.")

@@ -72,6 +72,9 @@ def validate(c) -> None:
   noise = c.sft.get("expert_noise", 0.0)
   _require(0.0 <= noise < 1.0, "sft.expert_noise",
            f"{noise!r}; use a probability in [0, 1) (0 = the expert's own walkthrough).")
+  _require(c.sft.get("expert_labels", "taken") in ("taken", "expert"), "sft.expert_labels",
+           f"{c.sft.get('expert_labels')!r}; use 'taken' (the command the noisy demonstrator "
+           "took) or 'expert' (the expert's command from each state it reached).")
   _require(c.rollout.temperature >= 0, "rollout.temperature", "must be >= 0.")
   _require(0 < c.rollout.top_p <= 1, "rollout.top_p", "must lie in (0, 1].")
   _require(c.optim.learning_rate > 0, "optim.learning_rate", "must be > 0.")

@@ -148,6 +148,36 @@ def train_and_evaluate(config, workdir: str, init_params_dir: Optional[str] = No
   return rows
 
 
+def _demonstrations(config, spec, games, workdir: str) -> list[tuple[str, str]]:
+  """The expert's (prompt, command) steps for behaviour cloning, kept in
+  <workdir>/bc_demos.json under a key of everything they depend on (the env config less its
+  worker count, the noisy demonstrator's settings, the seed and the tasks), so that a resumed
+  run reads them back: ALFWorld's live expert takes about 12 min for 240 noisy
+  demonstrations on 2 cores. A file under another key is replaced."""
+  noise = config.sft.get("expert_noise", 0.0)
+  labels = config.sft.get("expert_labels", "taken")
+  env_cfg = json.loads(config.env.to_json_best_effort(sort_keys=True))
+  env_cfg.pop("num_workers", None)
+  key = {"env": env_cfg, "noise": noise, "labels": labels, "seed": int(config.seed),
+         "tasks": [t.task_id for t in games]}
+  path = os.path.join(workdir, "bc_demos.json")
+  try:
+    with open(path) as f:
+      stored = json.load(f)
+    if stored.get("key") == key:
+      return [tuple(p) for p in stored["pairs"]]
+  except (OSError, ValueError, AttributeError):  # absent or unreadable: made again
+    pass
+  pairs = behavior_cloning.expert_steps(
+      games, spec.agent, (noise and spec.expert_env_factory) or spec.env_factory, noise=noise,
+      seed=config.seed, labels=labels, horizon=config.env.max_steps)
+  if multihost.is_primary():
+    with open(path + ".tmp", "w") as f:
+      json.dump({"key": key, "pairs": pairs}, f)
+    os.replace(path + ".tmp", path)
+  return pairs
+
+
 def behavior_clone(config, workdir: str, out_dir: Optional[str] = None,
                    init_params_dir: Optional[str] = None) -> str:
   """Trains the configured model on the environment's expert; returns the params directory.
@@ -161,9 +191,7 @@ def behavior_clone(config, workdir: str, out_dir: Optional[str] = None,
   os.makedirs(workdir, exist_ok=True)
   spec = env_registry.make(config.env)
   games = spec.train_tasks[:config.sft.num_games] if config.sft.num_games else spec.train_tasks
-  pairs = behavior_cloning.expert_steps(games, spec.agent, spec.env_factory,
-                                       noise=config.sft.get("expert_noise", 0.0),
-                                       seed=config.seed)
+  pairs = _demonstrations(config, spec, games, workdir)
   tokenizer = None
   if not policy_lib.is_pretrained(config.model.init) or config.tokenizer.kind != "model":
     tokenizer = policy_lib.make_tokenizer(config, workdir, spec, pairs=pairs)
