@@ -18,9 +18,16 @@
 #   5. ALFWorld: behaviour cloning of SmolLM2 on the expert walkthroughs (compact prompt).
 #   6. ALFWorld: the clone on 102 held-out and 102 training games, published to
 #      experiments/results/warm_start/alfworld_smollm2_bc.
+#   8. ALFWorld start v2: behaviour cloning on DART demonstrations (noise 0.2, the expert's
+#      labels) with a 6-turn history in the prompt, then both splits, published to
+#      experiments/results/warm_start/alfworld_smollm2_dart (why: at step 8).
 #   3. WebShop v2, ProxMO: 12 iterations of 16 goals x 4 episodes from the same start, rollouts
 #      at the evaluation temperature 0.4, LoRA on the top 8 layers (why: at step 3).
 #   7. WebShop v2, GRPO: the same settings and code as step 3 (the paired baseline).
+# Step 8 comes before 3 and 7 (since 2026-12-04, evening): the first ALFWorld start won 2 of 102
+# held-out games, too few for RL to learn from, while the GPU pair on v2's WebShop settings moved
+# held-out success by +3.0 / +1.5 points in 6 iterations, so v2 on this CPU is unlikely to decide
+# the WebShop question either, and a lent GPU runs it in one session.
 # Steps 4-6 come before 3 and 7 (since 2026-12-04): one H200 ran a WebShop RL iteration of 64
 # episodes in 3.2-3.6 s (GRPO, once compiled; docs/accelerators.md), where this CPU took 13-15
 # min per v1 iteration of 16 episodes (v2's 64 were not timed here), so the WebShop pair is
@@ -133,6 +140,26 @@ E=runs/smollm2_alfworld_bc_eval
 rows_done "$E/eval_metrics.json" 2 || step "$E" $PY experiments/evaluate.py --config="$ALF" \
   --workdir="$E" --params="$B/sft" --split=both --num_tasks=102 --dump=60
 publish "$B" "$E" experiments/results/warm_start/alfworld_smollm2_bc
+
+# 8. ALFWorld start v2. The first clone (step 5) won 2 of 102 held-out games; in those episodes
+# 27 % of its actions repeated the one before and 20 % followed an action that did nothing, and
+# its prompt shows the last 2 turns. Two changes, measured together (one BC of 150 steps costs
+# about 1.7 h here, so they are not separated):
+# - DART demonstrations: the noisy demonstrator on the live hand-coded expert, every step labelled
+#   with the expert's command from the state it was in, so the clone sees the way back from
+#   detours (on 30 training games noise 0.2 won 24 within 30 steps; docs/environments.md);
+# - env.history_length=6: the expert's search visits receptacles in an order it remembers; the
+#   compact prompt grows from 290 to 387 tokens on average (30 training games' clean walkthroughs).
+# The same BC steps, batch, LoRA and horizon as step 5.
+D=runs/smollm2_alfworld_dart
+ALF6="$ALF,env.history_length=6"
+test -f "$D/sft/params.npz" || step "$D" $PY experiments/sft.py \
+  --config="$ALF6,sft.expert_noise=0.2,sft.expert_labels=expert,sft.steps=150,sft.checkpoint_every=10" \
+  --workdir="$D"
+E2=runs/smollm2_alfworld_dart_eval
+rows_done "$E2/eval_metrics.json" 2 || step "$E2" $PY experiments/evaluate.py --config="$ALF6" \
+  --workdir="$E2" --params="$D/sft" --split=both --num_tasks=102 --dump=60
+publish "$D" "$E2" experiments/results/warm_start/alfworld_smollm2_dart
 
 # 3. WebShop v2, pinned to the code it was planned at (6accdf0: the update's micro-batches sorted
 # by length and trimmed, 1.35x). Why these settings (measured):
