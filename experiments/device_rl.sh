@@ -18,6 +18,11 @@
 #   process gets SIGTERM when 40 s of it are left (SIGKILL 15 s later), so whatever the runs
 #   evaluated by then (<run>/progress.json) is kept. The results are paired at the last
 #   iteration that both estimators evaluated.
+# ALF_START=dart (ALFWorld): the start of experiments/cpu_rl_queue.sh step 8 instead of step 5's:
+#   a 6-turn history in the prompt and behaviour cloning on DART demonstrations (noise 0.2, the
+#   expert's labels). Its demonstrations replay the live expert on one core (about 12 min for 240
+#   games on 2 cores): RUN_DIR/bc/bc_demos.json, when present (prepare_device_carry.sh alfworld
+#   dart carries the CPU run's), is read instead.
 # smoke: a few minutes on a CPU (plumbing only: 2 BC steps, 1 iteration of 2 x 2 episodes; for
 #   ALFWorld, 1 game per task type and split generated into $ALFWORLD_GAMES, default
 #   data/alfworld_smoke, when missing).
@@ -35,11 +40,15 @@ set -uo pipefail
 ENV=$1 GGUF=$(realpath "$2") RUN=$(realpath -m "$3") BUDGET=$4 SCALE=${5:-full}
 DEST=$(realpath -m "${6:-$3}")  # absolute: archive() runs tar from inside RUN
 case "$ENV" in webshop|alfworld) ;; *) echo "ENV $ENV: use webshop or alfworld" >&2; exit 2;; esac
+START=${ALF_START:-walkthrough}
+case "$ENV:$START" in webshop:walkthrough|alfworld:walkthrough|alfworld:dart) ;;
+  *) echo "ALF_START=$START: use walkthrough or dart (ALFWorld only)" >&2; exit 2;; esac
 [ -n "${ALFWORLD_GAMES:-}" ] && ALFWORLD_GAMES=$(realpath -m "$ALFWORLD_GAMES")  # before the cd
 # A RUN_DIR continues only the run it began: its clone and evaluations are of one environment
 # and scale.
-if [ -f "$RUN/device_run" ] && [ "$(cat "$RUN/device_run")" != "$ENV $SCALE" ]; then
-  echo "RUN_DIR $RUN holds a '$(cat "$RUN/device_run")' run, not '$ENV $SCALE': give another" \
+KIND="$ENV $SCALE"; [ "$START" = dart ] && KIND="$KIND dart"
+if [ -f "$RUN/device_run" ] && [ "$(cat "$RUN/device_run")" != "$KIND" ]; then
+  echo "RUN_DIR $RUN holds a '$(cat "$RUN/device_run")' run, not '$KIND': give another" \
     "RUN_DIR (nothing was changed)" >&2
   exit 2
 fi
@@ -48,7 +57,7 @@ PY=${PY:-python3}
 t0=$(date +%s)
 left() { echo $(( BUDGET - ($(date +%s) - t0) )); }
 mkdir -p "$RUN" "$DEST"
-echo "$ENV $SCALE" > "$RUN/device_run"
+echo "$KIND" > "$RUN/device_run"
 say() { echo "$*" | tee -a "$RUN/device.log"; }
 archive() {  # every small file of RUN, written atomically to DEST/results.tar.gz
   # Checkpoint directories are pruned (renamed and deleted while the runs save), and so are
@@ -103,13 +112,15 @@ else
   # worker, README; every game an evaluation meets is loaded first): 8 workers per 64 envs on
   # the device's 16 cores, not the 2-core default of 2.
   [ "$SCALE" = smoke ] || ENV_SETS="$ENV_SETS,env.num_workers=8"
+  [ "$START" = dart ] && ENV_SETS="$ENV_SETS,env.history_length=6"
 fi
+DEMOS=""; [ "$START" = dart ] && DEMOS=",sft.expert_noise=0.2,sft.expert_labels=expert"
 ROLL="$ROLL --set eval.batch=$EVAL_BATCH --set ${ENV_SETS//,/ --set }"
 
 # 1. Behaviour cloning: the CPU starts' recipe (LoRA rank 16 on every layer, lr 2e-4, batch 16,
 # compact prompt) in one run of 150 steps (the CPU WebShop start ran 60 + 90 steps).
 BC_CFG="configs/$ENV.py:proxmo,smollm2,$ENV_SETS,model.init=gguf:$GGUF"
-BC_CFG="$BC_CFG,sft.steps=$BC_STEPS,sft.batch_size=$BC_BATCH,sft.micro_batch=$BC_BATCH"
+BC_CFG="$BC_CFG,sft.steps=$BC_STEPS,sft.batch_size=$BC_BATCH,sft.micro_batch=$BC_BATCH$DEMOS"
 export JAX_COMPILATION_CACHE_DIR="$RUN/jax_cache"
 if [ -f "$RUN/bc/sft/params.npz" ]; then
   say "[device] BC: done before ($RUN/bc/sft), not repeated"

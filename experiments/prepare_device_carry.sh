@@ -2,13 +2,15 @@
 # The files a lent GPU needs for experiments/device_rl.sh, made from this checkout's .venv (the
 # device has no network, and one call carries at most 64 MiB of working tree):
 #
-#   experiments/prepare_device_carry.sh [alfworld]
+#   experiments/prepare_device_carry.sh [alfworld [dart]]
 #
 #   .w/a      the first 58,000,000 bytes of SmolLM2-135M-Instruct.Q4_1.gguf   (call 1)
 #   .whl/     cp312 wheels of what the device image lacked                      (call 1)
 #   .w2/b     the rest of the GGUF                                              (call 2)
 #   .w2/alfpkgs.tgz, .w2/games.tgz   with `alfworld`: TextWorld's engine packages, the
 #             fast_downward planner and the generated games of data/alfworld_gen (call 2)
+#   .w2/bc_demos.json.gz   with `alfworld dart`: the DART demonstrations of the CPU queue's step 8
+#             (runs/smollm2_alfworld_dart/bc_demos.json), so the device does not replay them
 #
 # .w, .w2 and .whl are in .gitignore. It prints the two device commands (docs/accelerators.md:
 # the procedure and what each call measured). Run it after `make test` (the .venv, the wheel).
@@ -44,6 +46,15 @@ if [ "${1:-}" = alfworld ]; then
     -C "$STAGE" fast_downward
   rm -rf "$STAGE"
   tar czf .w2/games.tgz -C data alfworld_gen
+  rm -f .w2/bc_demos.json.gz
+  if [ "${2:-}" = dart ]; then
+    if [ -f runs/smollm2_alfworld_dart/bc_demos.json ]; then
+      gzip -c runs/smollm2_alfworld_dart/bc_demos.json > .w2/bc_demos.json.gz
+    else
+      echo "no runs/smollm2_alfworld_dart/bc_demos.json (cpu_rl_queue.sh step 8 makes it): the" \
+        "device replays the demonstrations (about 12 min of one core)" >&2
+    fi
+  fi
 fi
 du -cb .w .whl | tail -1 | awk '{printf "call 1 carries %.1f MiB\n", $1 / 1048576}'
 du -cb .w2 | tail -1 | awk '{printf "call 2 carries %.1f MiB\n", $1 / 1048576}'
@@ -51,6 +62,10 @@ ENV=webshop EXTRA=""
 if [ "${1:-}" = alfworld ]; then
   ENV=alfworld
   EXTRA="tar xzf .w2/alfpkgs.tgz -C /root/pydeps && mkdir -p data && tar xzf .w2/games.tgz -C data && "
+  if [ "${2:-}" = dart ]; then
+    test -f .w2/bc_demos.json.gz && EXTRA="${EXTRA}mkdir -p /root/run/bc && gunzip -c .w2/bc_demos.json.gz > /root/run/bc/bc_demos.json && "
+    EXTRA="${EXTRA}ALF_START=dart "
+  fi
 fi
 cat <<EOF
 call 1 (carry [".w", ".whl"]):

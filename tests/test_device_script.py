@@ -28,6 +28,9 @@ def test_smoke_run_archives_and_pairs(tmp_path, env_name):
   env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
   env["PY"] = sys.executable
   env["ALFWORLD_GAMES"] = str(tmp_path / "games")  # ALFWorld: one game per type and split
+  kind = f"{env_name} smoke"
+  if env_name == "alfworld":  # the DART start (the walkthrough clone is WebShop's path too)
+    env["ALF_START"], kind = "dart", kind + " dart"
   call = lambda: subprocess.run(
       ["bash", os.path.join(REPO, "experiments", "device_rl.sh"), env_name, PATH, str(run),
        str(budget), "smoke", str(dest)],
@@ -40,10 +43,15 @@ def test_smoke_run_archives_and_pairs(tmp_path, env_name):
   assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
   assert again.stdout.count("not repeated") == 2, again.stdout[-3000:]
   other = "alfworld" if env_name == "webshop" else "webshop"  # not this directory's run
+  plain = {k: v for k, v in env.items() if k != "ALF_START"}
   wrong = subprocess.run(["bash", os.path.join(REPO, "experiments", "device_rl.sh"), other, PATH,
-                          str(run), "60", "smoke"], env=env, capture_output=True, text=True,
+                          str(run), "60", "smoke"], env=plain, capture_output=True, text=True,
                          timeout=60, check=False)
-  assert wrong.returncode == 2 and f"holds a '{env_name} smoke' run" in wrong.stderr
+  assert wrong.returncode == 2 and f"holds a '{kind}' run" in wrong.stderr
+  if env_name == "alfworld":  # the clone learnt from DART demonstrations, with 6 turns shown
+    demos = json.load(open(run / "bc" / "bc_demos.json"))
+    assert demos["key"]["noise"] == 0.2 and demos["key"]["labels"] == "expert"
+    assert demos["key"]["env"]["history_length"] == 6 and demos["pairs"]
   assert (dest / "results.tar.gz").exists()
   collect_device_run.main([str(dest / "results.tar.gz"), "--out", str(out),
                            "--start_out", str(tmp_path / "start")])

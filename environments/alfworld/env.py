@@ -25,9 +25,9 @@ import os
 import random
 import zlib
 
-from environments.alfworld import fast_engine
 from alfworld.agents.expert.handcoded_expert import HandCodedAgentFailed
 
+from environments.alfworld import fast_engine
 from environments.alfworld.engine import make_textworld_env
 from environments.interface import WIN_REWARD, StepResult, Task, TextEnv
 
