@@ -664,7 +664,8 @@ def _paired_counts(start: dict, final: dict) -> Optional[tuple[int, int, int, in
 def _warm_start_section(root: str, out_dir: str) -> list:
   """Behaviour-cloned pretrained policies: one directory per run with evaluate.py
   --split=both's eval_metrics.json (a held-out and a training-tasks row), its config.json and
-  the BC's bc_log.json; command.txt lists the BC and evaluation commands."""
+  the BC's bc_log.json; command.txt lists the BC and evaluation commands; an optional notes.md
+  holds what the logs do not (e.g. a pause inside a timed evaluation), one note per line."""
   dirs = _evaluation_dirs(root)
   if not dirs:
     return []
@@ -676,7 +677,7 @@ def _warm_start_section(root: str, out_dir: str) -> list:
            "noise) | split | "
            "response budget | episodes | success (%) | score | invalid-action rate | steps per "
            "episode (limit) | evaluation (min) |", "|---" * 13 + "|"]
-  readings, commands = [], []
+  readings, commands, notes = [], [], []
   for d in dirs:
     run = os.path.basename(d)
     metrics = json.load(open(os.path.join(d, "eval_metrics.json")))
@@ -742,8 +743,13 @@ def _warm_start_section(root: str, out_dir: str) -> list:
                f"closing it (cut by the response budget) and "
                f"{sum(not r['valid'] for r in samples)} were invalid")
     readings.append(text + ".")
+    notes_path = os.path.join(d, "notes.md")  # facts of the run a log does not hold
+    if os.path.exists(notes_path):
+      notes += [f"- {run}: {line.strip()}" for line in open(notes_path) if line.strip()]
   return (lines + ["", "Commands:", ""] + commands + ["", "Reading (computed from "
-          "eval_metrics.json and bc_log.json):"] + readings + [""])
+          "eval_metrics.json and bc_log.json):"] + readings + [""] +
+          (["Notes on the runs (recorded by hand in notes.md when they ran, not computed):"] +
+           notes + [""] if notes else []))
 
 
 def main():

@@ -219,9 +219,13 @@ def test_warm_start_section_reads_both_splits_and_the_memorisation_gap(tmp_path)
                            "seconds": secs, "task_score": 0.5}
     (d / "eval_metrics.json").write_text(json.dumps(
         {f"{run} (held-out)": row(k_eval, 600.0), f"{run} (training tasks)": row(k_train, 90.0)}))
+    alf = run == "b_alfworld"  # a 6-turn history and DART demonstrations
     (d / "config.json").write_text(json.dumps(
-        {"env": {"name": run[2:], "prompt": "compact", "max_steps": 15},
-         "model": {"init": "smollm2-135m"}, "sft": {"steps": 60, "batch_size": 16},
+        {"env": {"name": run[2:], "prompt": "compact", "max_steps": 15,
+                 **({"history_length": 6} if alf else {})},
+         "model": {"init": "smollm2-135m"},
+         "sft": {"steps": 60, "batch_size": 16,
+                 **({"expert_noise": 0.2, "expert_labels": "expert"} if alf else {})},
          "rollout": {"max_response_tokens": 96}}))
     (d / "eval_samples.jsonl").write_text("".join(json.dumps({"response": r, "valid": v}) + "\n"
         for r, v in (("<think></think><action>search[a b", False),
@@ -232,6 +236,7 @@ def test_warm_start_section_reads_both_splits_and_the_memorisation_gap(tmp_path)
          # b_alfworld: a log from before "resumed_at" (its seconds: the last call's)
          **({} if run == "b_alfworld" else {"resumed_at": 20})}))
     (d / "command.txt").write_text("python experiments/sft.py\npython experiments/evaluate.py\n")
+  (root / "a_webshop" / "notes.md").write_text("Paused 10 min.\n\nBC ran twice.\n")
   single = root / "c_single"                 # a one-split run: rows labelled by its workdir
   single.mkdir()
   (single / "eval_metrics.json").write_text(json.dumps({"c_single": {
@@ -253,6 +258,10 @@ def test_warm_start_section_reads_both_splits_and_the_memorisation_gap(tmp_path)
   assert "BC's last call took 60 min (continuing the BC in `runs/first/sft`)" in text
   assert text.count("continuing the BC") == 1
   assert "- b_alfworld: `python experiments/sft.py`" in text
+  assert "| b_alfworld | alfworld | `smollm2-135m` | compact, history 6 | " in text
+  assert "| 60 x 16 (1000, 200; noise 0.2, expert labels) |" in text
+  assert text.endswith("Notes on the runs (recorded by hand in notes.md when they ran, not "
+                       "computed):\n- a_webshop: Paused 10 min.\n- a_webshop: BC ran twice.\n")
   assert make_results._warm_start_section(str(tmp_path / "none"), str(tmp_path)) == []
 
 
