@@ -181,6 +181,44 @@ def test_shared_prompts_are_prefilled_once_with_the_same_result():
   assert len({tuple(t) for t in a.tokens[:4]}) > 1
 
 
+def test_prefill_groups_split_off_a_long_tail_and_keep_equal_buckets_together():
+  """Cost sum_g rows(g) * width(g) + overhead (64): 7 prompts of 10 tokens and one of 100,
+  buckets (1, 2, 4, 8) x (16, 128): one group costs 8 * 128 + 64 = 1088, the tail apart
+  8 * 16 + 1 * 128 + 2 * 64 = 384; the 7 split further (1 + 2 + 4 rows: 112 + 3 * 64) would
+  cost more than their 8 rows of 16 (128 + 64). Without overhead that split wins."""
+  rows, widths = (1, 2, 4, 8), (16, 128)
+  assert sampler.prefill_groups([10] * 7 + [100], rows, widths) == [(0, 7), (7, 8)]
+  assert sampler.prefill_groups([10] * 7 + [100], rows, widths, overhead=0) == [
+      (0, 1), (1, 3), (3, 7), (7, 8)]
+  # In one bucket a split only adds overhead: 4 * 16 + 64 < 1 * 16 + 2 * 16 + 2 * 64.
+  assert sampler.prefill_groups([10, 12, 14], rows, widths) == [(0, 3)]
+  # The overhead can outweigh the saving: one row of 16 tokens against 128.
+  assert sampler.prefill_groups([10, 100], rows, widths, overhead=200) == [(0, 2)]
+  with pytest.raises(ValueError, match="sorted"):
+    sampler.prefill_groups([100, 10], rows, widths)
+
+
+def test_grouped_prefill_samples_what_one_wide_prefill_samples():
+  """Prompts of 3 to 90 tokens, some repeated, in their own buckets (prefilled in groups, the
+  caches assembled at the longest width) give the tokens and log-probs of one prefill of every
+  row at one width, greedy and sampled with the same key."""
+  rng = np.random.default_rng(0)
+  lengths = [3, 90, 5, 3, 40, 7, 88, 6]
+  prompts = [rng.integers(4, 97, n).tolist() for n in lengths]
+  prompts[3] = prompts[0]  # a shared prompt inside a group
+  grouped = sampler.Sampler(CFG, eos_ids=[], prompt_buckets=(8, 16, 64, 128))
+  wide = sampler.Sampler(CFG, eos_ids=[], prompt_buckets=(128,), share_prompts=False)
+  assert len(sampler.prefill_groups(sorted(lengths), grouped.batch_buckets,
+                                    grouped.prompt_buckets)) > 1
+  for temp in (0.0, 1.0):
+    a = grouped.sample(PARAMS, prompts, jax.random.PRNGKey(4), max_new_tokens=6,
+                       temperature=temp)
+    b = wide.sample(PARAMS, prompts, jax.random.PRNGKey(4), max_new_tokens=6, temperature=temp)
+    assert a.tokens == b.tokens
+    np.testing.assert_allclose(np.asarray(a.logprobs), np.asarray(b.logprobs), atol=1e-5)
+  assert len({tuple(t) for t in a.tokens}) > 1
+
+
 def _naive_attention(q, k, v, mask, n_kv_heads):
   """numpy float64: softmax(q k^T / sqrt(hd)) v per row and head, head h reading KV head
   h // (H / KV); masked keys left out."""

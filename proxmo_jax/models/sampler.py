@@ -25,9 +25,17 @@ last k (observation, action) pairs, preceded by text that changes every turn (AL
 already taken t step(s)"; the compact form starts with the oldest kept action), and long prompts
 are cut from the left, so turn t + 1's prompt does not extend turn t's sequence.
 
+Prompts of unequal lengths are prefilled in groups: sorted by length, they are split into
+contiguous groups (`prefill_groups`, the split that minimises the padded tokens), each padded
+to its own prompt bucket, and the groups' caches are then laid side by side at the longest
+width (`assemble_prefills`: a shorter group's free slots stay empty and masked) for one decode.
+A batch padded to its longest prompt's bucket computed 2.4x its real tokens on ALFWorld's
+6-turn prompts (16 rows of 411 tokens on average, up to 846), grouped 1.2x.
+
 Bucketing keeps the number of compiled programs small: the batch is padded with dummy rows up
-to the next batch bucket and the prompt length up to the next prompt bucket, and
-`max_new_tokens` is part of the compiled shape (keep it fixed within a run).
+to the next batch bucket and the prompt length up to the next prompt bucket (powers of two
+and their 1.5 multiples), and `max_new_tokens` is part of the compiled shape (keep it fixed
+within a run).
 """
 
 from __future__ import annotations
@@ -166,6 +174,53 @@ def generate(params, prompt_ids, prompt_mask, rng, temperature, top_p, eos_ids, 
                 max_new_tokens=max_new_tokens, top_k=top_k)
 
 
+def prefill_groups(lengths: Sequence[int], batch_buckets: Sequence[int],
+                   prompt_buckets: Sequence[int], overhead: int = 64) -> list[tuple[int, int]]:
+  """Splits prompts, sorted by length, into contiguous groups prefilled apart: [(start, end)].
+
+  The split minimises  sum_g rows(g) * width(g) + overhead  over all contiguous splits, with
+  rows(g) the batch bucket of the group's size, width(g) the prompt bucket of its longest
+  prompt and `overhead` the tokens' worth of one more prefill (dynamic programming over the
+  sorted lengths, O(n^2)): equal buckets stay one group, and a long tail gets its own.
+  """
+  n = len(lengths)
+  if any(b < a for a, b in zip(lengths, lengths[1:])):
+    raise ValueError("prefill_groups needs the lengths sorted ascending.")
+  best, start = [0] + [None] * n, [0] * (n + 1)
+  for j in range(1, n + 1):
+    width = buckets.from_ladder(lengths[j - 1], prompt_buckets)
+    for i in range(j):
+      cost = best[i] + buckets.from_ladder(j - i, batch_buckets) * width + overhead
+      if best[j] is None or cost < best[j]:
+        best[j], start[j] = cost, i
+  groups, j = [], n
+  while j > 0:
+    groups.append((start[j], j))
+    j = start[j]
+  return groups[::-1]
+
+
+def assemble_prefills(parts, row_index, length: int):
+  """One batch from several prefills: `parts` = [(last logits f32[n, V], cache, next position
+  i32[n])], each cache of n rows (or more: dummy rows past n are dropped) and S_g <= length
+  slots; returns them as `prefill_prompts` does, rows concatenated in order, then gathered by
+  row_index i32[B], every cache padded at its end to `length` slots. A group's prompt stays in
+  its first slots and decoding writes after the longest width, so the slots between are empty
+  and masked: attention reads the same keys and positions as in a prefill at the full width."""
+  def pad(x, axis):
+    widths = [(0, 0)] * x.ndim
+    widths[axis] = (0, length - x.shape[axis])
+    return jnp.pad(x, widths)
+
+  last = jnp.concatenate([p[0] for p in parts])
+  next_pos = jnp.concatenate([p[2] for p in parts])
+  cache = {name: jnp.concatenate([pad(p[1][name][:, :len(p[0])], 3) for p in parts], axis=1)
+           for name in ("k", "v")}
+  cache["mask"] = jnp.concatenate([pad(p[1]["mask"][:len(p[0])], 1) for p in parts])
+  return (last[row_index], {"k": cache["k"][:, row_index], "v": cache["v"][:, row_index],
+                            "mask": cache["mask"][row_index]}, next_pos[row_index])
+
+
 @dataclasses.dataclass
 class SampleOutput:
   tokens: list[list[int]]
@@ -177,10 +232,14 @@ class Sampler:
 
   def __init__(self, cfg: ModelConfig, eos_ids: Sequence[int], pad_id: int = 0,
                batch_buckets: Sequence[int] = (1, 2, 4, 8, 16, 32, 64, 128, 256),
-               prompt_buckets: Sequence[int] = (32, 64, 128, 256, 512, 1024, 2048, 4096),
-               share_prompts: bool = True):
+               prompt_buckets: Sequence[int] = (32, 48, 64, 96, 128, 192, 256, 384, 512, 768,
+                                                1024, 1536, 2048, 3072, 4096),
+               share_prompts: bool = True, group_overhead: int = 64):
+    """group_overhead: the tokens' worth of one more prefill (`prefill_groups`); a huge value
+    prefills every batch at its longest prompt's bucket, as before 2026-12-04."""
     self.cfg = cfg
     self.share_prompts = share_prompts
+    self.group_overhead = group_overhead
     self.seconds = {"prefill": 0.0, "decode": 0.0}  # cumulative wall time of each program
     self.eos = jnp.asarray(list(eos_ids) or [-1], jnp.int32)
     self.pad_id = pad_id
@@ -215,18 +274,34 @@ class Sampler:
     if not prompts:
       return SampleOutput([], [])
     rows = buckets.from_ladder(len(prompts), self.batch_buckets)
-    distinct = {}
-    index = [distinct.setdefault(tuple(p), len(distinct)) for p in prompts]
-    shared_rows = buckets.from_ladder(len(distinct), self.batch_buckets)
-    if self.share_prompts and shared_rows < rows:
-      ids, mask = self._pad_prompts([list(p) for p in distinct], shared_rows)
-      row_index = jnp.asarray(index + [0] * (rows - len(prompts)), jnp.int32)
+    if self.share_prompts:
+      distinct = {}
+      index = [distinct.setdefault(tuple(p), len(distinct)) for p in prompts]
+      unique = [list(p) for p in distinct]
     else:
-      ids, mask = self._pad_prompts(prompts, rows)
-      row_index = None
+      unique, index = [list(p) for p in prompts], list(range(len(prompts)))
+    order = sorted(range(len(unique)), key=lambda i: len(unique[i]))
+    groups = prefill_groups([len(unique[i]) for i in order], self.batch_buckets,
+                            self.prompt_buckets, self.group_overhead)
     t0 = time.perf_counter()
-    last, cache, next_pos = prefill_prompts(params, ids, mask, row_index, cfg=self.cfg,
-                                    max_new_tokens=max_new_tokens)
+    if len(groups) == 1 and len(unique) == len(prompts):  # one prefill, rows as given
+      ids, mask = self._pad_prompts(prompts, rows)
+      last, cache, next_pos = prefill_prompts(params, ids, mask, None, cfg=self.cfg,
+                                              max_new_tokens=max_new_tokens)
+    else:  # shared prompts prefilled once, unequal lengths in groups
+      parts = []
+      for a, b in groups:
+        members = [unique[i] for i in order[a:b]]
+        ids, mask = self._pad_prompts(members,
+                                      buckets.from_ladder(len(members), self.batch_buckets))
+        last, cache, next_pos = prefill_prompts(params, ids, mask, None, cfg=self.cfg,
+                                                max_new_tokens=max_new_tokens)
+        parts.append((last[:len(members)], cache, next_pos[:len(members)]))
+      width = buckets.from_ladder(len(unique[order[-1]]), self.prompt_buckets)
+      position = {u: k for k, u in enumerate(order)}  # a unique prompt's row in the groups
+      row_index = jnp.asarray([position[u] for u in index] + [0] * (rows - len(prompts)),
+                              jnp.int32)
+      last, cache, next_pos = assemble_prefills(parts, row_index, width + max_new_tokens)
     jax.block_until_ready(last)
     t1 = time.perf_counter()
     toks, lps, lens = decode_tokens(params, cache, last, next_pos, rng, jnp.float32(temperature),
