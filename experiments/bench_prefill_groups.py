@@ -38,7 +38,6 @@ from proxmo_jax import tokenizers
 
 import bench_update  # experiments/ is on sys.path when this file runs as a script
 
-POWERS_OF_TWO = (32, 64, 128, 256, 512, 1024, 2048, 4096)
 
 
 def _prompts(path: str, batch: int, batches: int) -> list[list[list[int]]]:
@@ -73,8 +72,7 @@ def main():
   params = transformer.init_params(cfg, jax.random.PRNGKey(0))
   batches = _prompts(args.demos, args.batch, args.batches)
   samplers = {"grouped": sampler.Sampler(cfg, eos_ids=[]),
-              "one": sampler.Sampler(cfg, eos_ids=[], prompt_buckets=POWERS_OF_TWO,
-                                     group_overhead=10 ** 12)}
+              "one": sampler.Sampler(cfg, eos_ids=[], **sampler.ONE_PREFILL)}
   for i, prompts in enumerate(batches):
     lengths = sorted(len(p) for p in prompts)
     grouped = sampler.prefill_groups(lengths, samplers["grouped"].batch_buckets,
@@ -83,7 +81,7 @@ def main():
                  buckets.from_ladder(lengths[b - 1], samplers["grouped"].prompt_buckets)
                  for a, b in grouped)
     one = buckets.from_ladder(len(lengths), samplers["one"].batch_buckets) * \
-        buckets.from_ladder(lengths[-1], POWERS_OF_TWO)
+        buckets.from_ladder(lengths[-1], sampler.POWERS_OF_TWO)
     print(f"batch {i}: {len(lengths)} prompts of {lengths[0]}-{lengths[-1]} tokens "
           f"(mean {np.mean(lengths):.0f}), real {sum(lengths)} tokens; padded: grouped "
           f"{padded} in {len(grouped)} groups, one {one}", flush=True)

@@ -115,7 +115,11 @@ else
   [ "$START" = dart ] && ENV_SETS="$ENV_SETS,env.history_length=6"
 fi
 DEMOS=""; [ "$START" = dart ] && DEMOS=",sft.expert_noise=0.2,sft.expert_labels=expert"
-ROLL="$ROLL --set eval.batch=$EVAL_BATCH --set ${ENV_SETS//,/ --set }"
+# One prefill per batch at a power-of-two bucket (rollout.prefill_groups=false): grouped
+# prefills compile a program per (rows, width) group shape (20-30 for batches of ALFWorld's
+# 6-turn prompts, counted on the CPU), each paid again by a fresh device within its 15 minutes,
+# where a 64-episode WebShop rollout took 1.6-2.1 s, bound by the decode's latency.
+ROLL="$ROLL --set eval.batch=$EVAL_BATCH --set rollout.prefill_groups=false --set ${ENV_SETS//,/ --set }"
 
 # 1. Behaviour cloning: the CPU starts' recipe (LoRA rank 16 on every layer, lr 2e-4, batch 16,
 # compact prompt) in one run of 150 steps (the CPU WebShop start ran 60 + 90 steps).
@@ -151,7 +155,7 @@ if [ -f "$RUN/bc/sft/params.npz" ] && [ "$(left)" -gt 100 ]; then
   timeout -k 15 "$stop" $PY experiments/compare_estimators.py $SHARED --lockstep \
     --estimators proxmo,grpo --out "$RUN/compare" >> "$RUN/compare.log" 2>&1 &
   pids+=($!)
-  EV_CFG="configs/$ENV.py:proxmo,smollm2,$ENV_SETS,eval.batch=$EVAL_BATCH$EV_POOL"
+  EV_CFG="configs/$ENV.py:proxmo,smollm2,$ENV_SETS,eval.batch=$EVAL_BATCH$EV_POOL,rollout.prefill_groups=false"
   EV_CFG="$EV_CFG,model.init=gguf:$GGUF"
   if [ -f "$RUN/bc_train_eval/eval_metrics.json" ]; then
     say "[device] start on training tasks: done before, not repeated"

@@ -236,8 +236,10 @@ def build_policy(config, workdir: str, spec, init_params_dir: Optional[str] = No
   if shardings_fn is not None:
     params = jax.device_put(params, shardings_fn(params, model_cfg))
   agent_stops = tuple(getattr(spec.agent, "stop_strings", ()))
+  grouped = config.rollout.get("prefill_groups", True)
   sampler = sampler_lib.Sampler(model_cfg, eos_ids=stop_ids(tokenizer, agent_stops),
-                                pad_id=tokenizer.pad_id)
+                                pad_id=tokenizer.pad_id,
+                                **({} if grouped else sampler_lib.ONE_PREFILL))
   r = config.rollout
   return Policy(model_cfg=model_cfg, params=params, tokenizer=tokenizer, sampler=sampler,
                 stop_strings=agent_stops, max_prompt_tokens=r.max_prompt_tokens,

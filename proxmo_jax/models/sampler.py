@@ -221,6 +221,13 @@ def assemble_prefills(parts, row_index, length: int):
                             "mask": cache["mask"][row_index]}, next_pos[row_index])
 
 
+# Prompt buckets. LADDER: powers of two and their 1.5 multiples (a padded prompt wastes < 1/3),
+# for grouped prefills; POWERS_OF_TWO: the fewest compiled programs.
+LADDER = (32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 3072, 4096)
+POWERS_OF_TWO = (32, 64, 128, 256, 512, 1024, 2048, 4096)
+ONE_PREFILL = {"prompt_buckets": POWERS_OF_TWO, "group_overhead": 10 ** 12}  # Sampler kwargs
+
+
 @dataclasses.dataclass
 class SampleOutput:
   tokens: list[list[int]]
@@ -232,11 +239,11 @@ class Sampler:
 
   def __init__(self, cfg: ModelConfig, eos_ids: Sequence[int], pad_id: int = 0,
                batch_buckets: Sequence[int] = (1, 2, 4, 8, 16, 32, 64, 128, 256),
-               prompt_buckets: Sequence[int] = (32, 48, 64, 96, 128, 192, 256, 384, 512, 768,
-                                                1024, 1536, 2048, 3072, 4096),
+               prompt_buckets: Sequence[int] = LADDER,
                share_prompts: bool = True, group_overhead: int = 64):
     """group_overhead: the tokens' worth of one more prefill (`prefill_groups`); a huge value
-    prefills every batch at its longest prompt's bucket, as before 2026-12-04."""
+    prefills every batch at its longest prompt's bucket (`ONE_PREFILL`: so with the
+    power-of-two buckets, as before 2026-12-04, for the fewest compiled programs)."""
     self.cfg = cfg
     self.share_prompts = share_prompts
     self.group_overhead = group_overhead
