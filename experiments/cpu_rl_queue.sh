@@ -144,7 +144,8 @@ publish "$B" "$E" experiments/results/warm_start/alfworld_smollm2_bc
 # 8. ALFWorld start v2. The first clone (step 5) won 2 of 102 held-out games; in those episodes
 # 27 % of its actions repeated the one before and 20 % followed an action that did nothing, and
 # its prompt shows the last 2 turns. Two changes, measured together (one BC of 150 steps costs
-# about 2 h here, some 50 s per step at history 6, so they are not separated):
+# about 1.7 h here: 10 min of demonstrations, then 38 s per step at history 6; so they are not
+# separated):
 # - DART demonstrations: the noisy demonstrator on the live hand-coded expert, every step labelled
 #   with the expert's command from the state it was in, so the clone sees the way back from
 #   detours (on 30 training games noise 0.2 won 24 within 30 steps; docs/environments.md);
