@@ -164,9 +164,9 @@ publish "$D" "$E2" experiments/results/warm_start/alfworld_smollm2_dart
 
 # 3. WebShop v2, pinned to 21715a1, so that ProxMO and GRPO run the same code. It was planned at
 # 6accdf0 (the update's micro-batches sorted by length and trimmed, 1.35x); 21715a1 adds grouped
-# prefills (2.18x faster sampling of ragged ALFWorld prompts; WebShop's step prompts run 120-805
-# tokens), and neither run had started when the pin moved (2026-12-04). Why these settings
-# (measured):
+# prefills (sampling batches of 16 WebShop compact prompts of 84-754 tokens took 2.52x less time,
+# greedy 16 new tokens; README), and neither run had started when the pin moved (2026-12-04).
+# Why these settings (measured):
 # - rollouts at the evaluation temperature 0.4: v1's T 1.0 rollouts succeeded in 25 % of
 #   episodes against 43 % at the T 0.4 evaluation, and v1's held-out success fell while its
 #   training success did not trend. On the same 16 training goals x 4 episodes from the start
