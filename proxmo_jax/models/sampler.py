@@ -200,13 +200,17 @@ def prefill_groups(lengths: Sequence[int], batch_buckets: Sequence[int],
   return groups[::-1]
 
 
+@functools.partial(jax.jit, static_argnames=("length",))
 def assemble_prefills(parts, row_index, length: int):
   """One batch from several prefills: `parts` = [(last logits f32[n, V], cache, next position
   i32[n])], each cache of n rows (or more: dummy rows past n are dropped) and S_g <= length
   slots; returns them as `prefill_prompts` does, rows concatenated in order, then gathered by
   row_index i32[B], every cache padded at its end to `length` slots. A group's prompt stays in
   its first slots and decoding writes after the longest width, so the slots between are empty
-  and masked: attention reads the same keys and positions as in a prefill at the full width."""
+  and masked: attention reads the same keys and positions as in a prefill at the full width.
+  Jitted, so that XLA can fuse the padding, concatenation and gather rather than materialise
+  each (eagerly, each is a copy of the cache: 3.3 GB for 64 rows of 1120 slots at SmolLM2's
+  shapes)."""
   def pad(x, axis):
     widths = [(0, 0)] * x.ndim
     widths[axis] = (0, length - x.shape[axis])
