@@ -162,8 +162,8 @@ rows_done "$E2/eval_metrics.json" 2 || step "$E2" $PY experiments/evaluate.py --
   --workdir="$E2" --params="$D/sft" --split=both --num_tasks=102 --dump=60
 publish "$D" "$E2" experiments/results/warm_start/alfworld_smollm2_dart
 
-# 3. WebShop v2, pinned to 21715a1, so that ProxMO and GRPO run the same code. It was planned at
-# 6accdf0 (the update's micro-batches sorted by length and trimmed, 1.35x); 21715a1 adds grouped
+# 3. WebShop v2, pinned to d0da81b, so that ProxMO and GRPO run the same code. It was planned at
+# 6accdf0 (the update's micro-batches sorted by length and trimmed, 1.35x); d0da81b adds grouped
 # prefills (sampling batches of 16 WebShop compact prompts of 84-754 tokens took 2.52x less time,
 # greedy 16 new tokens; README), and neither run had started when the pin moved (2026-12-04).
 # Why these settings (measured):
@@ -184,9 +184,9 @@ publish "$D" "$E2" experiments/results/warm_start/alfworld_smollm2_dart
 V2="--set iterations=12 --set eval.every=6 --set model.lora.layers=8 \
   --set env.groups_per_batch=16 --set rollout.temperature=0.4"
 # shellcheck disable=SC2086
-webshop_comparison 21715a1 proxmo experiments/results/compare_webshop_smollm2_v2 $V2
+webshop_comparison d0da81b proxmo experiments/results/compare_webshop_smollm2_v2 $V2
 
 # 7. The paired baseline of step 3 (compare_estimators skips the finished ProxMO run).
 # shellcheck disable=SC2086
-webshop_comparison 21715a1 proxmo,grpo experiments/results/compare_webshop_smollm2_v2 $V2
+webshop_comparison d0da81b proxmo,grpo experiments/results/compare_webshop_smollm2_v2 $V2
 echo "[queue $(date -u +%FT%TZ)] done"
