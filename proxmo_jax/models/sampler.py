@@ -186,11 +186,12 @@ def prefill_groups(lengths: Sequence[int], batch_buckets: Sequence[int],
   n = len(lengths)
   if any(b < a for a, b in zip(lengths, lengths[1:])):
     raise ValueError("prefill_groups needs the lengths sorted ascending.")
+  rows = [0] + [buckets.from_ladder(k, batch_buckets) for k in range(1, n + 1)]
   best, start = [0] + [None] * n, [0] * (n + 1)
   for j in range(1, n + 1):
     width = buckets.from_ladder(lengths[j - 1], prompt_buckets)
     for i in range(j):
-      cost = best[i] + buckets.from_ladder(j - i, batch_buckets) * width + overhead
+      cost = best[i] + rows[j - i] * width + overhead
       if best[j] is None or cost < best[j]:
         best[j], start[j] = cost, i
   groups, j = [], n

@@ -84,12 +84,11 @@ def expert_steps(tasks: Sequence[Task], agent, env_factory, noise: float = 0.0,
         cur = env.step(cmd)
         if cur.done:
           break
-      else:
-        if limit < _MAX_DEMO_STEPS:  # the horizon: a demonstration cut like a policy's episode
-          continue
-        raise RuntimeError(f"the demonstration of task {task.task_id!r} ran "
-                           f"{_MAX_DEMO_STEPS} steps without ending; the environment must "
-                           "end (or truncate) its episodes.")
+      else:  # a demonstration cut at the horizon ends like a policy's episode
+        if limit == _MAX_DEMO_STEPS:
+          raise RuntimeError(f"the demonstration of task {task.task_id!r} ran "
+                             f"{_MAX_DEMO_STEPS} steps without ending; the environment must "
+                             "end (or truncate) its episodes.")
   finally:
     env.close()
   return out

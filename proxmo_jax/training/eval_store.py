@@ -56,12 +56,20 @@ def params_digest(params) -> str:
   return h.hexdigest()
 
 
-def evaluation_key(config, params, temperature: float, chunk: int) -> dict:
-  """The part of a chunk's key that all chunks of an evaluation share."""
+def keyed_sections(config, names: Sequence[str] = KEYED_SECTIONS) -> dict:
+  """{name: the config section as JSON values} for `names`, less UNKEYED_FIELDS: the part of
+  a config that a stored result (evaluation chunks, behaviour-cloning demonstrations) depends
+  on."""
   sections = {name: json.loads(config[name].to_json_best_effort(sort_keys=True))
-              for name in KEYED_SECTIONS if name in config}
+              for name in names if name in config}
   for section, field in UNKEYED_FIELDS:
     sections.get(section, {}).pop(field, None)
+  return sections
+
+
+def evaluation_key(config, params, temperature: float, chunk: int) -> dict:
+  """The part of a chunk's key that all chunks of an evaluation share."""
+  sections = keyed_sections(config)
   return {"params": params_digest(params), "config": sections, "seed": int(config.seed),
           "temperature": float(temperature), "chunk": int(chunk)}
 

@@ -24,8 +24,8 @@ from proxmo_jax import parallel, policy as policy_lib
 from proxmo_jax.models import transformer
 from proxmo_jax.parallel import multihost
 from proxmo_jax.rollout.runner import RolloutRunner
-from proxmo_jax.training import (behavior_cloning, config_validation, eval_table, evaluation,
-                                 metrics as metrics_lib, trainer as trainer_lib)
+from proxmo_jax.training import (behavior_cloning, config_validation, eval_store, eval_table,
+                                 evaluation, metrics as metrics_lib, trainer as trainer_lib)
 
 
 @dataclasses.dataclass
@@ -156,10 +156,8 @@ def _demonstrations(config, spec, games, workdir: str) -> list[tuple[str, str]]:
   demonstrations on 2 cores. A file under another key is replaced."""
   noise = config.sft.get("expert_noise", 0.0)
   labels = config.sft.get("expert_labels", "taken")
-  env_cfg = json.loads(config.env.to_json_best_effort(sort_keys=True))
-  env_cfg.pop("num_workers", None)
-  key = {"env": env_cfg, "noise": noise, "labels": labels, "seed": int(config.seed),
-         "tasks": [t.task_id for t in games]}
+  key = {"env": eval_store.keyed_sections(config, ("env",))["env"], "noise": noise,
+         "labels": labels, "seed": int(config.seed), "tasks": [t.task_id for t in games]}
   path = os.path.join(workdir, "bc_demos.json")
   try:
     with open(path) as f:
