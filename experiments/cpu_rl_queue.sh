@@ -21,9 +21,13 @@
 #   8. ALFWorld start v2: behaviour cloning on DART demonstrations (noise 0.2, the expert's
 #      labels) with a 6-turn history in the prompt, then both splits, published to
 #      experiments/results/warm_start/alfworld_smollm2_dart (why: at step 8).
+#   9. ALFWorld: ProxMO then GRPO from the step-8 start, 8 iterations of 8 groups x 4, only if
+#      that start wins at least 10 % of the held-out games (why: at step 9).
 #   3. WebShop v2, ProxMO: 12 iterations of 16 goals x 4 episodes from the same start, rollouts
 #      at the evaluation temperature 0.4, LoRA on the top 8 layers (why: at step 3).
 #   7. WebShop v2, GRPO: the same settings and code as step 3 (the paired baseline).
+# Step 9 comes before 3 and 7 (since 2026-12-04, night): the ALFWorld half of the issue has no
+# RL run yet, while WebShop has v1 on this CPU and a short pair on a GPU.
 # Step 8 comes before 3 and 7 (since 2026-12-04, evening): the first ALFWorld start won 2 of 102
 # held-out games, too few for RL to learn from, while the GPU pair on v2's WebShop settings moved
 # held-out success by +3.0 / +1.5 points in 6 iterations, so v2 on this CPU is unlikely to decide
@@ -32,8 +36,8 @@
 # episodes in 3.2-3.6 s (GRPO, once compiled; docs/accelerators.md), where this CPU took 13-15
 # min per v1 iteration of 16 episodes (v2's 64 were not timed here), so the WebShop pair is
 # planned for a lent GPU and the CPU's hours go to the ALFWorld half, which had not started.
-# The ALFWorld RL comparison is chosen from step 6's measurements (episode length and time per
-# game set the horizon and the evaluation size), so it is not queued here.
+# The ALFWorld RL comparison's horizon and evaluation size come from steps 6 and 8 (episodes ran
+# to the 30-step limit; 102 games per split took about 1 h on these 2 cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -162,6 +166,30 @@ rows_done "$E2/eval_metrics.json" 2 || step "$E2" $PY experiments/evaluate.py --
   --workdir="$E2" --params="$D/sft" --split=both --num_tasks=102 --dump=60
 publish "$D" "$E2" experiments/results/warm_start/alfworld_smollm2_dart
 
+# 9. ALFWorld RL pair from the DART start, queued only when that start's held-out success is at
+# least 10 %: then at least 1 - 0.9^4 = 34 % of groups of 4 are expected to have unequal returns
+# (an advantage to learn from). The first start (2 of 102) gave 8 % of groups a signal by the same
+# count, too few. Settings as WebShop v2 where they transfer (the same reasons: rollouts at the
+# evaluation temperature 0.4, LoRA on the top 8 layers with the reference inside the update,
+# sampled old log-probs) and ALFWorld's from steps 6 and 8: 30 steps, 6 turns of history, the
+# 102 held-out games of step 8's first row (evaluated again here as the comparison's start).
+# 8 groups x 4 episodes per iteration, 8 iterations, held-out evaluation every 4.
+heldout_at_least() {  # heldout_at_least <eval_metrics.json> <fraction>: the held-out row's success
+  test -f "$1" && $PY -c "import json, sys; m = json.load(open(sys.argv[1])); \
+r = [v for k, v in m.items() if k.endswith('(held-out)')]; \
+sys.exit(not (r and r[0]['success_rate'] >= float(sys.argv[2])))" "$1" "$2"
+}
+if heldout_at_least "$E2/eval_metrics.json" 0.10; then
+  code=$(pinned d588088)
+  echo "[queue $(date -u +%FT%TZ)] ALFWorld comparison, proxmo,grpo (code at d588088)"
+  PYTHONPATH="$code" $PY "$code/experiments/compare_estimators.py" --env alfworld --budget cpu \
+    --size smollm2 --start "$D/sft" --estimators proxmo,grpo --seeds 0 \
+    --out experiments/results/compare_alfworld_smollm2 \
+    --set env.prompt=compact --set env.max_steps=30 --set env.history_length=6 \
+    --set eval.num_tasks=102 --set checkpoint.every=1 --set ppo.old_logprobs=sampled \
+    --set ppo.mini_batch=32 --set model.lora.layers=8 --set rollout.temperature=0.4 \
+    --set env.groups_per_batch=8 --set iterations=8 --set eval.every=4
+fi
 # 3. WebShop v2, pinned to d0da81b, so that ProxMO and GRPO run the same code. It was planned at
 # 6accdf0 (the update's micro-batches sorted by length and trimmed, 1.35x); d0da81b adds grouped
 # prefills (sampling batches of 16 WebShop compact prompts of 84-754 tokens took 2.52x less time,
