@@ -18,8 +18,10 @@ One behaviour-cloning run (and one tokenizer) is shared by every estimator; each
 `eval.every` iterations and after the last one. The start is evaluated once per seed (the same
 policy, tasks and evaluation seed for every estimator). Re-running with the same `--out` skips
 the (estimator, seed) pairs already in runs.json and resumes an interrupted one from its latest
-checkpoint (its evaluations so far are kept in <run>/progress.json); command.txt keeps every
-command that added runs. `--size smollm2` trains the pretrained size instead of `tiny`;
+checkpoint (its evaluations so far are kept in <run>/progress.json, and an evaluation's
+finished chunks of episodes in <out>/eval_episodes/<run>/iter_<k>, so a stop inside an
+evaluation loses at most the chunk under way); command.txt keeps every command that added
+runs. `--size smollm2` trains the pretrained size instead of `tiny`;
 `--start DIR` shares an existing behaviour-cloned start (experiments/sft.py's sft/ directory),
 e.g. one cloned for hours in the background, instead of cloning one in <out>/sft.
 `--lockstep` opens every run at once and advances each one iteration in turn, so that a
@@ -370,11 +372,27 @@ def parse_sweep(text: str) -> tuple:
   return field.strip(), values
 
 
-def _evaluate(run, iteration: int, tag: str) -> tuple:
+def eval_store_dir(workdir: str, iteration: int) -> str:
+  """Where a run's evaluation at `iteration` keeps its finished chunks of episodes:
+  <out>/eval_episodes/<run>/iter_<k>, beside the run's directory rather than in it, since a run
+  stopped before its first progress.json (e.g. in the start's evaluation) begins again in an
+  emptied directory. The chunks' key (the policy's params digest, the episode-shaping config,
+  the seed) makes them valid only for the same policy and settings (`eval_store`)."""
+  workdir = os.path.abspath(workdir)
+  return os.path.join(os.path.dirname(workdir), "eval_episodes", os.path.basename(workdir),
+                      f"iter_{iteration}")
+
+
+def _evaluate(run, iteration: int, tag: str, store_dir: str) -> tuple:
   """(table row, {task_id: 1 if won else 0}) of a held-out evaluation; the outcomes pair the
   start's and a later evaluation task by task (make_results' paired interval). On several
-  hosts the outcomes are this host's episodes only (the row covers all of them)."""
-  episodes, row = run.evaluate()
+  hosts the outcomes are this host's episodes only (the row covers all of them).
+
+  Finished chunks are kept in `store_dir`, so an evaluation stopped part way (a 102-game
+  ALFWorld evaluation takes about an hour on 2 CPU cores) resumes at the chunk it was in, with
+  the episodes the whole one would have had."""
+  from proxmo_jax.training import eval_store  # pylint: disable=import-outside-toplevel
+  episodes, row = run.evaluate(store=eval_store.EvalStore(store_dir))
   run.write_eval(iteration, episodes)
   headline = run.exp.spec.eval_table.headline
   print(f"[compare] {tag} iteration {iteration}: held-out {headline} {row[headline]:.1f}",
@@ -430,7 +448,7 @@ class Training:
                start_outcomes=None):
     from proxmo_jax.training import train  # pylint: disable=import-outside-toplevel
     t0 = time.time()
-    self.c, self.budget = c, budget
+    self.c, self.budget, self.workdir = c, budget, workdir
     self.progress = os.path.join(workdir, "progress.json")
     resume = os.path.exists(self.progress)
     if os.path.exists(workdir) and not resume:
@@ -465,7 +483,8 @@ class Training:
       raise
 
   def _evaluate(self, it: int) -> None:
-    row, self.outcomes[str(it)] = _evaluate(self.run, it, self.tag)
+    row, self.outcomes[str(it)] = _evaluate(self.run, it, self.tag,
+                                            eval_store_dir(self.workdir, it))
     self.evals.append([it, row])
 
   def _is_eval(self, it: int) -> bool:
@@ -496,7 +515,7 @@ class Training:
       trainer.save()
       trainer.ckpt.wait()
       # The iteration's record goes with its checkpoint: a stop during the evaluation resumes
-      # here and evaluates again, with nothing lost.
+      # here and evaluates again, reading back the chunks it had finished (eval_store_dir).
       t0 = self._save(t0)
     if self._is_eval(it):
       self._evaluate(it)

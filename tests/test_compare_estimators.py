@@ -133,16 +133,21 @@ def test_make_config_uses_the_env_file_and_the_estimator_names():
     ce.make_config("alfworld", "cpu", "proxmo", {"env.no_such_field": "1"}, 0)
 
 
-def test_an_interrupted_run_resumes_where_the_straight_run_ends(tmp_path):
-  """A run stopped after iteration 1 (its checkpoint and evaluations saved) and continued to
-  iteration 2 ends with the same evaluations as a straight 2-iteration run from the same
-  start, and so does the same run advanced in lockstep with another estimator; the start given
-  with --start is used, not cloned again."""
+def test_an_interrupted_run_resumes_where_the_straight_run_ends(tmp_path, monkeypatch):
+  """A run stopped after iteration 1 (its checkpoint and evaluations saved), then stopped again
+  inside iteration 2's evaluation after its first chunk of episodes, and continued, ends with
+  the same evaluations as a straight 2-iteration run from the same start, reading that chunk
+  back instead of running it again; so does the same run advanced in lockstep with another
+  estimator; the start given with --start is used, not cloned again."""
+  from proxmo_jax.training import eval_store  # pylint: disable=import-outside-toplevel
   over = {"sft.steps": "3", "env.group_size": "2", "env.groups_per_batch": "2",
-          "eval.num_tasks": "4"}
+          "eval.num_tasks": "4", "eval.batch": "2"}  # evaluations in 2 chunks of 2 episodes
   out = tmp_path / "straight"
   straight, = ce.compare("corridor", "smoke", ["grpo"], [0], over, str(out))
   assert [it for it, _ in straight["evals"]] == [0, 1, 2]
+  assert sorted(os.listdir(out / "eval_episodes" / "grpo_s0")) == ["iter_0", "iter_1", "iter_2"]
+  assert sorted(os.listdir(out / "eval_episodes" / "grpo_s0" / "iter_2" / "eval")) == [
+      "p0_c0.json", "p0_c2.json"]
   shared = {**over, "tokenizer.path": str(out / "tokenizer.model")}
   sft = str(out / "sft")
   workdir = str(tmp_path / "stopped" / "grpo_s0")
@@ -150,8 +155,29 @@ def test_an_interrupted_run_resumes_where_the_straight_run_ends(tmp_path):
                                       0), "smoke", workdir, sft, straight["start"],
                        straight["outcomes"]["0"])
   assert [it for it, _ in first["evals"]] == [0, 1]
+  # The second attempt stops when iteration 2's evaluation has run its second chunk, before
+  # storing it; the third reads the first chunk back and runs the second.
+  save, load, loaded = eval_store.EvalStore.save, eval_store.EvalStore.load, []
+
+  def stop_at_second_chunk(store, split, start, *args):
+    if start > 0 and store.directory.endswith("iter_2"):
+      raise KeyboardInterrupt("stopped inside the evaluation")
+    return save(store, split, start, *args)
+
+  def counted_load(store, split, start, *args):
+    found = load(store, split, start, *args)
+    loaded.extend([(os.path.basename(store.directory), start)] if found else [])
+    return found
+
+  monkeypatch.setattr(eval_store.EvalStore, "save", stop_at_second_chunk)
+  with pytest.raises(KeyboardInterrupt, match="inside the evaluation"):
+    ce.train_one(ce.make_config("corridor", "smoke", "grpo", shared, 0), "smoke", workdir, sft,
+                 straight["start"], straight["outcomes"]["0"])
+  monkeypatch.setattr(eval_store.EvalStore, "save", save)
+  monkeypatch.setattr(eval_store.EvalStore, "load", counted_load)
   resumed = ce.train_one(ce.make_config("corridor", "smoke", "grpo", shared, 0), "smoke",
                          workdir, sft, straight["start"], straight["outcomes"]["0"])
+  assert loaded == [("iter_2", 0)]
   assert resumed["evals"] == straight["evals"]
   # Per-task outcomes of every evaluation (the paired interval's pairs), kept across the stop.
   assert sorted(straight["outcomes"]) == ["0", "1", "2"]
