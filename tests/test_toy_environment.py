@@ -12,7 +12,7 @@ from environments import registry
 from environments.interface import EnvSpec, EvalTable, StepResult, Task, TextEnv
 from environments.projection import ProtocolAgent
 from proxmo_jax.parallel import multihost
-from proxmo_jax.training import train
+from proxmo_jax.training import eval_store, train
 
 
 class LockEnv(TextEnv):
@@ -86,7 +86,7 @@ def _config(tmp_path):
   return c
 
 
-def test_registered_toy_environment_trains_and_evaluates(tmp_path):
+def test_registered_toy_environment_trains_and_evaluates(tmp_path, monkeypatch):
   c = _config(tmp_path)
   sft = train.behavior_clone(c, str(tmp_path))
   rows = train.train_and_evaluate(c, str(tmp_path), init_params_dir=sft)
@@ -94,6 +94,19 @@ def test_registered_toy_environment_trains_and_evaluates(tmp_path):
   assert rows["final"]["Blue"] is None and 0.0 <= rows["final"]["All"] <= 100.0
   metrics = [l for l in (tmp_path / "metrics.jsonl").read_text().splitlines() if "loss" in l]
   assert len(metrics) == 1 and math.isfinite(json.loads(metrics[0])["loss"])
+  # The evaluation kept its episodes; the same command again resumes at the last checkpoint
+  # (iteration 1, the end) and reads the final evaluation back instead of playing it.
+  assert (tmp_path / "eval_episodes" / "iter_1" / "eval" / "p0_c0.json").exists()
+  loaded, load = [], eval_store.EvalStore.load
+
+  def counted_load(store, split, start, *args):
+    found = load(store, split, start, *args)
+    loaded.extend([start] if found else [])
+    return found
+
+  monkeypatch.setattr(eval_store.EvalStore, "load", counted_load)
+  again = train.train_and_evaluate(c, str(tmp_path), init_params_dir=sft)
+  assert again == rows and loaded == [0]
 
 
 def test_behavior_cloning_continues_from_saved_params(tmp_path):

@@ -85,7 +85,7 @@ class Run:
   def __init__(self, config, workdir: str, init_params_dir: Optional[str] = None,
                restore: bool = True):
     self.exp = build(config, workdir, init_params_dir)
-    self.config = config
+    self.config, self.workdir = config, workdir
     self.trainer = trainer_lib.Trainer(config, workdir, self.exp.spec, self.exp.policy,
                                        self.exp.runner, self.exp.mesh, restore=restore)
     primary = multihost.is_primary()
@@ -101,6 +101,14 @@ class Run:
     metrics["episodes"] = float(multihost.sum_over_processes([len(episodes)])[0])
     self.writer.write(step, metrics, prefix="eval/")
 
+  def evaluate_stored(self, iteration: int):
+    """`evaluate()` of the policy at `iteration`, its finished chunks of episodes kept under
+    <workdir>/eval_episodes/iter_<k> (`eval_store`): the loop restarted after a stop inside an
+    evaluation reaches that iteration again from its last checkpoint with the same params (the
+    resume is exact), and reads the chunks back instead of playing them again."""
+    store = eval_store.EvalStore(os.path.join(self.workdir, "eval_episodes", f"iter_{iteration}"))
+    return self.evaluate(store=store)
+
   def train(self, iterations: Optional[int] = None) -> dict:
     """Runs the loop to `iterations` (default config.iterations), evaluating before (iteration
     0, if config.eval.before_train), every config.eval.every iterations and after the last;
@@ -110,7 +118,7 @@ class Run:
     total = iterations or c.iterations
     rows = {}
     if c.eval.before_train and t.iteration == 0:
-      eps, rows["start"] = self.evaluate()
+      eps, rows["start"] = self.evaluate_stored(0)
       self.write_eval(0, eps)
     while t.iteration < total:
       m = t.train_iteration()
@@ -118,14 +126,14 @@ class Run:
       if c.checkpoint.every and t.iteration % c.checkpoint.every == 0:
         t.save()
       if c.eval.every and t.iteration % c.eval.every == 0:
-        eps, rows[f"iter {t.iteration}"] = self.evaluate()
+        eps, rows[f"iter {t.iteration}"] = self.evaluate_stored(t.iteration)
         self.write_eval(t.iteration, eps)
     t.save()
     t.ckpt.wait()
     if f"iter {t.iteration}" in rows:  # the last evaluation already is the final one
       rows["final"] = rows.pop(f"iter {t.iteration}")
     else:
-      eps, rows["final"] = self.evaluate()
+      eps, rows["final"] = self.evaluate_stored(t.iteration)
       self.write_eval(t.iteration, eps)
     return rows
 
