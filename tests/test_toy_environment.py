@@ -265,3 +265,39 @@ def test_stored_episode_keeps_numpy_scalar_infos(tmp_path):
   assert seconds == 1.5 and back.task is task and back.won and back.info == {
       "task_score": 0.25, "done": True}
   assert back.steps[0].response_ids == [3, 4] and back.steps[0].prompt_ids == []
+
+
+def test_bc_fit_scores_the_experts_responses_as_the_update_does(tmp_path):
+  """experiments/bc_fit.py: a step's response NLL is minus the sum of the log-probs that the
+  update's `token_logprobs` gives its response tokens in behaviour cloning's batch layout
+  (float32 on both sides, summed in another order: 1e-4 on sums of about 10 terms), `greedy` is
+  whether every response token is the argmax, and a command's tokens are those spelling it."""
+  import os  # pylint: disable=import-outside-toplevel
+  import sys  # pylint: disable=import-outside-toplevel
+  import numpy as np  # pylint: disable=import-outside-toplevel
+  from proxmo_jax.models import logprobs  # pylint: disable=import-outside-toplevel
+  from proxmo_jax.training import behavior_cloning  # pylint: disable=import-outside-toplevel
+  sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "experiments"))
+  import bc_fit  # pylint: disable=import-outside-toplevel
+  c = _config(tmp_path)
+  sft = train.behavior_clone(c, str(tmp_path))
+  exp = train.build(c, str(tmp_path / "fit"), sft)
+  spec, policy = exp.spec, exp.policy
+  pairs = behavior_cloning.expert_steps(spec.train_tasks + spec.eval_tasks, spec.agent,
+                                        spec.env_factory)
+  scores = bc_fit.score_steps(policy, spec.agent, pairs, batch=4)  # a full and a partial batch
+  examples = behavior_cloning.encode_pairs(pairs, policy, spec.agent)
+  ids, attn, resp = behavior_cloning._pad(examples, max(len(p) + len(r) for p, r in examples))  # pylint: disable=protected-access
+  logp = np.asarray(logprobs.token_logprobs(policy.params, ids, attn, policy.model_cfg)[0])
+  want = -(logp * np.asarray(resp)).sum(axis=1)
+  assert [s["response_nll"] for s in scores] == pytest.approx(want, abs=1e-4)
+  assert [s["verb"] for s in scores] == ["say"] * len(pairs)
+  assert all(0.0 <= s["command_nll"] <= s["response_nll"] + 1e-6 for s in scores)
+  summary = bc_fit.summarise(scores)
+  assert summary["steps"] == len(pairs) and list(summary["by_verb"]) == ["say"]
+  assert summary["greedy_pct"] == pytest.approx(100.0 * np.mean([s["greedy"] for s in scores]))
+  # The command's tokens inside the response format, and all of them when it is not there.
+  toks = ["<think></think>", "<action>", "take", " pen", "cil", " 1", "</action>", "<|im_end|>"]
+  assert bc_fit.command_token_positions(toks, "take pencil 1") == [2, 3, 4, 5]
+  assert bc_fit.command_token_positions(toks, "open fridge 1") == list(range(8))
+  assert bc_fit.verb("click[buy now]") == "click" and bc_fit.verb("go to shelf 1") == "go"
