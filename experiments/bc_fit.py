@@ -29,6 +29,7 @@ import functools
 import json
 import random
 import re
+import sys
 import tempfile
 
 import jax
@@ -139,7 +140,8 @@ def main(argv=None):
   c.env.num_workers = 0  # no rollouts: the expert runs in this process
   exp = train.build(c, tempfile.mkdtemp(prefix="bc_fit_"), args.params)
   spec, rng = exp.spec, random.Random(0)
-  report = {"config": args.config, "params": args.params}
+  report = {"command": " ".join(["python", "experiments/bc_fit.py"] + list(
+      sys.argv[1:] if argv is None else argv)), "config": args.config, "params": args.params}
   for split, tasks in (("train", spec.train_tasks), ("held-out", spec.eval_tasks)):
     chosen = spread(tasks, args.tasks)
     pairs = behavior_cloning.expert_steps(chosen, spec.agent, spec.env_factory)

@@ -747,9 +747,37 @@ def _warm_start_section(root: str, out_dir: str) -> list:
     if os.path.exists(notes_path):
       notes += [f"- {run}: {line.strip()}" for line in open(notes_path) if line.strip()]
   return (lines + ["", "Commands:", ""] + commands + ["", "Reading (computed from "
-          "eval_metrics.json and bc_log.json):"] + readings + [""] +
+          "eval_metrics.json and bc_log.json):"] + readings + [""] + _fit_lines(dirs) +
           (["Notes on the runs (recorded by hand in notes.md when they ran, not computed):"] +
            notes + [""] if notes else []))
+
+
+def _fit_lines(dirs) -> list:
+  """The teacher-forced fit of the clones whose directory holds experiments/bc_fit.py's
+  bc_fit.json: per split, how often greedy decoding writes the expert's response, and per
+  command verb."""
+  fits = [(os.path.basename(d), json.load(open(os.path.join(d, "bc_fit.json"))))
+          for d in dirs if os.path.exists(os.path.join(d, "bc_fit.json"))]
+  if not fits:
+    return []
+  lines = ["Teacher-forced fit (`experiments/bc_fit.py`): the clone scores the expert's clean "
+           "demonstration steps of training and held-out tasks; \"greedy\" is the share of steps "
+           "whose whole expert response greedy decoding would write, the NLL is that of the "
+           "command's tokens, and each verb cell reads greedy-right steps / steps (NLL):", "",
+           "| run | split | tasks | steps | greedy (%) | command NLL (nats) | by verb |",
+           "|---" * 7 + "|"]
+  commands = []
+  for run, fit in fits:
+    for split in ("train", "held-out"):
+      r = fit.get(split)
+      if not r:
+        continue
+      verbs = ", ".join(f"{v} {round(x['greedy_pct'] * x['steps'] / 100)}/{x['steps']} "
+                        f"({x['command_nll']:.2f})" for v, x in r["by_verb"].items())
+      lines.append(f"| {run} | {split} | {r['tasks']} | {r['steps']} | {r['greedy_pct']:.1f} | "
+                   f"{r['command_nll']:.2f} | {verbs} |")
+    commands.append(f"- {run}: `{fit.get('command', '?')}`")
+  return lines + ["", "Commands:", ""] + commands + [""]
 
 
 def main():

@@ -237,6 +237,13 @@ def test_warm_start_section_reads_both_splits_and_the_memorisation_gap(tmp_path)
          **({} if run == "b_alfworld" else {"resumed_at": 20})}))
     (d / "command.txt").write_text("python experiments/sft.py\npython experiments/evaluate.py\n")
   (root / "a_webshop" / "notes.md").write_text("Paused 10 min.\n\nBC ran twice.\n")
+  split_fit = lambda k: {"tasks": 4, "steps": 10, "greedy_pct": 10.0 * k, "command_nll": 2.5,
+                         "by_verb": {"go": {"steps": 6, "greedy_pct": 50.0, "command_nll": 3.0},
+                                     "take": {"steps": 4, "greedy_pct": 0.0,
+                                              "command_nll": 4.25}}}
+  (root / "b_alfworld" / "bc_fit.json").write_text(json.dumps(
+      {"command": "python experiments/bc_fit.py --params=x", "train": split_fit(3),
+       "held-out": split_fit(2)}))
   single = root / "c_single"                 # a one-split run: rows labelled by its workdir
   single.mkdir()
   (single / "eval_metrics.json").write_text(json.dumps({"c_single": {
@@ -260,6 +267,10 @@ def test_warm_start_section_reads_both_splits_and_the_memorisation_gap(tmp_path)
   assert "- b_alfworld: `python experiments/sft.py`" in text
   assert "| b_alfworld | alfworld | `smollm2-135m` | compact, history 6 | " in text
   assert "| 60 x 16 (1000, 200; noise 0.2, expert labels) |" in text
+  assert ("| b_alfworld | train | 4 | 10 | 30.0 | 2.50 | go 3/6 (3.00), take 0/4 (4.25) |\n"
+          "| b_alfworld | held-out | 4 | 10 | 20.0 | 2.50 |") in text
+  assert "- b_alfworld: `python experiments/bc_fit.py --params=x`" in text
+  assert text.count("Teacher-forced fit") == 1  # a_webshop has no bc_fit.json
   assert text.endswith("Notes on the runs (recorded by hand in notes.md when they ran, not "
                        "computed):\n- a_webshop: Paused 10 min.\n- a_webshop: BC ran twice.\n")
   assert make_results._warm_start_section(str(tmp_path / "none"), str(tmp_path)) == []
