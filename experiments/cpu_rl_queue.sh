@@ -169,8 +169,11 @@ E2=runs/smollm2_alfworld_dart_eval
 rows_done "$E2/eval_metrics.json" 2 || step "$E2" $PY experiments/evaluate.py --config="$ALF6" \
   --workdir="$E2" --params="$D/sft" --split=both --num_tasks=102 --dump=60
 publish "$D" "$E2" experiments/results/warm_start/alfworld_smollm2_dart
-# Its teacher-forced fit, measured by hand on 2026-12-05 (the command is in the file; step 10).
-if test -f "$D/bc_fit.json"; then cp "$D/bc_fit.json" experiments/results/warm_start/alfworld_smollm2_dart/; fi
+# Its teacher-forced fit, measured by hand on 2026-12-05 (the command is in the file; step 10),
+# and the pauses inside its timings (notes.md, recorded by hand; add the training split's).
+for f in bc_fit.json notes.md; do
+  if test -f "$D/$f"; then cp "$D/$f" experiments/results/warm_start/alfworld_smollm2_dart/; fi
+done
 
 # 9. ALFWorld RL pair from the DART start, queued only when that start's held-out success is at
 # least 10 %: then at least 1 - 0.9^4 = 34 % of groups of 4 are expected to have unequal returns
