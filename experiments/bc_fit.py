@@ -131,7 +131,8 @@ def spread(tasks, n: int):
 def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--config", required=True)
-  parser.add_argument("--params", required=True, help="params.npz directory (experiments/sft.py's sft/)")
+  parser.add_argument("--params", required=True,
+                      help="params.npz directory (experiments/sft.py's sft/)")
   parser.add_argument("--tasks", type=int, default=40, help="tasks per split (0: all)")
   parser.add_argument("--steps", type=int, default=160, help="steps scored per split (0: all)")
   parser.add_argument("--out", default="", help="write the summary as JSON here")
@@ -148,7 +149,8 @@ def main(argv=None):
     if args.steps and len(pairs) > args.steps:
       pairs = rng.sample(pairs, args.steps)
     report[split] = {"tasks": len(chosen), **summarise(score_steps(exp.policy, spec.agent, pairs))}
-  print("| split | tasks | steps | greedy = expert (%) | command NLL (nats) | by verb: greedy / steps (NLL) |")
+  print("| split | tasks | steps | greedy = expert (%) | command NLL (nats) | "
+        "by verb: greedy / steps (NLL) |")
   print("|---|---|---|---|---|---|")
   for split in ("train", "held-out"):
     r = report[split]

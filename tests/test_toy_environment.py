@@ -287,7 +287,8 @@ def test_bc_fit_scores_the_experts_responses_as_the_update_does(tmp_path):
                                         spec.env_factory)
   scores = bc_fit.score_steps(policy, spec.agent, pairs, batch=4)  # a full and a partial batch
   examples = behavior_cloning.encode_pairs(pairs, policy, spec.agent)
-  ids, attn, resp = behavior_cloning._pad(examples, max(len(p) + len(r) for p, r in examples))  # pylint: disable=protected-access
+  width = max(len(p) + len(r) for p, r in examples)
+  ids, attn, resp = behavior_cloning._pad(examples, width)  # pylint: disable=protected-access
   logp = np.asarray(logprobs.token_logprobs(policy.params, ids, attn, policy.model_cfg)[0])
   want = -(logp * np.asarray(resp)).sum(axis=1)
   assert [s["response_nll"] for s in scores] == pytest.approx(want, abs=1e-4)
