@@ -209,8 +209,8 @@ fi
 # writes the expert's response at 42 / 39 % of the steps (DART clone, training / held-out) and
 # 49 / 46 % (walkthrough clone), and at none of the 9 + 9 `take` steps (at 4 of 5 training
 # `take` steps inspected with a scratch script, the DART clone's first action token was `go`, the
-# commonest verb). A clone that does not pick up the task's object wins no task; step 8's first
-# 48 held-out games: 0 won. BC's loss had flattened from step 70 on while its learning rate decayed (cosine,
+# commonest verb). A clone that does not pick up the task's object wins no task; step 8's start
+# won 1 of 102 held-out games (the walkthrough start 2). BC's loss had flattened from step 70 on while its learning rate decayed (cosine,
 # 2e-4 to 2e-5 over 150 steps). So: 300 more steps from the DART clone's merged weights (fresh
 # adapters; seed 1, hence new noisy demonstrations and batches; the same learning rate and
 # schedule), then the fit (<run>/bc_fit.json; table in the queue's log) and both splits.
