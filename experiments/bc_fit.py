@@ -65,12 +65,13 @@ def verb(command: str) -> str:
 
 
 @functools.lru_cache(maxsize=None)
-def _response_logits_fn(cfg):
+def _response_logprobs_fn(cfg):
   @jax.jit
   def fn(params, ids, attn, positions):
-    """ids, attn i32[B, L]; positions i32[B, R] -> logits f32[B, R, V] at those positions."""
+    """ids, attn i32[B, L]; positions i32[B, R] -> log-probs f32[B, R, V] at those positions."""
     h = transformer.hidden_states(params, ids, attn, cfg)
-    return transformer.lm_head(params, jnp.take_along_axis(h, positions[..., None], axis=1), cfg)
+    logits = transformer.lm_head(params, jnp.take_along_axis(h, positions[..., None], axis=1), cfg)
+    return jax.nn.log_softmax(logits, axis=-1)
   return fn
 
 
@@ -78,7 +79,7 @@ def score_steps(policy, agent, pairs, batch: int = 8) -> list[dict]:
   """Per (prompt, command) pair: {"verb", "command_nll", "response_nll", "greedy"} under
   `policy`, with prompts and responses encoded as behaviour cloning encodes them."""
   examples = behavior_cloning.encode_pairs(pairs, policy, agent)
-  fn = _response_logits_fn(policy.model_cfg)
+  fn = _response_logprobs_fn(policy.model_cfg)
   r_max = max(len(r) for _, r in examples)
   r_pad = -(-r_max // 16) * 16
   out = [None] * len(examples)
@@ -95,18 +96,16 @@ def score_steps(policy, agent, pairs, batch: int = 8) -> list[dict]:
       ids[k, :len(p) + len(r)] = p + r
       attn[k, :len(p) + len(r)] = 1
       positions[k, :len(r)] = np.arange(len(p) - 1, len(p) - 1 + len(r))  # predicts r[j]
-    logits = np.asarray(fn(policy.params, jnp.asarray(ids), jnp.asarray(attn),
-                           jnp.asarray(positions)), np.float64)
+    logp_all = np.asarray(fn(policy.params, jnp.asarray(ids), jnp.asarray(attn),
+                             jnp.asarray(positions)))
     for k, i in enumerate(rows):
       r = np.asarray(examples[i][1])
-      z = logits[k, :len(r)]
-      m = z.max(-1, keepdims=True)
-      logp = z - m - np.log(np.exp(z - m).sum(-1, keepdims=True))
-      nll = -logp[np.arange(len(r)), r]
+      logp = logp_all[k, :len(r)]
+      nll = -logp[np.arange(len(r)), r].astype(np.float64)
       command = pairs[i][1]
       span = command_token_positions([policy.tokenizer.decode([int(t)]) for t in r], command)
       out[i] = {"verb": verb(command), "command_nll": float(nll[span].sum()),
-                "response_nll": float(nll.sum()), "greedy": bool((z.argmax(-1) == r).all())}
+                "response_nll": float(nll.sum()), "greedy": bool((logp.argmax(-1) == r).all())}
   return out
 
 
@@ -123,9 +122,15 @@ def summarise(scores) -> dict:
 
 
 def spread(tasks, n: int):
-  """n tasks taken at an even stride (the splits are ordered by task type)."""
-  step = max(1, len(tasks) // n) if n else 1
-  return list(tasks[::step][:n]) if n else list(tasks)
+  """n tasks taken at an even stride (the splits are ordered by task type); all when n is 0."""
+  return list(tasks[::max(1, len(tasks) // n)][:n]) if n else list(tasks)
+
+
+def verb_cells(split_report: dict) -> str:
+  """A split's by-verb summary as "verb greedy-right/steps (command NLL)", commonest first (the
+  script's table and RESULTS.md's)."""
+  return ", ".join(f"{v} {round(x['greedy_pct'] * x['steps'] / 100)}/{x['steps']} "
+                   f"({x['command_nll']:.2f})" for v, x in split_report["by_verb"].items())
 
 
 def main(argv=None):
@@ -154,10 +159,8 @@ def main(argv=None):
   print("|---|---|---|---|---|---|")
   for split in ("train", "held-out"):
     r = report[split]
-    verbs = ", ".join(f"{v} {round(x['greedy_pct'] * x['steps'] / 100)}/{x['steps']} "
-                      f"({x['command_nll']:.2f})" for v, x in r["by_verb"].items())
     print(f"| {split} | {r['tasks']} | {r['steps']} | {r['greedy_pct']:.1f} | "
-          f"{r['command_nll']:.2f} | {verbs} |")
+          f"{r['command_nll']:.2f} | {verb_cells(r)} |")
   if args.out:
     with open(args.out, "w") as f:
       json.dump(report, f, indent=1)

@@ -372,27 +372,25 @@ def parse_sweep(text: str) -> tuple:
   return field.strip(), values
 
 
-def eval_store_dir(workdir: str, iteration: int) -> str:
-  """Where a run's evaluation at `iteration` keeps its finished chunks of episodes:
-  <out>/eval_episodes/<run>/iter_<k>, beside the run's directory rather than in it, since a run
-  stopped before its first progress.json (e.g. in the start's evaluation) begins again in an
-  emptied directory. The chunks' key (the policy's params digest, the episode-shaping config,
+def eval_store_root(workdir: str) -> str:
+  """Where a run's evaluations keep their finished chunks of episodes (`Run.evaluate_stored`
+  adds iter_<k>): <out>/eval_episodes/<run>, beside the run's directory rather than in it, since
+  a run stopped before its first progress.json (e.g. in the start's evaluation) begins again in
+  an emptied directory. The chunks' key (the policy's params digest, the episode-shaping config,
   the seed) makes them valid only for the same policy and settings (`eval_store`)."""
   workdir = os.path.abspath(workdir)
-  return os.path.join(os.path.dirname(workdir), "eval_episodes", os.path.basename(workdir),
-                      f"iter_{iteration}")
+  return os.path.join(os.path.dirname(workdir), "eval_episodes", os.path.basename(workdir))
 
 
-def _evaluate(run, iteration: int, tag: str, store_dir: str) -> tuple:
+def _evaluate(run, iteration: int, tag: str, store_root: str) -> tuple:
   """(table row, {task_id: 1 if won else 0}) of a held-out evaluation; the outcomes pair the
   start's and a later evaluation task by task (make_results' paired interval). On several
   hosts the outcomes are this host's episodes only (the row covers all of them).
 
-  Finished chunks are kept in `store_dir`, so an evaluation stopped part way (a 102-game
-  ALFWorld evaluation takes about an hour on 2 CPU cores) resumes at the chunk it was in, with
-  the episodes the whole one would have had."""
-  from proxmo_jax.training import eval_store  # pylint: disable=import-outside-toplevel
-  episodes, row = run.evaluate(store=eval_store.EvalStore(store_dir))
+  Finished chunks are kept under `store_root`, so an evaluation stopped part way (a 102-game
+  ALFWorld evaluation takes 40-50 min on 2 CPU cores) resumes at the chunk it was in, with the
+  episodes the whole one would have had."""
+  episodes, row = run.evaluate_stored(iteration, store_root)
   run.write_eval(iteration, episodes)
   headline = run.exp.spec.eval_table.headline
   print(f"[compare] {tag} iteration {iteration}: held-out {headline} {row[headline]:.1f}",
@@ -484,7 +482,7 @@ class Training:
 
   def _evaluate(self, it: int) -> None:
     row, self.outcomes[str(it)] = _evaluate(self.run, it, self.tag,
-                                            eval_store_dir(self.workdir, it))
+                                            eval_store_root(self.workdir))
     self.evals.append([it, row])
 
   def _is_eval(self, it: int) -> bool:
@@ -515,7 +513,7 @@ class Training:
       trainer.save()
       trainer.ckpt.wait()
       # The iteration's record goes with its checkpoint: a stop during the evaluation resumes
-      # here and evaluates again, reading back the chunks it had finished (eval_store_dir).
+      # here and evaluates again, reading back the chunks it had finished (eval_store_root).
       t0 = self._save(t0)
     if self._is_eval(it):
       self._evaluate(it)

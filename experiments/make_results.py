@@ -766,16 +766,15 @@ def _fit_lines(dirs) -> list:
            "command's tokens, and each verb cell reads greedy-right steps / steps (NLL):", "",
            "| run | split | tasks | steps | greedy (%) | command NLL (nats) | by verb |",
            "|---" * 7 + "|"]
+  import bc_fit  # pylint: disable=import-outside-toplevel  # (jax): only when a fit exists
   commands = []
   for run, fit in fits:
     for split in ("train", "held-out"):
       r = fit.get(split)
       if not r:
         continue
-      verbs = ", ".join(f"{v} {round(x['greedy_pct'] * x['steps'] / 100)}/{x['steps']} "
-                        f"({x['command_nll']:.2f})" for v, x in r["by_verb"].items())
       lines.append(f"| {run} | {split} | {r['tasks']} | {r['steps']} | {r['greedy_pct']:.1f} | "
-                   f"{r['command_nll']:.2f} | {verbs} |")
+                   f"{r['command_nll']:.2f} | {bc_fit.verb_cells(r)} |")
     commands.append(f"- {run}: `{fit.get('command', '?')}`")
   return lines + ["", "Commands:", ""] + commands + [""]
 

@@ -101,13 +101,14 @@ class Run:
     metrics["episodes"] = float(multihost.sum_over_processes([len(episodes)])[0])
     self.writer.write(step, metrics, prefix="eval/")
 
-  def evaluate_stored(self, iteration: int):
+  def evaluate_stored(self, iteration: int, root: Optional[str] = None):
     """`evaluate()` of the policy at `iteration`, its finished chunks of episodes kept under
-    <workdir>/eval_episodes/iter_<k> (`eval_store`): the loop restarted after a stop inside an
-    evaluation reaches that iteration again from its last checkpoint with the same params (the
-    resume is exact), and reads the chunks back instead of playing them again."""
-    store = eval_store.EvalStore(os.path.join(self.workdir, "eval_episodes", f"iter_{iteration}"))
-    return self.evaluate(store=store)
+    <root>/iter_<k> (`eval_store`; root defaults to <workdir>/eval_episodes): the loop restarted
+    after a stop inside an evaluation reaches that iteration again from its last checkpoint with
+    the same params (the resume is exact), and reads the chunks back instead of playing them
+    again."""
+    root = root or os.path.join(self.workdir, "eval_episodes")
+    return self.evaluate(store=eval_store.EvalStore(os.path.join(root, f"iter_{iteration}")))
 
   def train(self, iterations: Optional[int] = None) -> dict:
     """Runs the loop to `iterations` (default config.iterations), evaluating before (iteration
