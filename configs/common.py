@@ -192,6 +192,7 @@ def base_config(env: str, estimator: str = "proxmo") -> ml_collections.ConfigDic
   c.sft.expert_labels = "taken"       # a noisy demo step records: "taken" or "expert" (DART)
   c.sft.checkpoint_every = 0          # steps between resumable saves (<workdir>/bc_state)
   c.sft.micro_batch = 0               # examples per forward/backward (0 = the whole batch)
+  c.sft.stop_after = 0                # k > 0: stop after step k of sft.steps, params to sft_step<k>
   return c
 
 

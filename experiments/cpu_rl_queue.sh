@@ -23,9 +23,10 @@
 #      experiments/results/warm_start/alfworld_smollm2_dart (why: at step 8).
 #   9. ALFWorld: ProxMO then GRPO from the step-8 start, 8 iterations of 8 groups x 4, only if
 #      that start wins at least 10 % of the held-out games (why: at step 9).
-#  10. ALFWorld start v3: the DART clone trained 300 more steps (why: at step 10), its
-#      teacher-forced fit (experiments/bc_fit.py) and both splits, published to
-#      experiments/results/warm_start/alfworld_smollm2_dart2.
+#  10. ALFWorld start v3: full fine-tuning (no LoRA) on step 8's DART demonstrations (why: at
+#      step 10), its teacher-forced fit (experiments/bc_fit.py) and both splits, published to
+#      experiments/results/warm_start/alfworld_smollm2_dart_full. It comes before step 8's
+#      evaluation (since 2026-12-05; step 8's held-out split was done, its training split not).
 #  11. The ALFWorld pair of step 9 from start v3, on the same condition.
 #   3. WebShop v2, ProxMO: 12 iterations of 16 goals x 4 episodes from the same start, rollouts
 #      at the evaluation temperature 0.4, LoRA on the top 8 layers (why: at step 3).
@@ -165,6 +166,19 @@ ALF6="$ALF,env.history_length=6"
 test -f "$D/sft/params.npz" || step "$D" $PY experiments/sft.py \
   --config="$ALF6,sft.expert_noise=0.2,sft.expert_labels=expert,sft.steps=150,sft.checkpoint_every=10" \
   --workdir="$D"
+# 10. ALFWorld start v3: full fine-tuning (why: further down, before step 11).
+D3=runs/smollm2_alfworld_dart_full
+D3_CONFIG="$ALF6,sft.expert_noise=0.2,sft.expert_labels=expert,sft.steps=150,sft.checkpoint_every=10,model.lora.rank=0,sft.learning_rate=5e-5"
+test -f "$D3/sft/params.npz" || step "$D3" $PY experiments/sft.py --config="$D3_CONFIG" --workdir="$D3"
+test -f "$D3/bc_fit.json" || step "$D3" $PY experiments/bc_fit.py --config="$ALF6" \
+  --params="$D3/sft" --tasks 40 --steps 160 --out "$D3/bc_fit.json"
+E3=runs/smollm2_alfworld_dart_full_eval
+rows_done "$E3/eval_metrics.json" 2 || step "$E3" $PY experiments/evaluate.py --config="$ALF6" \
+  --workdir="$E3" --params="$D3/sft" --split=both --num_tasks=102 --dump=60
+publish "$D3" "$E3" experiments/results/warm_start/alfworld_smollm2_dart_full
+for f in bc_fit.json notes.md; do
+  if test -f "$D3/$f"; then cp "$D3/$f" experiments/results/warm_start/alfworld_smollm2_dart_full/; fi
+done
 E2=runs/smollm2_alfworld_dart_eval
 rows_done "$E2/eval_metrics.json" 2 || step "$E2" $PY experiments/evaluate.py --config="$ALF6" \
   --workdir="$E2" --params="$D/sft" --split=both --num_tasks=102 --dump=60
@@ -203,28 +217,25 @@ alfworld_pair() {  # alfworld_pair <start sft dir> <out dir>: ProxMO, then GRPO,
 if heldout_at_least "$E2/eval_metrics.json" 0.10; then
   alfworld_pair "$D/sft" experiments/results/compare_alfworld_smollm2
 fi
-# 10. ALFWorld start v3: the DART clone, trained longer. Why (measured 2026-12-05 with
-# experiments/bc_fit.py, teacher-forced on 160 clean-walkthrough steps of 40 games per split):
-# both ALFWorld clones are under-fitted, alike on training and held-out games. Greedy decoding
-# writes the expert's response at 42 / 39 % of the steps (DART clone, training / held-out) and
-# 49 / 46 % (walkthrough clone), and at none of the 9 + 9 `take` steps (at 4 of 5 training
-# `take` steps inspected with a scratch script, the DART clone's first action token was `go`, the
-# commonest verb). A clone that does not pick up the task's object wins no task; step 8's start
-# won 1 of 102 held-out games (the walkthrough start 2). BC's loss had flattened from step 70 on while its learning rate decayed (cosine,
-# 2e-4 to 2e-5 over 150 steps). So: 300 more steps from the DART clone's merged weights (fresh
-# adapters; seed 1, hence new noisy demonstrations and batches; the same learning rate and
-# schedule), then the fit (<run>/bc_fit.json; table in the queue's log) and both splits.
-D3=runs/smollm2_alfworld_dart2
-test -f "$D3/sft/params.npz" || step "$D3" $PY experiments/sft.py \
-  --config="$ALF6,sft.expert_noise=0.2,sft.expert_labels=expert,sft.steps=300,sft.checkpoint_every=10,seed=1" \
-  --workdir="$D3" --init_params="$D/sft"
-test -f "$D3/bc_fit.json" || step "$D3" $PY experiments/bc_fit.py --config="$ALF6" \
-  --params="$D3/sft" --tasks 40 --steps 160 --out "$D3/bc_fit.json"
-E3=runs/smollm2_alfworld_dart2_eval
-rows_done "$E3/eval_metrics.json" 2 || step "$E3" $PY experiments/evaluate.py --config="$ALF6" \
-  --workdir="$E3" --params="$D3/sft" --split=both --num_tasks=102 --dump=60
-publish "$D3" "$E3" experiments/results/warm_start/alfworld_smollm2_dart2
-cp "$D3/bc_fit.json" experiments/results/warm_start/alfworld_smollm2_dart2/
+# 10, why full fine-tuning (its commands are above, before step 8's evaluation). Measured
+# 2026-12-05 with experiments/bc_fit.py, teacher-forced on 160 clean-walkthrough steps of 40 games
+# per split: both LoRA clones are under-fitted, alike on training and held-out games. Greedy
+# decoding writes the expert's response at 42 / 39 % of the steps (DART clone, training /
+# held-out) and 49 / 46 % (walkthrough clone), and at none of the 9 + 9 `take` steps. A clone that
+# does not pick up the task's object wins no task; step 8's start won 1 of 102 held-out games (the
+# walkthrough start 2). In step 8's demonstrations the expert takes the task's object at 328 of
+# the 405 steps where taking it is admissible (81 %), so the data teach it.
+# Full fine-tuning (lr 5e-5; the same demonstrations, batches and 150-step warm-up and cosine
+# schedule as step 8's LoRA, rank 16 at 2e-4) was probed for its first 60 steps (2026-12-05
+# 01:35-02:19, with a scratch script that stopped it there with its state kept, kept in the run
+# directory; `sft.stop_after=60` does the same since). On the same batches its loss at steps 11 /
+# 21 / 31 / 41 / 51 was 0.650 / 0.202 / 0.196 / 0.144 / 0.139 against LoRA's 2.880 / 1.321 /
+# 0.381 / 0.228 / 0.207. Its fit at step 60: greedy 46.9 / 37.5 % (training / held-out), command
+# NLL 1.74 / 2.43 nats (LoRA at step 150: 41.9 / 38.8 %, 2.25 / 2.76), `take` still 0 of 9 + 9; at
+# 5 training `take` steps inspected (scratch script, in the run directory) the verb was `go` (4)
+# or `use` (1), and at 3 of them every later token was the expert's (object and receptacle). A
+# full step took 43 s against LoRA's 31 (micro-batches of 2 add 135M-float gradients). So the run
+# goes on to its 150 steps from the probe's state, then the fit and both splits.
 # 11. The ALFWorld pair of step 9 from start v3, on the same condition.
 if heldout_at_least "$E3/eval_metrics.json" 0.10; then
   alfworld_pair "$D3/sft" experiments/results/compare_alfworld_smollm2_v3

@@ -4,6 +4,9 @@ oracle plans, ...).
     python experiments/sft.py --config=configs/alfworld.py:proxmo,tiny --workdir=runs/tiny
     python experiments/sft.py --config=...,seed=1 --workdir=runs/more --init_params=runs/tiny/sft
 Writes <workdir>/sft/params.npz (and the tokenizer, if trained) for train.py --init_params.
+With `sft.stop_after=k` (and `sft.checkpoint_every`) it stops after step k with the params in
+<workdir>/sft_step<k>/ (e.g. for experiments/bc_fit.py); the command without it goes on to the
+end from there.
 """
 
 from absl import app, flags

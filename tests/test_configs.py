@@ -46,6 +46,8 @@ def test_configs_validate(env, estimator, variant):
     ("sft.expert_noise", 1.0, "sft.expert_noise"),
     ("sft.expert_noise", -0.1, "sft.expert_noise"),
     ("sft.expert_labels", "teacher", "sft.expert_labels"),
+    ("sft.stop_after", -1, "sft.stop_after"),
+    ("sft.stop_after", 5, "sft.stop_after"),          # no checkpoint_every: it could not go on
     ("eval.batch", -1, "eval.batch"),
 ])
 def test_bad_fields_are_named(field, value, match):

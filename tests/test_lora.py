@@ -282,7 +282,8 @@ def test_behaviour_cloning_resumes_where_the_uninterrupted_run_ends(tmp_path, mo
                                                                     use_lora):
   """A run killed right after its step-3 save and started again ends with the same params and
   losses as one that was never interrupted (the optimizer moments and the batch sampler's
-  state are restored); a state that does not fit the run is refused with the fix."""
+  state are restored); a state that does not fit the run is refused with the fix; a run
+  stopped part way (stop_after) goes on from there to the same end."""
   from proxmo_jax.training import behavior_cloning
   rng = np.random.default_rng(5)
   examples = [(rng.integers(1, 64, 5).tolist(), [7, 8, 9, 10]) for _ in range(12)]
@@ -319,3 +320,21 @@ def test_behaviour_cloning_resumes_where_the_uninterrupted_run_ends(tmp_path, mo
   with pytest.raises(RuntimeError, match="written by a run with .*'steps': 6"):
     behavior_cloning.train_bc(copy(), examples, CFG, checkpoint_dir=ckpt, checkpoint_every=3,
                               **{**kw, "steps": 7})
+  # Stopped after step 4 (between saves) on the 6-step schedule, then the same call without
+  # stop_after: it resumes at 4 and ends where the uninterrupted run ends.
+  ckpt2 = str(tmp_path / "bc_state_stopped")
+  part, part_losses = behavior_cloning.train_bc(copy(), examples, CFG, checkpoint_dir=ckpt2,
+                                                checkpoint_every=3, stop_after=4, **kw)
+  assert part_losses == ref_losses[:4]
+  timing = {}
+  out, losses_ = behavior_cloning.train_bc(copy(), examples, CFG, checkpoint_dir=ckpt2,
+                                           checkpoint_every=3, timing=timing, **kw)
+  assert timing["resumed_at"] == 4 and losses_ == ref_losses
+  for a, b in zip(jax.tree_util.tree_leaves(out), jax.tree_util.tree_leaves(ref)):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+  with pytest.raises(RuntimeError, match="at step 3, past stop_after=2"):
+    behavior_cloning.train_bc(copy(), examples, CFG, checkpoint_dir=ckpt, checkpoint_every=3,
+                              stop_after=2, **kw)
+  moved = sum(not np.array_equal(np.asarray(a), np.asarray(b)) for a, b in
+              zip(jax.tree_util.tree_leaves(part), jax.tree_util.tree_leaves(ref)))
+  assert moved  # the params at step 4 are not the end's

@@ -123,6 +123,26 @@ def test_behavior_cloning_continues_from_saved_params(tmp_path):
   assert json.loads((tmp_path / "more" / "bc_log.json").read_text())["init_params"] == first
 
 
+def test_behavior_cloning_stopped_part_way_goes_on_to_the_straight_runs_end(tmp_path):
+  """sft.stop_after=k writes the params at step k to <workdir>/sft_step<k> and keeps the state;
+  the same config without it goes on from there to sft/, equal to a run never stopped."""
+  import numpy as np  # pylint: disable=import-outside-toplevel
+  c = _config(tmp_path)
+  c.sft.steps, c.sft.checkpoint_every = 3, 2
+  straight = train.behavior_clone(c, str(tmp_path / "straight"))
+  c.sft.stop_after = 1
+  part = train.behavior_clone(c, str(tmp_path / "run"))
+  assert part == str(tmp_path / "run" / "sft_step1") and (tmp_path / "run" / "bc_state").exists()
+  assert json.loads((tmp_path / "run" / "sft_step1" / "bc_log.json").read_text())[
+      "stopped_after"] == 1
+  c.sft.stop_after = 0
+  end = train.behavior_clone(c, str(tmp_path / "run"))
+  assert end == str(tmp_path / "run" / "sft") and not (tmp_path / "run" / "bc_state").exists()
+  a, b, p = (np.load(f"{d}/params.npz") for d in (straight, end, part))
+  assert set(a) == set(b) and all(np.array_equal(a[k], b[k]) for k in a)
+  assert not all(np.array_equal(a[k], p[k]) for k in a)
+
+
 def test_behavior_cloning_reads_its_demonstrations_back(tmp_path, monkeypatch):
   """<workdir>/bc_demos.json keeps the expert's steps: a second run with the same settings
   replays no demonstration; one under another seed (another key) makes them again."""

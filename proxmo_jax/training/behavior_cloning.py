@@ -152,7 +152,8 @@ def _load_state(ckpt, like, rng, run: dict):
 def train_bc(params, examples, cfg: ModelConfig, *, steps: int, batch_size: int,
              learning_rate: float, seed: int = 0, log_every: int = 50, length_multiple: int = 64,
              lora_cfg=None, response_multiple: int = 32, checkpoint_dir: str = "",
-             checkpoint_every: int = 0, micro_batch: int = 0, timing: Optional[dict] = None):
+             checkpoint_every: int = 0, micro_batch: int = 0, timing: Optional[dict] = None,
+             stop_after: int = 0):
   """Adam on the response-token cross-entropy; returns (params, [losses]).
 
   Only the response tokens are scored: the LM head and log-softmax run on their positions
@@ -164,6 +165,9 @@ def train_bc(params, examples, cfg: ModelConfig, *, steps: int, batch_size: int,
   later call resumes from it: an interrupted run ends where the uninterrupted one would.
   `timing` (a dict), when given, gets "seconds": this call's wall time plus that of the calls
   whose saved state it resumed (up to their last save), and "resumed_at": the step it began at.
+  `stop_after` k > 0 ends this call after step k of `steps` (the schedule is still the one of
+  `steps`), its state saved there when checkpointing: the params of a run part way, to measure
+  before deciding to go on; a later call without it resumes at step k.
 
   `micro_batch` m (0 = the whole batch) bounds activation memory: the batch's examples, sorted
   by length, go through the forward and backward m at a time, each group padded to its own
@@ -242,8 +246,12 @@ def train_bc(params, examples, cfg: ModelConfig, *, steps: int, batch_size: int,
     if resumed is not None:
       first, (trained, opt_state), losses, before = resumed
       print(f"[bc] resumed at step {first}/{steps} from {checkpoint_dir}", flush=True)
+  end = min(steps, stop_after) if stop_after > 0 else steps
+  if first > end:
+    raise RuntimeError(f"behaviour-cloning state in {checkpoint_dir} is at step {first}, past "
+                       f"stop_after={stop_after}; stop later, or {_fix(checkpoint_dir)}")
   try:
-    for s in range(first, steps):
+    for s in range(first, end):
       idx = rng.choice(len(examples), size=min(batch_size, len(examples)), replace=False)
       batch = [examples[i] for i in idx]
       if micro_batch and micro_batch < len(batch):
@@ -257,6 +265,8 @@ def train_bc(params, examples, cfg: ModelConfig, *, steps: int, batch_size: int,
       if ckpt is not None and (s + 1) % checkpoint_every == 0 and s + 1 < steps:
         _save_state(ckpt, s + 1, (trained, opt_state), rng, losses, run,
                     before + time.time() - t0)
+    if ckpt is not None and first < end < steps and end % checkpoint_every:
+      _save_state(ckpt, end, (trained, opt_state), rng, losses, run, before + time.time() - t0)
   finally:
     if ckpt is not None:
       ckpt.close()

@@ -69,6 +69,10 @@ def validate(c) -> None:
            f"{c.ppo.micro_batch}.")
   _require(c.sft.get("micro_batch", 0) >= 0, "sft.micro_batch",
            "examples per forward/backward; use 0 (the whole batch) or a positive count.")
+  stop = c.sft.get("stop_after", 0)
+  _require(stop == 0 or (0 < stop < c.sft.steps and c.sft.get("checkpoint_every", 0) > 0),
+           "sft.stop_after", f"{stop!r}; use 0 (run all sft.steps={c.sft.steps}) or a step "
+           "below sft.steps with sft.checkpoint_every > 0, so that the run can go on from it.")
   noise = c.sft.get("expert_noise", 0.0)
   _require(0.0 <= noise < 1.0, "sft.expert_noise",
            f"{noise!r}; use a probability in [0, 1) (0 = the expert's own walkthrough).")

@@ -193,6 +193,9 @@ def behavior_clone(config, workdir: str, out_dir: Optional[str] = None,
   behaviour cloning: with LoRA, fresh adapters on its merged params) instead of
   config.model.init. Use another config.seed than the earlier run, or the batch sampler
   draws the same batches again.
+  config.sft.stop_after k (0 < k < sft.steps): stops after step k and writes those params to
+  <workdir>/sft_step<k> (not sft/), keeping the resumable state, so that the same command
+  without stop_after goes on from step k to the end.
   """
   config_validation.validate(config)
   os.makedirs(workdir, exist_ok=True)
@@ -209,20 +212,25 @@ def behavior_clone(config, workdir: str, out_dir: Optional[str] = None,
         f"vocab {policy.model_cfg.vocab_size})", flush=True)
   # With config.model.lora, only adapters are trained and the merged params are returned.
   timing = {}
+  stop_after = config.sft.get("stop_after", 0)
+  stopped = 0 < stop_after < config.sft.steps
   params, losses_ = behavior_cloning.train_bc(
       policy.params, examples, policy.model_cfg, steps=config.sft.steps,
       batch_size=config.sft.batch_size, learning_rate=config.sft.learning_rate, seed=config.seed,
       lora_cfg=trainer_lib.lora_config(config),
       checkpoint_dir=os.path.join(workdir, "bc_state"),
       checkpoint_every=config.sft.get("checkpoint_every", 0),
-      micro_batch=config.sft.get("micro_batch", 0), timing=timing)
-  out_dir = out_dir or os.path.join(workdir, "sft")
+      micro_batch=config.sft.get("micro_batch", 0), timing=timing,
+      stop_after=stop_after if stopped else 0)
+  out_dir = out_dir or os.path.join(workdir, f"sft_step{stop_after}" if stopped else "sft")
   policy_lib.save_params(params, out_dir)
-  shutil.rmtree(os.path.join(workdir, "bc_state"), ignore_errors=True)  # finished: no resume
+  if not stopped:  # finished: no resume
+    shutil.rmtree(os.path.join(workdir, "bc_state"), ignore_errors=True)
   # "seconds": the training's wall time, summed over the calls a resumed run took (each up to
   # its last saved state); "resumed_at": the step this call began at (0: not resumed).
   with open(os.path.join(out_dir, "bc_log.json"), "w") as f:
     json.dump({"examples": len(examples), "tasks": len(games), "steps": config.sft.steps,
+               "stopped_after": stop_after if stopped else 0,
                "batch_size": config.sft.batch_size, "seconds": round(timing["seconds"], 1),
                "resumed_at": timing["resumed_at"],
                "init_params": init_params_dir or "",
