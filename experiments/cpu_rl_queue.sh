@@ -76,6 +76,19 @@ publish() {  # publish <BC workdir> <evaluation workdir> <dest>: the small files
   cp "$ev"/eval_samples.jsonl "$dest"/ 2>/dev/null || true
   cp "$bc"/sft/bc_log.json "$dest"/
   cat "$bc"/command.txt "$ev"/command.txt > "$dest"/command.txt
+  # The start's teacher-forced fit (experiments/bc_fit.py) and the pauses inside its timings
+  # (notes.md, recorded by hand), where the BC workdir has them.
+  for f in bc_fit.json notes.md; do
+    if test -f "$bc/$f"; then cp "$bc/$f" "$dest"/; fi
+  done
+}
+
+evaluate_start() {  # evaluate_start <config> <BC workdir> <evaluation workdir> <dest>
+  # 102 games of each split (17 per task type); evaluate.py keeps every finished chunk of 16
+  # games (<evaluation workdir>/eval_episodes), so after a stop it resumes at its chunk.
+  rows_done "$3/eval_metrics.json" 2 || step "$3" $PY experiments/evaluate.py --config="$1" \
+    --workdir="$3" --params="$2/sft" --split=both --num_tasks=102 --dump=60
+  publish "$2" "$3" "$4"
 }
 
 # 0. The WebShop start, made again where runs/ was lost (a fresh checkout): as it was first
@@ -142,13 +155,9 @@ ALF="configs/alfworld.py:proxmo,smollm2,env.prompt=compact,env.max_steps=30"
 test -f "$B/sft/params.npz" || step "$B" $PY experiments/sft.py \
   --config="$ALF,sft.steps=150,sft.checkpoint_every=10" --workdir="$B"
 
-# 6. Both splits, 17 games per task type each. evaluate.py keeps every finished chunk of 16
-# games (runs/smollm2_alfworld_bc_eval/eval_episodes), so after a stop it resumes at the chunk it
-# was in (the first chunk took 634 s on 2026-12-04: 30-step episodes, 1 of 16 won).
+# 6. Both splits (the first chunk took 634 s on 2026-12-04: 30-step episodes, 1 of 16 won).
 E=runs/smollm2_alfworld_bc_eval
-rows_done "$E/eval_metrics.json" 2 || step "$E" $PY experiments/evaluate.py --config="$ALF" \
-  --workdir="$E" --params="$B/sft" --split=both --num_tasks=102 --dump=60
-publish "$B" "$E" experiments/results/warm_start/alfworld_smollm2_bc
+evaluate_start "$ALF" "$B" "$E" experiments/results/warm_start/alfworld_smollm2_bc
 
 # 8. ALFWorld start v2. The first clone (step 5) won 2 of 102 held-out games; in those episodes
 # 27 % of its actions repeated the one before and 20 % followed an action that did nothing, and
@@ -173,21 +182,10 @@ test -f "$D3/sft/params.npz" || step "$D3" $PY experiments/sft.py --config="$D3_
 test -f "$D3/bc_fit.json" || step "$D3" $PY experiments/bc_fit.py --config="$ALF6" \
   --params="$D3/sft" --tasks 40 --steps 160 --out "$D3/bc_fit.json"
 E3=runs/smollm2_alfworld_dart_full_eval
-rows_done "$E3/eval_metrics.json" 2 || step "$E3" $PY experiments/evaluate.py --config="$ALF6" \
-  --workdir="$E3" --params="$D3/sft" --split=both --num_tasks=102 --dump=60
-publish "$D3" "$E3" experiments/results/warm_start/alfworld_smollm2_dart_full
-for f in bc_fit.json notes.md; do
-  if test -f "$D3/$f"; then cp "$D3/$f" experiments/results/warm_start/alfworld_smollm2_dart_full/; fi
-done
+evaluate_start "$ALF6" "$D3" "$E3" experiments/results/warm_start/alfworld_smollm2_dart_full
+# Step 8's evaluation (its fit was measured by hand on 2026-12-05; the command is in the file).
 E2=runs/smollm2_alfworld_dart_eval
-rows_done "$E2/eval_metrics.json" 2 || step "$E2" $PY experiments/evaluate.py --config="$ALF6" \
-  --workdir="$E2" --params="$D/sft" --split=both --num_tasks=102 --dump=60
-publish "$D" "$E2" experiments/results/warm_start/alfworld_smollm2_dart
-# Its teacher-forced fit, measured by hand on 2026-12-05 (the command is in the file; step 10),
-# and the pauses inside its timings (notes.md, recorded by hand; add the training split's).
-for f in bc_fit.json notes.md; do
-  if test -f "$D/$f"; then cp "$D/$f" experiments/results/warm_start/alfworld_smollm2_dart/; fi
-done
+evaluate_start "$ALF6" "$D" "$E2" experiments/results/warm_start/alfworld_smollm2_dart
 
 # 9. ALFWorld RL pair from the DART start, queued only when that start's held-out success is at
 # least 10 %: then at least 1 - 0.9^4 = 34 % of groups of 4 are expected to have unequal returns
