@@ -232,7 +232,7 @@ fi
 # NLL 1.74 / 2.43 nats (LoRA at step 150: 41.9 / 38.8 %, 2.25 / 2.76), `take` still 0 of 9 + 9; at
 # 5 training `take` steps inspected (scratch script, in the run directory) the verb was `go` (4)
 # or `use` (1), and at 3 of them every later token was the expert's (object and receptacle). A
-# full step took 43 s against LoRA's 31 (micro-batches of 2 add 135M-float gradients). So the run
+# full step took 43 s against LoRA's 31 (why was not measured). So the run
 # goes on to its 150 steps from the probe's state, then the fit and both splits. Finished
 # (2026-12-05 03:40), it fits best of the three clones: greedy 65.0 / 57.5 %, command NLL 1.25 /
 # 1.69 nats, `take` 1 + 2 of 9 + 9.
