@@ -37,6 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from configs import common
+from proxmo_jax import buckets
 from proxmo_jax.models import transformer
 from proxmo_jax.training import behavior_cloning, train
 
@@ -87,7 +88,7 @@ def score_steps(policy, agent, pairs, batch: int = 8) -> list[dict]:
   for s in range(0, len(order), batch):
     rows = order[s:s + batch]
     need = max(sum(map(len, examples[i])) for i in rows)
-    length = next((b for b in LENGTH_BUCKETS if b >= need), need)
+    length = buckets.from_ladder(need, LENGTH_BUCKETS)
     ids = np.zeros((batch, length), np.int32)
     attn = np.zeros_like(ids)
     positions = np.zeros((batch, r_pad), np.int32)

@@ -212,8 +212,7 @@ def behavior_clone(config, workdir: str, out_dir: Optional[str] = None,
         f"vocab {policy.model_cfg.vocab_size})", flush=True)
   # With config.model.lora, only adapters are trained and the merged params are returned.
   timing = {}
-  stop_after = config.sft.get("stop_after", 0)
-  stopped = 0 < stop_after < config.sft.steps
+  stop_after = config.sft.get("stop_after", 0)   # validated: 0, or a step before the last
   params, losses_ = behavior_cloning.train_bc(
       policy.params, examples, policy.model_cfg, steps=config.sft.steps,
       batch_size=config.sft.batch_size, learning_rate=config.sft.learning_rate, seed=config.seed,
@@ -221,16 +220,16 @@ def behavior_clone(config, workdir: str, out_dir: Optional[str] = None,
       checkpoint_dir=os.path.join(workdir, "bc_state"),
       checkpoint_every=config.sft.get("checkpoint_every", 0),
       micro_batch=config.sft.get("micro_batch", 0), timing=timing,
-      stop_after=stop_after if stopped else 0)
-  out_dir = out_dir or os.path.join(workdir, f"sft_step{stop_after}" if stopped else "sft")
+      stop_after=stop_after)
+  out_dir = out_dir or os.path.join(workdir, f"sft_step{stop_after}" if stop_after else "sft")
   policy_lib.save_params(params, out_dir)
-  if not stopped:  # finished: no resume
+  if not stop_after:  # finished: no resume
     shutil.rmtree(os.path.join(workdir, "bc_state"), ignore_errors=True)
   # "seconds": the training's wall time, summed over the calls a resumed run took (each up to
   # its last saved state); "resumed_at": the step this call began at (0: not resumed).
   with open(os.path.join(out_dir, "bc_log.json"), "w") as f:
     json.dump({"examples": len(examples), "tasks": len(games), "steps": config.sft.steps,
-               "stopped_after": stop_after if stopped else 0,
+               "stopped_after": stop_after,
                "batch_size": config.sft.batch_size, "seconds": round(timing["seconds"], 1),
                "resumed_at": timing["resumed_at"],
                "init_params": init_params_dir or "",
