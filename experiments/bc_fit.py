@@ -37,6 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from configs import common
+from proxmo_jax import host_memory
 from proxmo_jax import buckets
 from proxmo_jax.models import transformer
 from proxmo_jax.training import behavior_cloning, train
@@ -135,6 +136,7 @@ def verb_cells(split_report: dict) -> str:
 
 
 def main(argv=None):
+  host_memory.keep_freed_memory()  # before JAX runs: XLA's buffers are reused, not faulted in
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--config", required=True)
   parser.add_argument("--params", required=True,

@@ -2,7 +2,7 @@
 
     python experiments/bench_update.py [--model smollm2-135m] [--batch 8] [--prompt_len 192]
         [--response_len 64] [--threads 1,2] [--repeats 2] [--lora_rank 8] [--lora_top 8]
-        [--layers 0] [--ragged 0.15 --micro 2]
+        [--layers 0] [--ragged 0.15 --micro 2] [--malloc keep|default]
 
 One HF `LlamaForCausalLM` with random weights at the model's shapes is imported into the JAX
 param tree, so both sides hold the same weights and see the same batch: B rows of P prompt and R
@@ -38,6 +38,10 @@ JAX rows:
 HF rows:
   full      model(ids).logits, log_softmax, the same PPO loss, backward, AdamW (its default path)
   keep      the same with logits_to_keep = R + 1 (HF's own response-only head)
+
+--malloc keep (the default) runs each worker, both sides, with `proxmo_jax.host_memory.
+keep_freed_memory()`, as the experiment scripts run; `default` with glibc's malloc settings,
+under which every JAX step faults its buffers' pages in again.
 
 Scoring (old / reference log-probs): forward only, JAX full vs response-only, HF full vs keep.
 
@@ -107,6 +111,9 @@ def _time(fn):
 
 
 def worker(args):
+  if args.malloc == "keep":  # before JAX and torch start their threads; both sides share it
+    from proxmo_jax import host_memory
+    host_memory.keep_freed_memory()
   import jax
   import jax.numpy as jnp
   import numpy as np
@@ -265,6 +272,10 @@ def main():
   parser.add_argument("--ragged", type=float, default=0.0,
                       help="f > 0: prompt lengths uniform in [f P, P], left-padded")
   parser.add_argument("--micro", type=int, default=0, help="JAX micro-batch rows (0: one)")
+  parser.add_argument("--malloc", choices=("keep", "default"), default="keep",
+                      help="keep: freed memory stays in the worker process for reuse, on both "
+                      "sides (proxmo_jax.host_memory, what the experiment scripts do); default: "
+                      "glibc's malloc settings")
   parser.add_argument("--_worker", action="store_true", help=argparse.SUPPRESS)
   args = parser.parse_args()
   if args.model != "smollm2-135m":
@@ -276,7 +287,8 @@ def main():
         f"({args.prompt_len} prompt + {args.response_len} response) tokens"
         f"{f', prompts of {args.ragged} P to P real tokens' if args.ragged else ''}"
         f"{f', JAX micro-batches of {args.micro} rows' if args.micro else ''}, LoRA rank "
-        f"{args.lora_rank}, median of {args.repeats}; other jobs may share the CPU")
+        f"{args.lora_rank}, median of {args.repeats}, malloc {args.malloc}; other jobs may share "
+        "the CPU")
   for n in (int(t) for t in args.threads.split(",")):
     cmd = [sys.executable, os.path.abspath(__file__), "--_worker", "--threads", str(n)] + [
         f"--{k}={v}" for k, v in vars(args).items() if k not in ("threads", "_worker")]

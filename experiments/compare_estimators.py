@@ -55,6 +55,7 @@ import time
 import numpy as np
 
 from configs import common
+from proxmo_jax import host_memory
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUDGETS = {
@@ -660,6 +661,7 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
+  host_memory.keep_freed_memory()  # before JAX runs: XLA's buffers are reused, not faulted in
   args = parse_args(argv)
   estimators = [n.strip() for n in args.estimators.split(",") if n.strip()]
   unknown = [n for n in estimators if n not in common.ESTIMATORS]

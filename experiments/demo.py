@@ -23,6 +23,7 @@ import time
 import numpy as np
 
 from configs import corridor
+from proxmo_jax import host_memory
 from proxmo_jax.training import eval_table, train
 
 
@@ -48,6 +49,7 @@ def _plot(curves, path, headline):
 
 
 def main():
+  host_memory.keep_freed_memory()  # before JAX runs: XLA's buffers are reused, not faulted in
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--workdir", default="runs/demo")
   parser.add_argument("--iterations", type=int, default=12)

@@ -22,6 +22,7 @@ import time
 import numpy as np
 
 from configs import alfworld
+from proxmo_jax import host_memory
 from proxmo_jax.training import eval_table, train
 
 
@@ -62,6 +63,7 @@ def timing_summary(workdir: str) -> str:
 
 
 def main():
+  host_memory.keep_freed_memory()  # before JAX runs: XLA's buffers are reused, not faulted in
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--workdir", default="runs/demo_alfworld")
   parser.add_argument("--iterations", type=int, default=None)

@@ -30,6 +30,7 @@ import jax
 from absl import app, flags
 from ml_collections import config_flags
 
+from proxmo_jax import host_memory
 from proxmo_jax import parallel
 from proxmo_jax.parallel import multihost
 from proxmo_jax.models import lora as lora_lib
@@ -81,6 +82,7 @@ def sample_steps(episodes, decode, limit: int, split: str) -> list[dict]:
 
 def main(argv):
   del argv
+  host_memory.keep_freed_memory()  # before JAX runs: XLA's buffers are reused, not faulted in
   parallel.initialize()
   exp = train.build(_CONFIG.value, _WORKDIR.value, init_params_dir=_PARAMS.value or None)
   name = os.path.basename(os.path.normpath(_WORKDIR.value))

@@ -24,6 +24,7 @@ import jax
 import numpy as np
 
 from configs import common
+from proxmo_jax import host_memory
 from proxmo_jax.training import train, trainer as trainer_lib
 
 
@@ -41,6 +42,7 @@ def group_signal(episodes) -> dict:
 
 
 def main():
+  host_memory.keep_freed_memory()  # before JAX runs: XLA's buffers are reused, not faulted in
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--config", required=True)
   parser.add_argument("--params", default="", help="params.npz directory (e.g. a BC start)")

@@ -25,10 +25,12 @@ import jax
 
 
 from configs import common
+from proxmo_jax import host_memory
 from proxmo_jax.training import train, trainer as trainer_lib
 
 
 def main():
+  host_memory.keep_freed_memory()  # before JAX runs: XLA's buffers are reused, not faulted in
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--config", default="configs/alfworld.py:proxmo,tiny")
   parser.add_argument("--engine", choices=["fast", "plain"], default="fast")

@@ -12,6 +12,7 @@ end from there.
 from absl import app, flags
 from ml_collections import config_flags
 
+from proxmo_jax import host_memory
 from proxmo_jax.training import train
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "config file (path[:arg]).",
@@ -24,6 +25,7 @@ flags.mark_flags_as_required(["config", "workdir"])
 
 def main(argv):
   del argv
+  host_memory.keep_freed_memory()  # before JAX runs: XLA's buffers are reused, not faulted in
   print("params written to", train.behavior_clone(_CONFIG.value, _WORKDIR.value,
                                                      init_params_dir=_INIT.value or None))
 

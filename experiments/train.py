@@ -12,6 +12,7 @@ Re-running with the same --workdir resumes from its latest checkpoint. Writes
 from absl import app, flags
 from ml_collections import config_flags
 
+from proxmo_jax import host_memory
 from proxmo_jax import parallel
 from proxmo_jax.training import train
 
@@ -24,6 +25,7 @@ flags.mark_flags_as_required(["config", "workdir"])
 
 def main(argv):
   del argv
+  host_memory.keep_freed_memory()  # before JAX runs: XLA's buffers are reused, not faulted in
   parallel.initialize()
   train.train_and_evaluate(_CONFIG.value, _WORKDIR.value, _INIT.value or None)
 
