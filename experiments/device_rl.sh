@@ -23,6 +23,10 @@
 #   expert's labels). Its demonstrations replay the live expert on one core (about 10 min for 240
 #   games on 2 cores): RUN_DIR/bc/bc_demos.json, when present (prepare_device_carry.sh alfworld
 #   dart carries the CPU run's), is read instead.
+# ALF_START=dart_full (ALFWorld): the same demonstrations and history, cloned by full fine-tuning
+#   (no LoRA, lr 5e-5), the recipe of cpu_rl_queue.sh step 10: the best teacher-forced fit of the
+#   three CPU starts (greedy = expert at 57.5 % of held-out steps against 38.8 % for step 8's
+#   LoRA clone; README). Its demonstrations are step 8's (the same key), carried the same way.
 # smoke: a few minutes on a CPU (plumbing only: 2 BC steps, 1 iteration of 2 x 2 episodes; for
 #   ALFWorld, 1 game per task type and split generated into $ALFWORLD_GAMES, default
 #   data/alfworld_smoke, when missing).
@@ -41,12 +45,13 @@ ENV=$1 GGUF=$(realpath "$2") RUN=$(realpath -m "$3") BUDGET=$4 SCALE=${5:-full}
 DEST=$(realpath -m "${6:-$3}")  # absolute: archive() runs tar from inside RUN
 case "$ENV" in webshop|alfworld) ;; *) echo "ENV $ENV: use webshop or alfworld" >&2; exit 2;; esac
 START=${ALF_START:-walkthrough}
-case "$ENV:$START" in webshop:walkthrough|alfworld:walkthrough|alfworld:dart) ;;
-  *) echo "ALF_START=$START: use walkthrough or dart (ALFWorld only)" >&2; exit 2;; esac
+case "$ENV:$START" in webshop:walkthrough|alfworld:walkthrough|alfworld:dart|alfworld:dart_full) ;;
+  *) echo "ALF_START=$START: use walkthrough, dart or dart_full (the last two ALFWorld only)" >&2
+     exit 2;; esac
 [ -n "${ALFWORLD_GAMES:-}" ] && ALFWORLD_GAMES=$(realpath -m "$ALFWORLD_GAMES")  # before the cd
 # A RUN_DIR continues only the run it began: its clone and evaluations are of one environment
 # and scale.
-KIND="$ENV $SCALE"; [ "$START" = dart ] && KIND="$KIND dart"
+KIND="$ENV $SCALE"; [ "$START" != walkthrough ] && KIND="$KIND $START"
 if [ -f "$RUN/device_run" ] && [ "$(cat "$RUN/device_run")" != "$KIND" ]; then
   echo "RUN_DIR $RUN holds a '$(cat "$RUN/device_run")' run, not '$KIND': give another" \
     "RUN_DIR (nothing was changed)" >&2
@@ -112,9 +117,10 @@ else
   # worker, README; every game an evaluation meets is loaded first): 8 workers per 64 envs on
   # the device's 16 cores, not the 2-core default of 2.
   [ "$SCALE" = smoke ] || ENV_SETS="$ENV_SETS,env.num_workers=8"
-  [ "$START" = dart ] && ENV_SETS="$ENV_SETS,env.history_length=6"
+  [ "$START" != walkthrough ] && ENV_SETS="$ENV_SETS,env.history_length=6"
 fi
-DEMOS=""; [ "$START" = dart ] && DEMOS=",sft.expert_noise=0.2,sft.expert_labels=expert"
+BC_RECIPE=""; [ "$START" != walkthrough ] && BC_RECIPE=",sft.expert_noise=0.2,sft.expert_labels=expert"
+[ "$START" = dart_full ] && BC_RECIPE="$BC_RECIPE,model.lora.rank=0,sft.learning_rate=5e-5"
 # One prefill per batch at a power-of-two bucket (rollout.prefill_groups=false): grouped
 # prefills compile a program per (rows, width) group shape (20-30 for batches of ALFWorld's
 # 6-turn prompts, counted on the CPU), each paid again by a fresh device within its 15 minutes,
@@ -122,9 +128,10 @@ DEMOS=""; [ "$START" = dart ] && DEMOS=",sft.expert_noise=0.2,sft.expert_labels=
 ROLL="$ROLL --set eval.batch=$EVAL_BATCH --set rollout.prefill_groups=false --set ${ENV_SETS//,/ --set }"
 
 # 1. Behaviour cloning: the CPU starts' recipe (LoRA rank 16 on every layer, lr 2e-4, batch 16,
-# compact prompt) in one run of 150 steps (the CPU WebShop start ran 60 + 90 steps).
+# compact prompt; with dart_full every weight at lr 5e-5) in one run of 150 steps (the CPU
+# WebShop start ran 60 + 90 steps).
 BC_CFG="configs/$ENV.py:proxmo,smollm2,$ENV_SETS,model.init=gguf:$GGUF"
-BC_CFG="$BC_CFG,sft.steps=$BC_STEPS,sft.batch_size=$BC_BATCH,sft.micro_batch=$BC_BATCH$DEMOS"
+BC_CFG="$BC_CFG,sft.steps=$BC_STEPS,sft.batch_size=$BC_BATCH,sft.micro_batch=$BC_BATCH$BC_RECIPE"
 export JAX_COMPILATION_CACHE_DIR="$RUN/jax_cache"
 if [ -f "$RUN/bc/sft/params.npz" ]; then
   say "[device] BC: done before ($RUN/bc/sft), not repeated"

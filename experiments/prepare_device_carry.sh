@@ -2,15 +2,17 @@
 # The files a lent GPU needs for experiments/device_rl.sh, made from this checkout's .venv (the
 # device has no network, and one call carries at most 64 MiB of working tree):
 #
-#   experiments/prepare_device_carry.sh [alfworld [dart]]
+#   experiments/prepare_device_carry.sh [alfworld [dart|dart_full]]
 #
 #   .w/a      the first 58,000,000 bytes of SmolLM2-135M-Instruct.Q4_1.gguf   (call 1)
 #   .whl/     cp312 wheels of what the device image lacked                      (call 1)
 #   .w2/b     the rest of the GGUF                                              (call 2)
 #   .w2/alfpkgs.tgz, .w2/games.tgz   with `alfworld`: TextWorld's engine packages, the
 #             fast_downward planner and the generated games of data/alfworld_gen (call 2)
-#   .w2/bc_demos.json.gz   with `alfworld dart`: the DART demonstrations of the CPU queue's step 8
-#             (runs/smollm2_alfworld_dart/bc_demos.json), so the device does not replay them
+#   .w2/bc_demos.json.gz   with `alfworld dart` or `alfworld dart_full`: the DART demonstrations
+#             of the CPU queue's step 8 (runs/smollm2_alfworld_dart/bc_demos.json; made here with
+#             `sft.py --demos_only` when absent, about 10 min on 2 cores), so that the device does
+#             not replay them
 #
 # .w, .w2 and .whl are in .gitignore. It prints the two device commands (docs/accelerators.md:
 # the procedure and what each call measured). Run it after `make test` (the .venv, the wheel).
@@ -47,14 +49,17 @@ if [ "${1:-}" = alfworld ]; then
   rm -rf "$STAGE"
   tar czf .w2/games.tgz -C data alfworld_gen
   rm -f .w2/bc_demos.json.gz
-  if [ "${2:-}" = dart ]; then
-    if [ -f runs/smollm2_alfworld_dart/bc_demos.json ]; then
-      gzip -c runs/smollm2_alfworld_dart/bc_demos.json > .w2/bc_demos.json.gz
-    else
-      echo "no runs/smollm2_alfworld_dart/bc_demos.json (cpu_rl_queue.sh step 8 makes it): the" \
-        "device replays the demonstrations (about 10 min of one core)" >&2
-    fi
-  fi
+  case "${2:-}" in
+    dart|dart_full)
+      # The queue's step 8 config (the demonstrations' key is the same as the device's BC config's:
+      # the env config less its worker count, the demonstrator, the seed and the tasks).
+      test -f runs/smollm2_alfworld_dart/bc_demos.json || $PY experiments/sft.py --demos_only \
+        --config=configs/alfworld.py:proxmo,smollm2,env.prompt=compact,env.max_steps=30,env.history_length=6,sft.expert_noise=0.2,sft.expert_labels=expert \
+        --workdir=runs/smollm2_alfworld_dart
+      gzip -c runs/smollm2_alfworld_dart/bc_demos.json > .w2/bc_demos.json.gz;;
+    "") ;;
+    *) echo "$2: use dart or dart_full (or nothing: the walkthrough start)" >&2; exit 2;;
+  esac
 fi
 du -cb .w .whl | tail -1 | awk '{printf "call 1 carries %.1f MiB\n", $1 / 1048576}'
 du -cb .w2 | tail -1 | awk '{printf "call 2 carries %.1f MiB\n", $1 / 1048576}'
@@ -62,9 +67,9 @@ ENV=webshop EXTRA=""
 if [ "${1:-}" = alfworld ]; then
   ENV=alfworld
   EXTRA="tar xzf .w2/alfpkgs.tgz -C /root/pydeps && mkdir -p data && tar xzf .w2/games.tgz -C data && "
-  if [ "${2:-}" = dart ]; then
-    test -f .w2/bc_demos.json.gz && EXTRA="${EXTRA}mkdir -p /root/run/bc && gunzip -c .w2/bc_demos.json.gz > /root/run/bc/bc_demos.json && "
-    EXTRA="${EXTRA}ALF_START=dart "
+  if [ -n "${2:-}" ]; then
+    EXTRA="${EXTRA}mkdir -p /root/run/bc && gunzip -c .w2/bc_demos.json.gz > /root/run/bc/bc_demos.json && "
+    EXTRA="${EXTRA}ALF_START=$2 "
   fi
 fi
 cat <<EOF

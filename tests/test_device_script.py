@@ -29,8 +29,8 @@ def test_smoke_run_archives_and_pairs(tmp_path, env_name):
   env["PY"] = sys.executable
   env["ALFWORLD_GAMES"] = str(tmp_path / "games")  # ALFWorld: one game per type and split
   kind = f"{env_name} smoke"
-  if env_name == "alfworld":  # the DART start (the walkthrough clone is WebShop's path too)
-    env["ALF_START"], kind = "dart", kind + " dart"
+  if env_name == "alfworld":  # the DART start by full fine-tuning (the walkthrough clone is
+    env["ALF_START"], kind = "dart_full", kind + " dart_full"   # WebShop's path too)
   call = lambda: subprocess.run(
       ["bash", os.path.join(REPO, "experiments", "device_rl.sh"), env_name, PATH, str(run),
        str(budget), "smoke", str(dest)],
@@ -48,10 +48,12 @@ def test_smoke_run_archives_and_pairs(tmp_path, env_name):
                           str(run), "60", "smoke"], env=plain, capture_output=True, text=True,
                          timeout=60, check=False)
   assert wrong.returncode == 2 and f"holds a '{kind}' run" in wrong.stderr
-  if env_name == "alfworld":  # the clone learnt from DART demonstrations, with 6 turns shown
-    demos = json.load(open(run / "bc" / "bc_demos.json"))
+  if env_name == "alfworld":  # the clone learnt from DART demonstrations, with 6 turns shown,
+    demos = json.load(open(run / "bc" / "bc_demos.json"))   # every weight trained
     assert demos["key"]["noise"] == 0.2 and demos["key"]["labels"] == "expert"
     assert demos["key"]["env"]["history_length"] == 6 and demos["pairs"]
+    bc_line = [l for l in open(run / "device.log") if "] BC: " in l and "sft.py" in l]
+    assert len(bc_line) == 1 and "model.lora.rank=0,sft.learning_rate=5e-5" in bc_line[0]
   assert (dest / "results.tar.gz").exists()
   collect_device_run.main([str(dest / "results.tar.gz"), "--out", str(out),
                            "--start_out", str(tmp_path / "start")])

@@ -162,6 +162,29 @@ def test_behavior_cloning_reads_its_demonstrations_back(tmp_path, monkeypatch):
     train.behavior_clone(c, str(tmp_path), str(tmp_path / "other"))
 
 
+def test_demonstrations_written_alone_are_what_behavior_cloning_trains_on(tmp_path, monkeypatch):
+  """train.write_demonstrations (sft.py --demos_only) writes bc_demos.json without training; a
+  behaviour cloning with the same config and workdir then replays no demonstration and ends
+  with the params of a run that made its own."""
+  import numpy as np  # pylint: disable=import-outside-toplevel
+  from proxmo_jax.training import behavior_cloning  # pylint: disable=import-outside-toplevel
+  c = _config(tmp_path)
+  own = train.behavior_clone(c, str(tmp_path / "own"))
+  path = train.write_demonstrations(c, str(tmp_path / "run"))
+  assert path == str(tmp_path / "run" / "bc_demos.json")
+  assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["bc_demos.json"]
+  assert (json.loads(open(path).read()) ==
+          json.loads((tmp_path / "own" / "bc_demos.json").read_text()))
+
+  def replay(*args, **kwargs):
+    raise AssertionError("demonstrations replayed")
+
+  monkeypatch.setattr(behavior_cloning, "expert_steps", replay)
+  carried = train.behavior_clone(c, str(tmp_path / "run"))
+  a, b = np.load(f"{own}/params.npz"), np.load(f"{carried}/params.npz")
+  assert set(a) == set(b) and all(np.array_equal(a[k], b[k]) for k in a)
+
+
 def test_multihost_table_of_a_split_with_types_the_other_lacks(tmp_path, monkeypatch):
   """Evaluating the training tasks on 2 hosts gathers rows keyed by the evaluated split's types.
 

@@ -185,6 +185,24 @@ def _demonstrations(config, spec, games, workdir: str) -> list[tuple[str, str]]:
   return pairs
 
 
+def _bc_games(config, spec):
+  """The training tasks behaviour cloning demonstrates (the first sft.num_games, 0: all)."""
+  return spec.train_tasks[:config.sft.num_games] if config.sft.num_games else spec.train_tasks
+
+
+def write_demonstrations(config, workdir: str) -> str:
+  """Makes (or keeps, when its key matches) <workdir>/bc_demos.json, the expert's steps that
+  `behavior_clone` with this config and workdir trains on, without training; returns its path.
+  For a machine that should not spend its time replaying the expert (a lent accelerator: the
+  file travels there; docs/accelerators.md)."""
+  config_validation.validate(config)
+  os.makedirs(workdir, exist_ok=True)
+  spec = env_registry.make(config.env)
+  pairs = _demonstrations(config, spec, _bc_games(config, spec), workdir)
+  print(f"{len(pairs)} expert steps in {os.path.join(workdir, 'bc_demos.json')}", flush=True)
+  return os.path.join(workdir, "bc_demos.json")
+
+
 def behavior_clone(config, workdir: str, out_dir: Optional[str] = None,
                    init_params_dir: Optional[str] = None) -> str:
   """Trains the configured model on the environment's expert; returns the params directory.
@@ -200,7 +218,7 @@ def behavior_clone(config, workdir: str, out_dir: Optional[str] = None,
   config_validation.validate(config)
   os.makedirs(workdir, exist_ok=True)
   spec = env_registry.make(config.env)
-  games = spec.train_tasks[:config.sft.num_games] if config.sft.num_games else spec.train_tasks
+  games = _bc_games(config, spec)
   pairs = _demonstrations(config, spec, games, workdir)
   tokenizer = None
   if not policy_lib.is_pretrained(config.model.init) or config.tokenizer.kind != "model":
@@ -237,4 +255,5 @@ def behavior_clone(config, workdir: str, out_dir: Optional[str] = None,
   return out_dir
 
 
-__all__ = ["Experiment", "Run", "behavior_clone", "build", "train_and_evaluate"]
+__all__ = ["Experiment", "Run", "behavior_clone", "build", "train_and_evaluate",
+           "write_demonstrations"]
