@@ -2,7 +2,7 @@
 
     python experiments/bench_update.py [--model smollm2-135m] [--batch 8] [--prompt_len 192]
         [--response_len 64] [--threads 1,2] [--repeats 2] [--lora_rank 8] [--lora_top 8]
-        [--layers 0] [--ragged 0.15 --micro 2] [--malloc keep|default]
+        [--layers 0] [--ragged 0.15 --micro 2] [--malloc keep|default] [--warmup 1]
 
 One HF `LlamaForCausalLM` with random weights at the model's shapes is imported into the JAX
 param tree, so both sides hold the same weights and see the same batch: B rows of P prompt and R
@@ -244,10 +244,11 @@ def worker(args):
   runs = {k: v for k, v in runs.items() if only is None or f"{k[0]}:{k[1]}:{k[2]}" in only}
   compile_s, times = {}, {k: [] for k in runs}
   for key, (warm, run, done) in runs.items():
-    # Warm-up: one full untimed step on both sides (for JAX it compiles; a first execution also
-    # pays for allocating and faulting in its buffers: 18 s against 13 s for the 30-layer JAX
-    # update here, which a median of 2 repeats had half counted).
-    compile_s["/".join(key)] = _time(warm) + _time(run)
+    # Warm-up: `--warmup` full untimed steps on both sides (for JAX the first compiles; a first
+    # execution also pays for allocating and faulting in its buffers: 18 s against 13 s for the
+    # 30-layer JAX update here, which a median of 2 repeats had half counted; with --malloc keep
+    # the heap grows over the first 3-4 steps before no page faults are left).
+    compile_s["/".join(key)] = _time(warm) + sum(_time(run) for _ in range(args.warmup))
     for _ in range(args.repeats):
       times[key].append(_time(run))
     done()
@@ -276,6 +277,7 @@ def main():
                       help="keep: freed memory stays in the worker process for reuse, on both "
                       "sides (proxmo_jax.host_memory, what the experiment scripts do); default: "
                       "glibc's malloc settings")
+  parser.add_argument("--warmup", type=int, default=1, help="untimed steps before the timed ones")
   parser.add_argument("--_worker", action="store_true", help=argparse.SUPPRESS)
   args = parser.parse_args()
   if args.model != "smollm2-135m":
@@ -287,8 +289,8 @@ def main():
         f"({args.prompt_len} prompt + {args.response_len} response) tokens"
         f"{f', prompts of {args.ragged} P to P real tokens' if args.ragged else ''}"
         f"{f', JAX micro-batches of {args.micro} rows' if args.micro else ''}, LoRA rank "
-        f"{args.lora_rank}, median of {args.repeats}, malloc {args.malloc}; other jobs may share "
-        "the CPU")
+        f"{args.lora_rank}, median of {args.repeats} after {args.warmup} untimed, malloc "
+        f"{args.malloc}; other jobs may share the CPU")
   for n in (int(t) for t in args.threads.split(",")):
     cmd = [sys.executable, os.path.abspath(__file__), "--_worker", "--threads", str(n)] + [
         f"--{k}={v}" for k, v in vars(args).items() if k not in ("threads", "_worker")]
