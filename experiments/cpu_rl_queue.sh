@@ -31,6 +31,9 @@
 #   3. WebShop v2, ProxMO: 12 iterations of 16 goals x 4 episodes from the same start, rollouts
 #      at the evaluation temperature 0.4, LoRA on the top 8 layers (why: at step 3).
 #   7. WebShop v2, GRPO: the same settings and code as step 3 (the paired baseline).
+# Steps 4 and 10 come first of all (since 2026-12-05): a session that begins without runs/ makes
+# the ALFWorld start v3 and its held-out row within its hours (the comment above step 4 has the
+# budget), where step 0 (3 h) came first before.
 # Steps 9-11 come before 3 and 7 (since 2026-12-04, night): the ALFWorld half of the issue has
 # no RL run yet, while WebShop has v1 on this CPU and a short pair on a GPU.
 # Step 8 comes before 3 and 7 (since 2026-12-04, evening): the first ALFWorld start won 2 of 102
@@ -91,6 +94,28 @@ evaluate_start() {  # evaluate_start <config> <BC workdir> <evaluation workdir> 
   publish "$2" "$3" "$4"
 }
 
+# First on a checkout without runs/ (since 2026-12-05, when a session began without it and
+# lost steps 8 and 10's runs, step 10's evaluation part way): the ALFWorld games (step 4) and the
+# ALFWorld start v3 (step 10), its fit and both splits, held-out first. About 2.7 h on 2 cores,
+# one session's hours when started at once: games 10 min, demonstrations 10 min, 150 full
+# fine-tuning steps at about 31 s (README: host memory), the fit 4 min, the 102 held-out games
+# about 56 min (7 chunks of 16 took 440-530 s each). Step 0's WebShop start alone costs 3 h,
+# and step 11, the ALFWorld RL pair, waits on this start's held-out row.
+# 4. generate_alfworld validates every game with the expert; the marker says all were written.
+A=data/alfworld_gen
+test -f "$A/.complete" || { step runs/alfworld_gen $PY experiments/generate_alfworld.py \
+  --root "$A" --per_task 40 --workers 2 && touch "$A/.complete"; }
+ALF="configs/alfworld.py:proxmo,smollm2,env.prompt=compact,env.max_steps=30"
+ALF6="$ALF,env.history_length=6"
+# 10. ALFWorld start v3: full fine-tuning (why: further down, before step 11).
+D3=runs/smollm2_alfworld_dart_full
+D3_CONFIG="$ALF6,sft.expert_noise=0.2,sft.expert_labels=expert,sft.steps=150,sft.checkpoint_every=10,model.lora.rank=0,sft.learning_rate=5e-5"
+test -f "$D3/sft/params.npz" || step "$D3" $PY experiments/sft.py --config="$D3_CONFIG" --workdir="$D3"
+test -f "$D3/bc_fit.json" || step "$D3" $PY experiments/bc_fit.py --config="$ALF6" \
+  --params="$D3/sft" --tasks 40 --steps 160 --out "$D3/bc_fit.json"
+E3=runs/smollm2_alfworld_dart_full_eval
+evaluate_start "$ALF6" "$D3" "$E3" experiments/results/warm_start/alfworld_smollm2_dart_full
+
 # 0. The WebShop start, made again where runs/ was lost (a fresh checkout): as it was first
 # made, 60 BC steps, then 90 more from them with seed 1 (about 3 h on 2 cores; resumable every
 # 10 steps, and resumed from those checkpoints). Made again on 2026-12-04 it logged the first
@@ -144,14 +169,10 @@ if ! test -f experiments/results/warm_start/webshop_smollm2_bc2/eval_metrics.jso
   publish runs/smollm2_webshop_bc2 "$W" experiments/results/warm_start/webshop_smollm2_bc2
 fi
 
-# 4. generate_alfworld validates every game with the expert; the marker says all were written.
-A=data/alfworld_gen
-test -f "$A/.complete" || { step runs/alfworld_gen $PY experiments/generate_alfworld.py \
-  --root "$A" --per_task 40 --workers 2 && touch "$A/.complete"; }
+# 4. The ALFWorld games: made first (above).
 
 # 5. Resumes from <workdir>/bc_state every 10 steps.
 B=runs/smollm2_alfworld_bc
-ALF="configs/alfworld.py:proxmo,smollm2,env.prompt=compact,env.max_steps=30"
 test -f "$B/sft/params.npz" || step "$B" $PY experiments/sft.py \
   --config="$ALF,sft.steps=150,sft.checkpoint_every=10" --workdir="$B"
 
@@ -171,18 +192,10 @@ evaluate_start "$ALF" "$B" "$E" experiments/results/warm_start/alfworld_smollm2_
 #   compact prompt grows from 290 to 387 tokens on average (30 training games' clean walkthroughs).
 # The same BC steps, batch, LoRA and horizon as step 5.
 D=runs/smollm2_alfworld_dart
-ALF6="$ALF,env.history_length=6"
 test -f "$D/sft/params.npz" || step "$D" $PY experiments/sft.py \
   --config="$ALF6,sft.expert_noise=0.2,sft.expert_labels=expert,sft.steps=150,sft.checkpoint_every=10" \
   --workdir="$D"
-# 10. ALFWorld start v3: full fine-tuning (why: further down, before step 11).
-D3=runs/smollm2_alfworld_dart_full
-D3_CONFIG="$ALF6,sft.expert_noise=0.2,sft.expert_labels=expert,sft.steps=150,sft.checkpoint_every=10,model.lora.rank=0,sft.learning_rate=5e-5"
-test -f "$D3/sft/params.npz" || step "$D3" $PY experiments/sft.py --config="$D3_CONFIG" --workdir="$D3"
-test -f "$D3/bc_fit.json" || step "$D3" $PY experiments/bc_fit.py --config="$ALF6" \
-  --params="$D3/sft" --tasks 40 --steps 160 --out "$D3/bc_fit.json"
-E3=runs/smollm2_alfworld_dart_full_eval
-evaluate_start "$ALF6" "$D3" "$E3" experiments/results/warm_start/alfworld_smollm2_dart_full
+# 10. ALFWorld start v3: made first (above; why: further down, before step 11).
 # Step 8's evaluation (its fit was measured by hand on 2026-12-05; the command is in the file).
 E2=runs/smollm2_alfworld_dart_eval
 evaluate_start "$ALF6" "$D" "$E2" experiments/results/warm_start/alfworld_smollm2_dart
