@@ -96,10 +96,10 @@ evaluate_start() {  # evaluate_start <config> <BC workdir> <evaluation workdir> 
 
 # First on a checkout without runs/ (since 2026-12-05, when a session began without it and
 # lost steps 8 and 10's runs, step 10's evaluation part way): the ALFWorld games (step 4) and the
-# ALFWorld start v3 (step 10), its fit and both splits, held-out first. About 2.7 h on 2 cores,
-# one session's hours when started at once: games 10 min, demonstrations 10 min, 150 full
-# fine-tuning steps at about 31 s (README: host memory), the fit 4 min, the 102 held-out games
-# about 56 min (7 chunks of 16 took 440-530 s each). Step 0's WebShop start alone costs 3 h,
+# ALFWorld start v3 (step 10), its fit and both splits, held-out first. About 2.7 h on 2 cores
+# to the held-out row, one session's hours when started at once: games 8-10 min, demonstrations
+# 8-10 min, 150 full fine-tuning steps at 30-33 s (README: host memory), the fit 4 min, the 102
+# held-out games about 56 min (7 chunks of 16 took 440-530 s each). Step 0's WebShop start alone costs 3 h,
 # and step 11, the ALFWorld RL pair, waits on this start's held-out row.
 # 4. generate_alfworld validates every game with the expert; the marker says all were written.
 A=data/alfworld_gen
