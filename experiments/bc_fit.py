@@ -37,8 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from configs import common
-from proxmo_jax import host_memory
-from proxmo_jax import buckets
+from proxmo_jax import buckets, host_memory
 from proxmo_jax.models import transformer
 from proxmo_jax.training import behavior_cloning, train
 

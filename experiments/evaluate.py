@@ -30,8 +30,7 @@ import jax
 from absl import app, flags
 from ml_collections import config_flags
 
-from proxmo_jax import host_memory
-from proxmo_jax import parallel
+from proxmo_jax import host_memory, parallel
 from proxmo_jax.parallel import multihost
 from proxmo_jax.models import lora as lora_lib
 from proxmo_jax.training import checkpointing, eval_store, eval_table, train

@@ -12,8 +12,7 @@ Re-running with the same --workdir resumes from its latest checkpoint. Writes
 from absl import app, flags
 from ml_collections import config_flags
 
-from proxmo_jax import host_memory
-from proxmo_jax import parallel
+from proxmo_jax import host_memory, parallel
 from proxmo_jax.training import train
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "config file (path[:arg]).",

@@ -143,19 +143,24 @@ def test_behavior_cloning_stopped_part_way_goes_on_to_the_straight_runs_end(tmp_
   assert not all(np.array_equal(a[k], p[k]) for k in a)
 
 
-def test_behavior_cloning_reads_its_demonstrations_back(tmp_path, monkeypatch):
-  """<workdir>/bc_demos.json keeps the expert's steps: a second run with the same settings
-  replays no demonstration; one under another seed (another key) makes them again."""
+def _forbid_replay(monkeypatch):
+  """From here on, replaying the expert (making demonstrations again) fails the test."""
   from proxmo_jax.training import behavior_cloning  # pylint: disable=import-outside-toplevel
-  c = _config(tmp_path)
-  train.behavior_clone(c, str(tmp_path))
-  stored = json.loads((tmp_path / "bc_demos.json").read_text())
-  assert stored["key"]["seed"] == c.seed and stored["pairs"]
 
   def replay(*args, **kwargs):
     raise AssertionError("demonstrations replayed")
 
   monkeypatch.setattr(behavior_cloning, "expert_steps", replay)
+
+
+def test_behavior_cloning_reads_its_demonstrations_back(tmp_path, monkeypatch):
+  """<workdir>/bc_demos.json keeps the expert's steps: a second run with the same settings
+  replays no demonstration; one under another seed (another key) makes them again."""
+  c = _config(tmp_path)
+  train.behavior_clone(c, str(tmp_path))
+  stored = json.loads((tmp_path / "bc_demos.json").read_text())
+  assert stored["key"]["seed"] == c.seed and stored["pairs"]
+  _forbid_replay(monkeypatch)
   train.behavior_clone(c, str(tmp_path), str(tmp_path / "again"))
   c.seed = 1
   with pytest.raises(AssertionError, match="replayed"):
@@ -167,7 +172,6 @@ def test_demonstrations_written_alone_are_what_behavior_cloning_trains_on(tmp_pa
   behaviour cloning with the same config and workdir then replays no demonstration and ends
   with the params of a run that made its own."""
   import numpy as np  # pylint: disable=import-outside-toplevel
-  from proxmo_jax.training import behavior_cloning  # pylint: disable=import-outside-toplevel
   c = _config(tmp_path)
   own = train.behavior_clone(c, str(tmp_path / "own"))
   path = train.write_demonstrations(c, str(tmp_path / "run"))
@@ -175,11 +179,7 @@ def test_demonstrations_written_alone_are_what_behavior_cloning_trains_on(tmp_pa
   assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["bc_demos.json"]
   assert (json.loads(open(path).read()) ==
           json.loads((tmp_path / "own" / "bc_demos.json").read_text()))
-
-  def replay(*args, **kwargs):
-    raise AssertionError("demonstrations replayed")
-
-  monkeypatch.setattr(behavior_cloning, "expert_steps", replay)
+  _forbid_replay(monkeypatch)
   carried = train.behavior_clone(c, str(tmp_path / "run"))
   a, b = np.load(f"{own}/params.npz"), np.load(f"{carried}/params.npz")
   assert set(a) == set(b) and all(np.array_equal(a[k], b[k]) for k in a)

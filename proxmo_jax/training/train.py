@@ -185,9 +185,15 @@ def _demonstrations(config, spec, games, workdir: str) -> list[tuple[str, str]]:
   return pairs
 
 
-def _bc_games(config, spec):
-  """The training tasks behaviour cloning demonstrates (the first sft.num_games, 0: all)."""
-  return spec.train_tasks[:config.sft.num_games] if config.sft.num_games else spec.train_tasks
+def _bc_demonstrations(config, workdir: str):
+  """(env spec, demonstrated tasks, expert steps) of behaviour cloning with this config: the
+  config validated, the workdir made, the first sft.num_games training tasks (0: all) and their
+  demonstrations, read from or written to <workdir>/bc_demos.json."""
+  config_validation.validate(config)
+  os.makedirs(workdir, exist_ok=True)
+  spec = env_registry.make(config.env)
+  games = spec.train_tasks[:config.sft.num_games] if config.sft.num_games else spec.train_tasks
+  return spec, games, _demonstrations(config, spec, games, workdir)
 
 
 def write_demonstrations(config, workdir: str) -> str:
@@ -195,10 +201,7 @@ def write_demonstrations(config, workdir: str) -> str:
   `behavior_clone` with this config and workdir trains on, without training; returns its path.
   For a machine that should not spend its time replaying the expert (a lent accelerator: the
   file travels there; docs/accelerators.md)."""
-  config_validation.validate(config)
-  os.makedirs(workdir, exist_ok=True)
-  spec = env_registry.make(config.env)
-  pairs = _demonstrations(config, spec, _bc_games(config, spec), workdir)
+  _, _, pairs = _bc_demonstrations(config, workdir)
   print(f"{len(pairs)} expert steps in {os.path.join(workdir, 'bc_demos.json')}", flush=True)
   return os.path.join(workdir, "bc_demos.json")
 
@@ -215,11 +218,7 @@ def behavior_clone(config, workdir: str, out_dir: Optional[str] = None,
   <workdir>/sft_step<k> (not sft/), keeping the resumable state, so that the same command
   without stop_after goes on from step k to the end.
   """
-  config_validation.validate(config)
-  os.makedirs(workdir, exist_ok=True)
-  spec = env_registry.make(config.env)
-  games = _bc_games(config, spec)
-  pairs = _demonstrations(config, spec, games, workdir)
+  spec, games, pairs = _bc_demonstrations(config, workdir)
   tokenizer = None
   if not policy_lib.is_pretrained(config.model.init) or config.tokenizer.kind != "model":
     tokenizer = policy_lib.make_tokenizer(config, workdir, spec, pairs=pairs)
