@@ -34,6 +34,10 @@
 # Steps 4 and 10 come first of all (since 2026-12-05): a session that begins without runs/ makes
 # the ALFWorld start v3 and its held-out row within its hours (the comment above step 4 has the
 # budget), where step 0 (3 h) came first before.
+# Step 11 comes right after step 10 (since 2026-12-05, morning; run order 4, 10, 11, 0-2, 5, 6, 8,
+# 9, 3, 7): runs/ outlived the session of 2026-12-05 04:25-07:00 UTC, so a pair of 11-12 h can span
+# sessions, and the steps before it in the old order remade what that session's new checkout had
+# lost (steps 0, 5 and 8: about 6 h of behaviour cloning, and evaluations already published).
 # Steps 9-11 come before 3 and 7 (since 2026-12-04, night): the ALFWorld half of the issue has
 # no RL run yet, while WebShop has v1 on this CPU and a short pair on a GPU.
 # Step 8 comes before 3 and 7 (since 2026-12-04, evening): the first ALFWorld start won 2 of 102
@@ -115,6 +119,60 @@ test -f "$D3/bc_fit.json" || step "$D3" $PY experiments/bc_fit.py --config="$ALF
   --params="$D3/sft" --tasks 40 --steps 160 --out "$D3/bc_fit.json"
 E3=runs/smollm2_alfworld_dart_full_eval
 evaluate_start "$ALF6" "$D3" "$E3" experiments/results/warm_start/alfworld_smollm2_dart_full
+
+# The ALFWorld RL pair (steps 9 and 11), defined here because step 11 comes next (since
+# 2026-12-05: the ALFWorld half of the issue has no RL run; the steps after it make again what a
+# new checkout lost, most of it published already).
+# 9. ALFWorld RL pair from the DART start, queued only when that start's held-out success is at
+# least 10 %: then at least 1 - 0.9^4 = 34 % of groups of 4 are expected to have unequal returns
+# (an advantage to learn from). The first start (2 of 102) gave 8 % of groups a signal by the same
+# count, too few. Settings as WebShop v2 where they transfer (the same reasons: rollouts at the
+# evaluation temperature 0.4, LoRA on the top 8 layers with the reference inside the update,
+# sampled old log-probs) and ALFWorld's from steps 6 and 8: 30 steps, 6 turns of history, the
+# 102 held-out games of step 8's first row (evaluated again here as the comparison's start).
+# 8 groups x 4 episodes per iteration, 8 iterations, held-out evaluation every 4. Pinned to
+# 22620ff, where an evaluation stopped part way (a session's end) resumes at its chunk.
+heldout_at_least() {  # heldout_at_least <eval_metrics.json> <fraction>: the held-out row's success
+  test -f "$1" && $PY -c "import json, sys; m = json.load(open(sys.argv[1])); \
+r = [v for k, v in m.items() if k.endswith('(held-out)')]; \
+sys.exit(not (r and r[0]['success_rate'] >= float(sys.argv[2])))" "$1" "$2"
+}
+alfworld_pair() {  # alfworld_pair <start sft dir> <out dir>: ProxMO, then GRPO, from that start
+  local code
+  code=$(pinned 22620ff)
+  echo "[queue $(date -u +%FT%TZ)] ALFWorld comparison $2 from $1, proxmo,grpo (code at 22620ff)"
+  PYTHONPATH="$code" $PY "$code/experiments/compare_estimators.py" --env alfworld --budget cpu \
+    --size smollm2 --start "$1" --estimators proxmo,grpo --seeds 0 --out "$2" \
+    --set env.prompt=compact --set env.max_steps=30 --set env.history_length=6 \
+    --set eval.num_tasks=102 --set checkpoint.every=1 --set ppo.old_logprobs=sampled \
+    --set ppo.mini_batch=32 --set model.lora.layers=8 --set rollout.temperature=0.4 \
+    --set env.groups_per_batch=8 --set iterations=8 --set eval.every=4
+}
+# 10, why full fine-tuning (its commands are in the first block above). Measured
+# 2026-12-05 with experiments/bc_fit.py, teacher-forced on 160 clean-walkthrough steps of 40 games
+# per split: both LoRA clones are under-fitted, alike on training and held-out games. Greedy
+# decoding writes the expert's response at 42 / 39 % of the steps (DART clone, training /
+# held-out) and 49 / 46 % (walkthrough clone), and at none of the 9 + 9 `take` steps. A clone that
+# does not pick up the task's object wins no task; step 8's start won 1 of 102 held-out games (the
+# walkthrough start 2). In step 8's demonstrations the expert takes the task's object at 328 of
+# the 405 steps where taking it is admissible (81 %), so the data teach it.
+# Full fine-tuning (lr 5e-5; the same demonstrations, batches and 150-step warm-up and cosine
+# schedule as step 8's LoRA, rank 16 at 2e-4) was probed for its first 60 steps (2026-12-05
+# 01:35-02:19, with a scratch script that stopped it there with its state kept, kept in the run
+# directory; `sft.stop_after=60` does the same since). On the same batches its loss at steps 11 /
+# 21 / 31 / 41 / 51 was 0.650 / 0.202 / 0.196 / 0.144 / 0.139 against LoRA's 2.880 / 1.321 /
+# 0.381 / 0.228 / 0.207. Its fit at step 60: greedy 46.9 / 37.5 % (training / held-out), command
+# NLL 1.74 / 2.43 nats (LoRA at step 150: 41.9 / 38.8 %, 2.25 / 2.76), `take` still 0 of 9 + 9; at
+# 5 training `take` steps inspected (scratch script, in the run directory) the verb was `go` (4)
+# or `use` (1), and at 3 of them every later token was the expert's (object and receptacle). A
+# full step took 43 s against LoRA's 31 (why was not measured). So the run
+# goes on to its 150 steps from the probe's state, then the fit and both splits. Finished
+# (2026-12-05 03:40), it fits best of the three clones: greedy 65.0 / 57.5 %, command NLL 1.25 /
+# 1.69 nats, `take` 1 + 2 of 9 + 9.
+# 11. The ALFWorld pair of step 9 from start v3, on the same condition.
+if heldout_at_least "$E3/eval_metrics.json" 0.10; then
+  alfworld_pair "$D3/sft" experiments/results/compare_alfworld_smollm2_v3
+fi
 
 # 0. The WebShop start, made again where runs/ was lost (a fresh checkout): as it was first
 # made, 60 BC steps, then 90 more from them with seed 1 (about 3 h on 2 cores; resumable every
@@ -200,58 +258,9 @@ test -f "$D/sft/params.npz" || step "$D" $PY experiments/sft.py \
 E2=runs/smollm2_alfworld_dart_eval
 evaluate_start "$ALF6" "$D" "$E2" experiments/results/warm_start/alfworld_smollm2_dart
 
-# 9. ALFWorld RL pair from the DART start, queued only when that start's held-out success is at
-# least 10 %: then at least 1 - 0.9^4 = 34 % of groups of 4 are expected to have unequal returns
-# (an advantage to learn from). The first start (2 of 102) gave 8 % of groups a signal by the same
-# count, too few. Settings as WebShop v2 where they transfer (the same reasons: rollouts at the
-# evaluation temperature 0.4, LoRA on the top 8 layers with the reference inside the update,
-# sampled old log-probs) and ALFWorld's from steps 6 and 8: 30 steps, 6 turns of history, the
-# 102 held-out games of step 8's first row (evaluated again here as the comparison's start).
-# 8 groups x 4 episodes per iteration, 8 iterations, held-out evaluation every 4. Pinned to
-# 22620ff, where an evaluation stopped part way (a session's end) resumes at its chunk.
-heldout_at_least() {  # heldout_at_least <eval_metrics.json> <fraction>: the held-out row's success
-  test -f "$1" && $PY -c "import json, sys; m = json.load(open(sys.argv[1])); \
-r = [v for k, v in m.items() if k.endswith('(held-out)')]; \
-sys.exit(not (r and r[0]['success_rate'] >= float(sys.argv[2])))" "$1" "$2"
-}
-alfworld_pair() {  # alfworld_pair <start sft dir> <out dir>: ProxMO, then GRPO, from that start
-  local code
-  code=$(pinned 22620ff)
-  echo "[queue $(date -u +%FT%TZ)] ALFWorld comparison $2 from $1, proxmo,grpo (code at 22620ff)"
-  PYTHONPATH="$code" $PY "$code/experiments/compare_estimators.py" --env alfworld --budget cpu \
-    --size smollm2 --start "$1" --estimators proxmo,grpo --seeds 0 --out "$2" \
-    --set env.prompt=compact --set env.max_steps=30 --set env.history_length=6 \
-    --set eval.num_tasks=102 --set checkpoint.every=1 --set ppo.old_logprobs=sampled \
-    --set ppo.mini_batch=32 --set model.lora.layers=8 --set rollout.temperature=0.4 \
-    --set env.groups_per_batch=8 --set iterations=8 --set eval.every=4
-}
+# 9. Step 8's pair (its settings above, at step 11), on the same condition.
 if heldout_at_least "$E2/eval_metrics.json" 0.10; then
   alfworld_pair "$D/sft" experiments/results/compare_alfworld_smollm2
-fi
-# 10, why full fine-tuning (its commands are above, before step 8's evaluation). Measured
-# 2026-12-05 with experiments/bc_fit.py, teacher-forced on 160 clean-walkthrough steps of 40 games
-# per split: both LoRA clones are under-fitted, alike on training and held-out games. Greedy
-# decoding writes the expert's response at 42 / 39 % of the steps (DART clone, training /
-# held-out) and 49 / 46 % (walkthrough clone), and at none of the 9 + 9 `take` steps. A clone that
-# does not pick up the task's object wins no task; step 8's start won 1 of 102 held-out games (the
-# walkthrough start 2). In step 8's demonstrations the expert takes the task's object at 328 of
-# the 405 steps where taking it is admissible (81 %), so the data teach it.
-# Full fine-tuning (lr 5e-5; the same demonstrations, batches and 150-step warm-up and cosine
-# schedule as step 8's LoRA, rank 16 at 2e-4) was probed for its first 60 steps (2026-12-05
-# 01:35-02:19, with a scratch script that stopped it there with its state kept, kept in the run
-# directory; `sft.stop_after=60` does the same since). On the same batches its loss at steps 11 /
-# 21 / 31 / 41 / 51 was 0.650 / 0.202 / 0.196 / 0.144 / 0.139 against LoRA's 2.880 / 1.321 /
-# 0.381 / 0.228 / 0.207. Its fit at step 60: greedy 46.9 / 37.5 % (training / held-out), command
-# NLL 1.74 / 2.43 nats (LoRA at step 150: 41.9 / 38.8 %, 2.25 / 2.76), `take` still 0 of 9 + 9; at
-# 5 training `take` steps inspected (scratch script, in the run directory) the verb was `go` (4)
-# or `use` (1), and at 3 of them every later token was the expert's (object and receptacle). A
-# full step took 43 s against LoRA's 31 (why was not measured). So the run
-# goes on to its 150 steps from the probe's state, then the fit and both splits. Finished
-# (2026-12-05 03:40), it fits best of the three clones: greedy 65.0 / 57.5 %, command NLL 1.25 /
-# 1.69 nats, `take` 1 + 2 of 9 + 9.
-# 11. The ALFWorld pair of step 9 from start v3, on the same condition.
-if heldout_at_least "$E3/eval_metrics.json" 0.10; then
-  alfworld_pair "$D3/sft" experiments/results/compare_alfworld_smollm2_v3
 fi
 # 3. WebShop v2, pinned to 22620ff, so that ProxMO and GRPO run the same code. It was planned at
 # 6accdf0 (the update's micro-batches sorted by length and trimmed, 1.35x); d0da81b added grouped
