@@ -131,7 +131,11 @@ evaluate_start "$ALF6" "$D3" "$E3" experiments/results/warm_start/alfworld_smoll
 # sampled old log-probs) and ALFWorld's from steps 6 and 8: 30 steps, 6 turns of history, the
 # 102 held-out games of step 8's first row (evaluated again here as the comparison's start).
 # 8 groups x 4 episodes per iteration, 8 iterations, held-out evaluation every 4. Pinned to
-# 22620ff, where an evaluation stopped part way (a session's end) resumes at its chunk.
+# c846a2f (since 2026-12-05, before either pair started; 22620ff before): evaluations stopped
+# part way (a session's end) resume at their chunk (since 22620ff), and every script keeps
+# XLA's freed buffers mapped (proxmo_jax/host_memory.py, since 5ce454e; a PPO update step
+# 1.27x faster in a scratch loop, README: host memory).
+PIN=c846a2f
 heldout_at_least() {  # heldout_at_least <eval_metrics.json> <fraction>: the held-out row's success
   test -f "$1" && $PY -c "import json, sys; m = json.load(open(sys.argv[1])); \
 r = [v for k, v in m.items() if k.endswith('(held-out)')]; \
@@ -139,8 +143,8 @@ sys.exit(not (r and r[0]['success_rate'] >= float(sys.argv[2])))" "$1" "$2"
 }
 alfworld_pair() {  # alfworld_pair <start sft dir> <out dir>: ProxMO, then GRPO, from that start
   local code
-  code=$(pinned 22620ff)
-  echo "[queue $(date -u +%FT%TZ)] ALFWorld comparison $2 from $1, proxmo,grpo (code at 22620ff)"
+  code=$(pinned "$PIN")
+  echo "[queue $(date -u +%FT%TZ)] ALFWorld comparison $2 from $1, proxmo,grpo (code at $PIN)"
   PYTHONPATH="$code" $PY "$code/experiments/compare_estimators.py" --env alfworld --budget cpu \
     --size smollm2 --start "$1" --estimators proxmo,grpo --seeds 0 --out "$2" \
     --set env.prompt=compact --set env.max_steps=30 --set env.history_length=6 \
@@ -262,11 +266,12 @@ evaluate_start "$ALF6" "$D" "$E2" experiments/results/warm_start/alfworld_smollm
 if heldout_at_least "$E2/eval_metrics.json" 0.10; then
   alfworld_pair "$D/sft" experiments/results/compare_alfworld_smollm2
 fi
-# 3. WebShop v2, pinned to 22620ff, so that ProxMO and GRPO run the same code. It was planned at
-# 6accdf0 (the update's micro-batches sorted by length and trimmed, 1.35x); d0da81b added grouped
-# prefills (sampling batches of 16 WebShop compact prompts of 84-754 tokens took 2.52x less time,
-# greedy 16 new tokens; README) and 22620ff evaluations that resume at their chunk after a stop;
-# neither run had started when the pin moved (2026-12-04).
+# 3. WebShop v2, pinned to $PIN (above), so that ProxMO and GRPO run the same code. It was
+# planned at 6accdf0 (the update's micro-batches sorted by length and trimmed, 1.35x); d0da81b
+# added grouped prefills (sampling batches of 16 WebShop compact prompts of 84-754 tokens took
+# 2.52x less time, greedy 16 new tokens; README), 22620ff evaluations that resume at their chunk
+# after a stop, 5ce454e the kept host memory; neither run had started when the pin moved
+# (2026-12-04 to 22620ff, 2026-12-05 to c846a2f).
 # Why these settings (measured):
 # - rollouts at the evaluation temperature 0.4: v1's T 1.0 rollouts succeeded in 25 % of
 #   episodes against 43 % at the T 0.4 evaluation, and v1's held-out success fell while its
@@ -285,9 +290,9 @@ fi
 V2="--set iterations=12 --set eval.every=6 --set model.lora.layers=8 \
   --set env.groups_per_batch=16 --set rollout.temperature=0.4"
 # shellcheck disable=SC2086
-webshop_comparison 22620ff proxmo experiments/results/compare_webshop_smollm2_v2 $V2
+webshop_comparison "$PIN" proxmo experiments/results/compare_webshop_smollm2_v2 $V2
 
 # 7. The paired baseline of step 3 (compare_estimators skips the finished ProxMO run).
 # shellcheck disable=SC2086
-webshop_comparison 22620ff proxmo,grpo experiments/results/compare_webshop_smollm2_v2 $V2
+webshop_comparison "$PIN" proxmo,grpo experiments/results/compare_webshop_smollm2_v2 $V2
 echo "[queue $(date -u +%FT%TZ)] done"
