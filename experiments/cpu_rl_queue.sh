@@ -135,18 +135,22 @@ evaluate_start "$ALF6" "$D3" "$E3" experiments/results/warm_start/alfworld_smoll
 # part way (a session's end) resume at their chunk (since 22620ff), and every script keeps
 # XLA's freed buffers mapped (proxmo_jax/host_memory.py, since 5ce454e; a PPO update step
 # 1.27x faster in a scratch loop, README: host memory).
+# ProxMO and GRPO advance in lockstep (one iteration each in turn, in one process; since
+# 2026-12-05, before either pair started): a pair takes 11-12 h here, several sessions, and one
+# cut by the project's end is still paired at the same iteration count
+# (experiments/collect_device_run.py builds its records from the runs' progress.json).
 PIN=c846a2f
 heldout_at_least() {  # heldout_at_least <eval_metrics.json> <fraction>: the held-out row's success
   test -f "$1" && $PY -c "import json, sys; m = json.load(open(sys.argv[1])); \
 r = [v for k, v in m.items() if k.endswith('(held-out)')]; \
 sys.exit(not (r and r[0]['success_rate'] >= float(sys.argv[2])))" "$1" "$2"
 }
-alfworld_pair() {  # alfworld_pair <start sft dir> <out dir>: ProxMO, then GRPO, from that start
+alfworld_pair() {  # alfworld_pair <start sft dir> <out dir>: ProxMO and GRPO from that start
   local code
   code=$(pinned "$PIN")
   echo "[queue $(date -u +%FT%TZ)] ALFWorld comparison $2 from $1, proxmo,grpo (code at $PIN)"
   PYTHONPATH="$code" $PY "$code/experiments/compare_estimators.py" --env alfworld --budget cpu \
-    --size smollm2 --start "$1" --estimators proxmo,grpo --seeds 0 --out "$2" \
+    --size smollm2 --start "$1" --estimators proxmo,grpo --seeds 0 --out "$2" --lockstep \
     --set env.prompt=compact --set env.max_steps=30 --set env.history_length=6 \
     --set eval.num_tasks=102 --set checkpoint.every=1 --set ppo.old_logprobs=sampled \
     --set ppo.mini_batch=32 --set model.lora.layers=8 --set rollout.temperature=0.4 \
