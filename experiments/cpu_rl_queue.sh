@@ -123,13 +123,16 @@ evaluate_start "$ALF6" "$D3" "$E3" experiments/results/warm_start/alfworld_smoll
 # The ALFWorld RL pair (steps 9 and 11), defined here because step 11 comes next (since
 # 2026-12-05: the ALFWorld half of the issue has no RL run; the steps after it make again what a
 # new checkout lost, most of it published already).
-# 9. ALFWorld RL pair from the DART start, queued only when that start's held-out success is at
-# least 10 %: then at least 1 - 0.9^4 = 34 % of groups of 4 are expected to have unequal returns
-# (an advantage to learn from). The first start (2 of 102) gave 8 % of groups a signal by the same
-# count, too few. Settings as WebShop v2 where they transfer (the same reasons: rollouts at the
-# evaluation temperature 0.4, LoRA on the top 8 layers with the reference inside the update,
-# sampled old log-probs) and ALFWorld's from steps 6 and 8: 30 steps, 6 turns of history, the
-# 102 held-out games of step 8's first row (evaluated again here as the comparison's start).
+# 9. ALFWorld RL pair from the DART start, queued only when that start wins at least 10 % of the
+# training games (RL's groups are drawn from them): then at least 1 - 0.9^4 = 34 % of groups of 4
+# are expected to have unequal returns (an advantage to learn from). The first start (1 of 102
+# training games, 2 of 102 held-out) gave 4-8 % of groups a signal by the same count, too few.
+# (Until 2026-12-05 07:40 UTC the condition read the held-out row; changed before start v3's
+# rows were known, since the groups' games are the training ones.) Settings as WebShop v2 where
+# they transfer (the same reasons: rollouts at the evaluation temperature 0.4, LoRA on the top 8
+# layers with the reference inside the update, sampled old log-probs) and ALFWorld's from steps
+# 6 and 8: 30 steps, 6 turns of history, the 102 held-out games of the start's first row
+# (evaluated again here as the comparison's start).
 # 8 groups x 4 episodes per iteration, 8 iterations, held-out evaluation every 4. Pinned to
 # c846a2f (since 2026-12-05, before either pair started; 22620ff before): evaluations stopped
 # part way (a session's end) resume at their chunk (since 22620ff), and every script keeps
@@ -140,9 +143,9 @@ evaluate_start "$ALF6" "$D3" "$E3" experiments/results/warm_start/alfworld_smoll
 # cut by the project's end is still paired at the same iteration count
 # (experiments/collect_device_run.py builds its records from the runs' progress.json).
 PIN=c846a2f
-heldout_at_least() {  # heldout_at_least <eval_metrics.json> <fraction>: the held-out row's success
+training_at_least() {  # training_at_least <eval_metrics.json> <fraction>: the training row's success
   test -f "$1" && $PY -c "import json, sys; m = json.load(open(sys.argv[1])); \
-r = [v for k, v in m.items() if k.endswith('(held-out)')]; \
+r = [v for k, v in m.items() if k.endswith('(training tasks)')]; \
 sys.exit(not (r and r[0]['success_rate'] >= float(sys.argv[2])))" "$1" "$2"
 }
 alfworld_pair() {  # alfworld_pair <start sft dir> <out dir>: ProxMO and GRPO from that start
@@ -178,7 +181,7 @@ alfworld_pair() {  # alfworld_pair <start sft dir> <out dir>: ProxMO and GRPO fr
 # (2026-12-05 03:40), it fits best of the three clones: greedy 65.0 / 57.5 %, command NLL 1.25 /
 # 1.69 nats, `take` 1 + 2 of 9 + 9.
 # 11. The ALFWorld pair of step 9 from start v3, on the same condition.
-if heldout_at_least "$E3/eval_metrics.json" 0.10; then
+if training_at_least "$E3/eval_metrics.json" 0.10; then
   alfworld_pair "$D3/sft" experiments/results/compare_alfworld_smollm2_v3
 fi
 
@@ -267,7 +270,7 @@ E2=runs/smollm2_alfworld_dart_eval
 evaluate_start "$ALF6" "$D" "$E2" experiments/results/warm_start/alfworld_smollm2_dart
 
 # 9. Step 8's pair (its settings above, at step 11), on the same condition.
-if heldout_at_least "$E2/eval_metrics.json" 0.10; then
+if training_at_least "$E2/eval_metrics.json" 0.10; then
   alfworld_pair "$D/sft" experiments/results/compare_alfworld_smollm2
 fi
 # 3. WebShop v2, pinned to $PIN (above), so that ProxMO and GRPO run the same code. It was
