@@ -127,7 +127,7 @@ evaluate_start "$ALF6" "$D3" "$E3" experiments/results/warm_start/alfworld_smoll
 # training games (RL's groups are drawn from them): then at least 1 - 0.9^4 = 34 % of groups of 4
 # are expected to have unequal returns (an advantage to learn from). The first start (1 of 102
 # training games, 2 of 102 held-out) gave 4-8 % of groups a signal by the same count, too few.
-# (Until 2026-12-05 07:40 UTC the condition read the held-out row; changed before start v3's
+# (Until 2026-12-05 07:37 UTC the condition read the held-out row; changed before start v3's
 # rows were known, since the groups' games are the training ones.) Settings as WebShop v2 where
 # they transfer (the same reasons: rollouts at the evaluation temperature 0.4, LoRA on the top 8
 # layers with the reference inside the update, sampled old log-probs) and ALFWorld's from steps
