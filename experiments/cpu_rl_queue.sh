@@ -179,7 +179,9 @@ alfworld_pair() {  # alfworld_pair <start sft dir> <out dir>: ProxMO and GRPO fr
 # full step took 43 s against LoRA's 31 (why was not measured). So the run
 # goes on to its 150 steps from the probe's state, then the fit and both splits. Finished
 # (2026-12-05 03:40), it fits best of the three clones: greedy 65.0 / 57.5 %, command NLL 1.25 /
-# 1.69 nats, `take` 1 + 2 of 9 + 9.
+# 1.69 nats, `take` 1 + 2 of 9 + 9. Made again by this step after the checkout was lost (its
+# losses at steps 11-51 the same): 65.0 / 48.8 %, 1.17 / 1.71 nats, `take` 2 + 3 of 11 + 11, on
+# another draw of steps (README); 5 of 102 held-out games won (4.9 %).
 # 11. The ALFWorld pair of step 9 from start v3, on the same condition.
 if training_at_least "$E3/eval_metrics.json" 0.10; then
   alfworld_pair "$D3/sft" experiments/results/compare_alfworld_smollm2_v3
