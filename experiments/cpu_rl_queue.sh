@@ -21,8 +21,8 @@
 #   8. ALFWorld start v2: behaviour cloning on DART demonstrations (noise 0.2, the expert's
 #      labels) with a 6-turn history in the prompt, then both splits, published to
 #      experiments/results/warm_start/alfworld_smollm2_dart (why: at step 8).
-#   9. ALFWorld: ProxMO then GRPO from the step-8 start, 8 iterations of 8 groups x 4, only if
-#      that start wins at least 10 % of the held-out games (why: at step 9).
+#   9. ALFWorld: ProxMO and GRPO in lockstep from the step-8 start, 8 iterations of 8 groups x
+#      4, only if that start wins at least 10 % of the training games (why: at step 9).
 #  10. ALFWorld start v3: full fine-tuning (no LoRA) on step 8's DART demonstrations (why: at
 #      step 10), its teacher-forced fit (experiments/bc_fit.py) and both splits, published to
 #      experiments/results/warm_start/alfworld_smollm2_dart_full. It comes before step 8's
