@@ -109,17 +109,28 @@ def test_registered_toy_environment_trains_and_evaluates(tmp_path, monkeypatch):
   assert again == rows and loaded == [0]
 
 
+def _params(directory):
+  """The arrays of <directory>/params.npz."""
+  import numpy as np  # pylint: disable=import-outside-toplevel
+  return np.load(f"{directory}/params.npz")
+
+
+def _same_params(dir_a, dir_b) -> bool:
+  """Whether two params directories hold the same arrays, bit for bit."""
+  import numpy as np  # pylint: disable=import-outside-toplevel
+  a, b = _params(dir_a), _params(dir_b)
+  return set(a) == set(b) and all(np.array_equal(a[k], b[k]) for k in a)
+
+
 def test_behavior_cloning_continues_from_saved_params(tmp_path):
   """`init_params_dir` starts behaviour cloning from those params, not config.model.init (a
   fresh init under seed 1): with a zero learning rate the continued run returns them unchanged."""
-  import numpy as np  # pylint: disable=import-outside-toplevel
   c = _config(tmp_path)
   first = train.behavior_clone(c, str(tmp_path))
   c.sft.learning_rate = 0.0
   c.seed = 1
   more = train.behavior_clone(c, str(tmp_path), str(tmp_path / "more"), init_params_dir=first)
-  a, b = (np.load(f"{d}/params.npz") for d in (first, more))
-  assert set(a) == set(b) and all(np.array_equal(a[k], b[k]) for k in a)
+  assert _same_params(first, more)
   assert json.loads((tmp_path / "more" / "bc_log.json").read_text())["init_params"] == first
 
 
@@ -138,8 +149,8 @@ def test_behavior_cloning_stopped_part_way_goes_on_to_the_straight_runs_end(tmp_
   c.sft.stop_after = 0
   end = train.behavior_clone(c, str(tmp_path / "run"))
   assert end == str(tmp_path / "run" / "sft") and not (tmp_path / "run" / "bc_state").exists()
-  a, b, p = (np.load(f"{d}/params.npz") for d in (straight, end, part))
-  assert set(a) == set(b) and all(np.array_equal(a[k], b[k]) for k in a)
+  assert _same_params(straight, end)
+  a, p = _params(straight), _params(part)
   assert not all(np.array_equal(a[k], p[k]) for k in a)
 
 
@@ -171,7 +182,6 @@ def test_demonstrations_written_alone_are_what_behavior_cloning_trains_on(tmp_pa
   """train.write_demonstrations (sft.py --demos_only) writes bc_demos.json without training; a
   behaviour cloning with the same config and workdir then replays no demonstration and ends
   with the params of a run that made its own."""
-  import numpy as np  # pylint: disable=import-outside-toplevel
   c = _config(tmp_path)
   own = train.behavior_clone(c, str(tmp_path / "own"))
   path = train.write_demonstrations(c, str(tmp_path / "run"))
@@ -181,8 +191,7 @@ def test_demonstrations_written_alone_are_what_behavior_cloning_trains_on(tmp_pa
           json.loads((tmp_path / "own" / "bc_demos.json").read_text()))
   _forbid_replay(monkeypatch)
   carried = train.behavior_clone(c, str(tmp_path / "run"))
-  a, b = np.load(f"{own}/params.npz"), np.load(f"{carried}/params.npz")
-  assert set(a) == set(b) and all(np.array_equal(a[k], b[k]) for k in a)
+  assert _same_params(own, carried)
 
 
 def test_multihost_table_of_a_split_with_types_the_other_lacks(tmp_path, monkeypatch):
