@@ -146,14 +146,13 @@ evaluate_start "$ALF6" "$D3" "$E3" experiments/results/warm_start/alfworld_smoll
 # cut by the project's end is still paired at the same iteration count
 # (experiments/collect_device_run.py builds its records from the runs' progress.json).
 PIN=c846a2f
-training_at_least() {  # training_at_least <eval_metrics.json> <fraction>: the training row
+# success_at_least <eval_metrics.json> <row label's end> <fraction>: true when the row exists
+# and its success reaches the fraction. evaluate.py labels --split=both's rows "<workdir>
+# (held-out)" and "<workdir> (training tasks)", a one-split run's row "<workdir>".
+success_at_least() {
   test -f "$1" && $PY -c "import json, sys; m = json.load(open(sys.argv[1])); \
-r = [v for k, v in m.items() if k.endswith('(training tasks)')]; \
-sys.exit(not (r and r[0]['success_rate'] >= float(sys.argv[2])))" "$1" "$2"
-}
-single_row_at_least() {  # single_row_at_least <eval_metrics.json> <fraction>: a one-split run
-  test -f "$1" && $PY -c "import json, sys; r = list(json.load(open(sys.argv[1])).values()); \
-sys.exit(not (len(r) == 1 and r[0]['success_rate'] >= float(sys.argv[2])))" "$1" "$2"
+r = [v for k, v in m.items() if k.endswith(sys.argv[2])]; \
+sys.exit(not (r and r[0]['success_rate'] >= float(sys.argv[3])))" "$1" "$2" "$3"
 }
 alfworld_pair() {  # alfworld_pair <start sft dir> <out dir> [--set k=v ...]: ProxMO and GRPO
   local code start=$1 out=$2
@@ -191,7 +190,7 @@ alfworld_pair() {  # alfworld_pair <start sft dir> <out dir> [--set k=v ...]: Pr
 # losses at steps 11-51 the same): 65.0 / 48.8 %, 1.17 / 1.71 nats, `take` 2 + 3 of 11 + 11, on
 # another draw of steps (README); 5 of 102 held-out games won (4.9 %).
 # 11. The ALFWorld pair of step 9 from start v3, on the same condition.
-if training_at_least "$E3/eval_metrics.json" 0.10; then
+if success_at_least "$E3/eval_metrics.json" "(training tasks)" 0.10; then
   alfworld_pair "$D3/sft" experiments/results/compare_alfworld_smollm2_v3
 fi
 # 12. When start v3 wins under 10 % of the training games within 30 steps: the same start on the
@@ -204,11 +203,11 @@ fi
 ALF6_50="configs/alfworld.py:proxmo,smollm2,env.prompt=compact,env.max_steps=50"
 ALF6_50="$ALF6_50,env.history_length=6"
 E3_50=runs/smollm2_alfworld_dart_full_train50
-if rows_done "$E3/eval_metrics.json" 2 && ! training_at_least "$E3/eval_metrics.json" 0.10; then
+if ! success_at_least "$E3/eval_metrics.json" "(training tasks)" 0.10; then
   rows_done "$E3_50/eval_metrics.json" 1 || step "$E3_50" $PY experiments/evaluate.py \
     --config="$ALF6_50" --workdir="$E3_50" --params="$D3/sft" --split=train --num_tasks=102 \
     --dump=60
-  if single_row_at_least "$E3_50/eval_metrics.json" 0.10; then
+  if success_at_least "$E3_50/eval_metrics.json" "$(basename "$E3_50")" 0.10; then
     alfworld_pair "$D3/sft" experiments/results/compare_alfworld_smollm2_v3_50 \
       --set env.max_steps=50
   fi
@@ -299,7 +298,7 @@ E2=runs/smollm2_alfworld_dart_eval
 evaluate_start "$ALF6" "$D" "$E2" experiments/results/warm_start/alfworld_smollm2_dart
 
 # 9. Step 8's pair (its settings above, at step 11), on the same condition.
-if training_at_least "$E2/eval_metrics.json" 0.10; then
+if success_at_least "$E2/eval_metrics.json" "(training tasks)" 0.10; then
   alfworld_pair "$D/sft" experiments/results/compare_alfworld_smollm2
 fi
 # 3. WebShop v2, pinned to $PIN (above), so that ProxMO and GRPO run the same code. It was
