@@ -30,6 +30,8 @@
 #  11. The ALFWorld pair of step 9 from start v3, on the same condition.
 #  12. Otherwise start v3 on the training games at 50 steps (the paper's horizon), and the pair at
 #      50 steps when it wins at least 10 % there (why: at step 12).
+#  13. Otherwise the pair at 30 steps in groups of 8 episodes (the paper's group size), 4 games
+#      per iteration, when start v3 wins at least 4.94 % of the training games (why: at step 13).
 #   3. WebShop v2, ProxMO: 12 iterations of 16 goals x 4 episodes from the same start, rollouts
 #      at the evaluation temperature 0.4, LoRA on the top 8 layers (why: at step 3).
 #   7. WebShop v2, GRPO: the same settings and code as step 3 (the paired baseline).
@@ -37,7 +39,7 @@
 # the ALFWorld start v3 and its held-out row within its hours (the comment above step 4 has the
 # budget), where step 0 (3 h) came first before.
 # Steps 11 and 12 come right after step 10 (since 2026-12-05, morning; run order 4, 10, 11, 12,
-# 0-2, 5, 6, 8, 9, 3, 7): runs/ outlived the session of 2026-12-05 04:25-07:00 UTC, so a pair of
+# 13, 0-2, 5, 6, 8, 9, 3, 7): runs/ outlived the session of 2026-12-05 04:25-07:00 UTC, so a pair of
 # 11-12 h can span sessions, and the steps before it in the old order remade what that session's
 # new checkout had lost (steps 0, 5 and 8: about 6 h of behaviour cloning, and evaluations
 # already published).
@@ -210,6 +212,15 @@ if ! success_at_least "$E3/eval_metrics.json" "(training tasks)" 0.10; then
   if success_at_least "$E3_50/eval_metrics.json" "$(basename "$E3_50")" 0.10; then
     alfworld_pair "$D3/sft" experiments/results/compare_alfworld_smollm2_v3_50 \
       --set env.max_steps=50
+  # 13. Otherwise the pair at 30 steps with the paper's group size, 8 episodes per game (4
+  # games per iteration: the same 32 episodes), when start v3 wins at least 4.94 % of the
+  # training games: then at least 1 - (1 - 0.0494)^8 = 1/3 of the groups of 8 are expected to
+  # hold a win (about the share step 9's 10 % gives groups of 4), where groups of 4 would hold
+  # one in 1 - (1 - 0.0494)^4 = 18 %. Planned 2026-12-05 10:05 UTC, before the training row was
+  # complete (3 of its first 48 games won) and before step 12's row; no ALFWorld RL had run yet.
+  elif success_at_least "$E3/eval_metrics.json" "(training tasks)" 0.0494; then
+    alfworld_pair "$D3/sft" experiments/results/compare_alfworld_smollm2_v3_g8 \
+      --set env.group_size=8 --set env.groups_per_batch=4
   fi
 fi
 
