@@ -24,6 +24,11 @@ run's progress.json and config.json under <out>/<estimator>_s<seed>/. With --sta
 behaviour-cloned start is published as RESULTS.md's warm-start rows: its training-goal
 evaluation (<run>/bc_train_eval) beside the comparison's held-out start evaluation, with the
 behaviour-cloning log.
+
+The source may also be a comparison directory of compare_estimators.py whose runs are still
+going (`<out>/<estimator>_s<seed>/`; a CPU pair spans sessions), to publish the iterations that
+both runs evaluated so far; --out must then be another directory (a runs.json in the source
+would mark its runs finished).
 """
 
 from __future__ import annotations
@@ -114,18 +119,27 @@ def cut(record: dict, iteration: int) -> dict:
   return r
 
 
+def _progress_files(root: str) -> list:
+  """progress.json of every run: <root>/<dir>/<estimator>_s<seed>/ (device_rl.sh's run
+  directory) or, failing that, <root>/<estimator>_s<seed>/ (a compare_estimators.py output
+  directory, e.g. a CPU pair that is still running)."""
+  nested = sorted(glob.glob(os.path.join(root, "*", "*_s*", "progress.json")))
+  return nested or sorted(glob.glob(os.path.join(root, "*_s*", "progress.json")))
+
+
 def collect_runs(root: str) -> tuple[list, list]:
-  """(records, run directories) of every <root>/<dir>/<estimator>_s<seed>/."""
+  """(records, run directories) of every run under `root` (`_progress_files`)."""
   found = []
-  for progress in sorted(glob.glob(os.path.join(root, "*", "*_s*", "progress.json"))):
+  for progress in _progress_files(root):
     run_dir = os.path.dirname(progress)
     name, _, seed = os.path.basename(run_dir).rpartition("_s")
     done = [r for r in compare_estimators.load_runs(os.path.dirname(run_dir))
             if r["estimator"] == name and r["seed"] == int(seed)]
     found.append((run_dir, name, int(seed), done[0] if done else None))
   if not found:
-    raise SystemExit(f"{root}: no <dir>/<estimator>_s<seed>/progress.json; is it the "
-                     "run directory of experiments/device_rl.sh (or its archive)?")
+    raise SystemExit(f"{root}: no <dir>/<estimator>_s<seed>/progress.json nor "
+                     "<estimator>_s<seed>/progress.json; is it the run directory of "
+                     "experiments/device_rl.sh (or its archive), or a comparison directory?")
   finished = [r for *_, r in found if r is not None]
   if finished:  # the table's fields as a finished run stored them
     fields = {k: finished[0][k] for k in ("env", "columns", "families", "headline")}
@@ -155,7 +169,9 @@ def _commands(root: str) -> list:
   log = os.path.join(root, "device.log")
   if os.path.exists(log):
     lines += [ln.rstrip() for ln in open(log) if ln.startswith("[device")]
-  for path in sorted(glob.glob(os.path.join(root, "*", "command.txt"))):
+  paths = [os.path.join(root, "command.txt")]  # a comparison directory's own
+  paths += sorted(glob.glob(os.path.join(root, "*", "command.txt")))
+  for path in (p for p in paths if os.path.exists(p)):
     lines += [ln.rstrip() for ln in open(path) if ln.strip()]
   return lines
 
@@ -200,6 +216,10 @@ def main(argv=None):
   parser.add_argument("--out", required=True, help="the comparison directory to write")
   parser.add_argument("--start_out", default="", help="where to publish the start's rows")
   args = parser.parse_args(argv)
+  if os.path.isdir(args.source) and os.path.realpath(args.out) == os.path.realpath(args.source):
+    raise SystemExit(f"--out {args.out} is the source: a runs.json written there marks its runs "
+                     "finished, and compare_estimators.py would skip them when it resumes; give "
+                     "another directory (e.g. <source>_so_far).")
   with tempfile.TemporaryDirectory() as tmp:
     root = args.source
     if os.path.isfile(root):

@@ -146,7 +146,8 @@ evaluate_start "$ALF6" "$D3" "$E3" experiments/results/warm_start/alfworld_smoll
 # ProxMO and GRPO advance in lockstep (one iteration each in turn, in one process; since
 # 2026-12-05, before either pair started): a pair takes 11-12 h here, several sessions, and one
 # cut by the project's end is still paired at the same iteration count
-# (experiments/collect_device_run.py builds its records from the runs' progress.json).
+# (`python experiments/collect_device_run.py <comparison dir> --out <comparison dir>_so_far`
+# builds its records from the runs' progress.json and pairs them at the last common evaluation).
 PIN=c846a2f
 # success_at_least <eval_metrics.json> <row label's end> <fraction>: true when the row exists
 # and its success reaches the fraction. evaluate.py labels --split=both's rows "<workdir>

@@ -153,3 +153,25 @@ def test_a_cut_keeps_the_outcomes_up_to_the_cut():
   cut = collect_device_run.cut(record, 4)
   assert cut["outcomes"] == {"0": {"a": 0}, "4": {"a": 1}}
   assert record["outcomes"]["8"] == {"a": 1}  # the input is left as it was
+
+
+def test_a_comparison_directory_in_progress_is_collected(device_run, tmp_path):
+  """A CPU pair still running: compare_estimators.py's own output directory, one level of run
+  directories and its command.txt at the top; --out must be another directory."""
+  comparison = tmp_path / "compare_pair"
+  comparison.mkdir()
+  for name in ("grpo", "proxmo"):
+    os.rename(os.path.join(device_run, name, f"{name}_s0"), comparison / f"{name}_s0")
+  # GRPO finished (recorded in the comparison's runs.json), ProxMO is still going.
+  os.rename(os.path.join(device_run, "grpo", "runs.json"), comparison / "runs.json")
+  recorded = (comparison / "runs.json").read_text()
+  (comparison / "command.txt").write_text("compare_estimators.py --lockstep ...\n")
+  with pytest.raises(SystemExit, match="is the source"):
+    collect_device_run.main([str(comparison), "--out", str(comparison)])
+  out = str(tmp_path / "so_far")
+  collect_device_run.main([str(comparison), "--out", out])
+  runs = json.load(open(os.path.join(out, "runs.json")))
+  assert {r["estimator"] for r in runs} == {"grpo", "proxmo"}
+  assert all(r["budget"]["iterations"] == 4 for r in runs)  # paired at ProxMO's last evaluation
+  assert open(os.path.join(out, "command.txt")).read() == "compare_estimators.py --lockstep ...\n"
+  assert (comparison / "runs.json").read_text() == recorded  # the source is left as it was
