@@ -417,3 +417,14 @@ def test_gain_sentence_pairs_the_tasks_when_the_runs_kept_their_outcomes(tmp_pat
           "both times: 17 won only after training, 0 only at the start, 43 both times): "
           "difference +17.0 points, 95 % interval [+9.3, +24.2] (Newcombe's paired method 10): "
           "the gain exceeds it.") in text
+
+
+def test_a_pattern_in_the_comparison_list_stands_for_its_directories(tmp_path):
+  """Entries keep their order; `*` expands to the existing directories, sorted, and adds none
+  when nothing matches; a named directory stays even when missing (its "no runs.json" line)."""
+  for name in ("cmp_b_so_far", "cmp_b", "cmp_a"):
+    (tmp_path / name).mkdir()
+  (tmp_path / "cmp_file").write_text("")
+  spec = f"{tmp_path}/first,{tmp_path}/cmp_*,{tmp_path}/none_*,"
+  assert make_results.comparison_dirs(spec) == [
+      f"{tmp_path}/first", f"{tmp_path}/cmp_a", f"{tmp_path}/cmp_b", f"{tmp_path}/cmp_b_so_far"]
