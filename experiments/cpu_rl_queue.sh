@@ -152,13 +152,22 @@ evaluate_start "$ALF6" "$D3" "$E3" experiments/results/warm_start/alfworld_smoll
 # (`python experiments/collect_device_run.py <comparison dir> --out <comparison dir>_so_far`
 # builds its records from the runs' progress.json and pairs them at the last common evaluation).
 PIN=c846a2f
-# success_at_least <eval_metrics.json> <row label's end> <fraction>: true when the row exists
-# and its success reaches the fraction. evaluate.py labels --split=both's rows "<workdir>
-# (held-out)" and "<workdir> (training tasks)", a one-split run's row "<workdir>".
+# row_rate <eval_metrics.json> <row label's end>: the row's success rate, -1 without the file or
+# the row. evaluate.py labels --split=both's rows "<workdir> (held-out)" and "<workdir> (training
+# tasks)", a one-split run's row "<workdir>".
+row_rate() {
+  test -f "$1" || { echo -1; return; }
+  $PY -c "import json, sys; m = json.load(open(sys.argv[1])); \
+r = [v for k, v in m.items() if k.endswith(sys.argv[2])]; print(r[0]['success_rate'] if r else -1)" \
+    "$1" "$2"
+}
+at_least() {  # at_least <x> <y>: true when x >= y
+  $PY -c "import sys; sys.exit(float(sys.argv[1]) < float(sys.argv[2]))" "$1" "$2"
+}
+# success_at_least <eval_metrics.json> <row label's end> <fraction>: true when the row exists and
+# its success reaches the fraction.
 success_at_least() {
-  test -f "$1" && $PY -c "import json, sys; m = json.load(open(sys.argv[1])); \
-r = [v for k, v in m.items() if k.endswith(sys.argv[2])]; \
-sys.exit(not (r and r[0]['success_rate'] >= float(sys.argv[3])))" "$1" "$2" "$3"
+  at_least "$(row_rate "$1" "$2")" "$3"
 }
 alfworld_pair() {  # alfworld_pair <start sft dir> <out dir> [--set k=v ...]: ProxMO and GRPO
   local code start=$1 out=$2
@@ -247,17 +256,14 @@ evaluate_start "$ALF6" "$D4" "$E4" experiments/results/warm_start/alfworld_smoll
 # v3 alone (step 13, before its training row was complete: 3 of its first 48 games won; it won 6
 # of 102, 5.9 %); at 10:25, with the measurements at step 14, start v4 (about 4.3 h) was put
 # before that pair (several sessions), which takes the better of the two starts.
-training_rate() {  # training_rate <eval_metrics.json>: the "(training tasks)" row's success
-  $PY -c "import json, sys; m = json.load(open(sys.argv[1])); \
-print([v for k, v in m.items() if k.endswith('(training tasks)')][0]['success_rate'])" "$1"
-}
-if $PY -c "import sys; sys.exit(float(sys.argv[1]) <= float(sys.argv[2]))" \
-    "$(training_rate "$E4/eval_metrics.json")" "$(training_rate "$E3/eval_metrics.json")"; then
-  BEST=v4 BEST_SFT="$D4/sft" BEST_EVAL="$E4"
-else
+if at_least "$(row_rate "$E3/eval_metrics.json" "(training tasks)")" \
+    "$(row_rate "$E4/eval_metrics.json" "(training tasks)")"; then
   BEST=v3 BEST_SFT="$D3/sft" BEST_EVAL="$E3"
+else
+  BEST=v4 BEST_SFT="$D4/sft" BEST_EVAL="$E4"
 fi
 if success_at_least "$BEST_EVAL/eval_metrics.json" "(training tasks)" 0.10; then
+  # From v3 at 10 %, step 11 ran it.
   test "$BEST" = v3 || alfworld_pair "$BEST_SFT" experiments/results/compare_alfworld_smollm2_v4
 elif success_at_least "$BEST_EVAL/eval_metrics.json" "(training tasks)" 0.0494; then
   alfworld_pair "$BEST_SFT" "experiments/results/compare_alfworld_smollm2_${BEST}_g8" \
