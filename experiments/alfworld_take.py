@@ -27,6 +27,8 @@ import json
 import os
 import re
 
+from environments.alfworld.prompts import task_from_observation
+
 # The object slot of the task sentence's two templates for each of the six task types (ALFRED's
 # goal library, as the alfworld package ships it; docs/environments.md).
 _GOALS = tuple(re.compile("^" + t.replace("{obj}", r"(\w+)").replace("{recep}", r"\w+")
@@ -37,13 +39,11 @@ _GOALS = tuple(re.compile("^" + t.replace("{obj}", r"(\w+)").replace("{recep}", 
     "put a cool {obj} in {recep}", "cool some {obj} and put it in {recep}",
     "put two {obj} in {recep}", "find two {obj} and put them in {recep}",
     "look at {obj} under the {toggle}", "examine the {obj} with the {toggle}"))
-_TASK = re.compile(r"Your task is to: (.*?)\.?\s*$", re.S)
 
 
 def task_object(first_observation: str) -> str:
   """The object name of the goal sentence in an episode's first observation."""
-  m = _TASK.search(first_observation)
-  goal = m.group(1).strip() if m else ""
+  goal = task_from_observation(first_observation).rstrip(".")
   for pattern in _GOALS:
     found = pattern.search(goal)
     if found:
