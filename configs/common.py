@@ -120,9 +120,9 @@ def base_config(env: str, estimator: str = "proxmo") -> ml_collections.ConfigDic
   c.rollout.max_prompt_tokens = 2048
   c.rollout.max_response_tokens = 512
   # Prompts of unequal lengths prefilled in groups, each at its own bucket (2.2x faster sampling
-  # of ALFWorld's 6-turn prompts on a CPU; README). False: one prefill per batch at its longest
-  # prompt's power-of-two bucket, the fewest compiled programs (a device run whose compile time
-  # counts against a short budget).
+  # of ALFWorld's 6-turn prompts on a CPU; docs/performance.md). False: one prefill per batch at
+  # its longest prompt's power-of-two bucket, the fewest compiled programs (a device run whose
+  # compile time counts against a short budget).
   c.rollout.prefill_groups = True
 
   c.algorithm = ml_collections.ConfigDict()

@@ -26,7 +26,8 @@
 # ALF_START=dart_full (ALFWorld): the same demonstrations and history, cloned by full fine-tuning
 #   (no LoRA, lr 5e-5), the recipe of cpu_rl_queue.sh step 10: the best teacher-forced fit of the
 #   three CPU starts (greedy = expert at 57.5 % of held-out steps against 38.8 % for step 8's
-#   LoRA clone; README); on the CPU's held-out games it won 5 of 102 against 2 and 1 (README).
+#   LoRA clone); on the CPU's held-out games it won 5 of 102 against 2 and 1
+#   (docs/pretrained_rl.md).
 #   Its demonstrations are step 8's (the same key), carried the same way.
 # smoke: a few minutes on a CPU (plumbing only: 2 BC steps, 1 iteration of 2 x 2 episodes; for
 #   ALFWorld, 1 game per task type and split generated into $ALFWORLD_GAMES, default

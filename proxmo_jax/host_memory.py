@@ -10,7 +10,7 @@ page fault. Measured on the 2-core CPU (a PPO update at SmolLM2-135M's shapes, 8
 64 tokens, full params, AdamW): 1.69 million minor faults (6.9 GB of pages) and 4.1-4.5 s of
 system time per step, 10.0-10.7 s of wall time; with `keep_freed_memory()` no faults after the
 first five steps and 7.95-8.39 s, for a peak resident size of 9.2 GB instead of 7.9 GB; a
-full fine-tuning step of behaviour cloning 1.14x faster (README: host memory).
+full fine-tuning step of behaviour cloning 1.14x faster (docs/performance.md: host memory).
 
 `keep_freed_memory()` sets three `mallopt` parameters (`man 3 mallopt`):
   M_ARENA_MAX = 1        one arena for every thread, so a block freed by one thread serves the
