@@ -38,11 +38,17 @@
 #   3. WebShop v2, ProxMO: 12 iterations of 16 goals x 4 episodes from the same start, rollouts
 #      at the evaluation temperature 0.4, LoRA on the top 8 layers (why: at step 3).
 #   7. WebShop v2, GRPO: the same settings and code as step 3 (the paired baseline).
+# Run order 4, 10, 11, 12, 14, 13/15, 0-2, 3, 7, 5, 6, 8, 9 (as the steps stand in this file).
+# Steps 5, 6, 8 and 9 come last, and steps 5 and 6 not at all once step 6's rows are published
+# (since 2026-12-05, evening): on a checkout without runs/ they remade the ALFWorld starts v1
+# and v2 (about 1.3 and 1.7 h of behaviour cloning, and about 2 h of evaluation each; v2's
+# held-out row, 1 of 102, was measured but its run lost before publishing) ahead of WebShop v2,
+# though starts v3 and v4 supersede them and v2's pair needs 10 % of training games won.
 # Steps 4 and 10 come first of all (since 2026-12-05): a session that begins without runs/ makes
 # the ALFWorld start v3 and its held-out row within its hours (the comment above step 4 has the
 # budget), where step 0 (3 h) came first before.
-# Steps 11 and 12 come right after step 10 (since 2026-12-05, morning; run order 4, 10, 11, 12,
-# 14, 13/15, 0-2, 5, 6, 8, 9, 3, 7): runs/ outlived the session of 2026-12-05 04:25-07:00 UTC,
+# Steps 11 and 12 come right after step 10 (since 2026-12-05, morning; run order then 4, 10, 11,
+# 12, 14, 13/15, 0-2, 5, 6, 8, 9, 3, 7): runs/ outlived the session of 2026-12-05 04:25-07:00 UTC,
 # so a pair of 11-12 h can span sessions, and the steps before it in the old order remade what
 # that session's new checkout had lost (steps 0, 5 and 8: about 6 h of behaviour cloning, and
 # evaluations already published).
@@ -110,7 +116,7 @@ evaluate_start() {  # evaluate_start <config> <BC workdir> <evaluation workdir> 
 # lost steps 8 and 10's runs, step 10's evaluation part way): the ALFWorld games (step 4) and the
 # ALFWorld start v3 (step 10), its fit and both splits, held-out first. About 2.7 h on 2 cores
 # to the held-out row, one session's hours when started at once: games 8-10 min, demonstrations
-# 8-10 min, 150 full fine-tuning steps at 30-33 s (README: host memory), the fit 4 min, the 102
+# 8-10 min, 150 full fine-tuning steps at 30-33 s (docs/performance.md), the fit 4 min, the 102
 # held-out games about 56 min (7 chunks of 16 took 440-530 s each). Step 0's WebShop start alone costs 3 h,
 # and step 11, the ALFWorld RL pair, waits on this start's held-out row.
 # 4. generate_alfworld validates every game with the expert; the marker says all were written.
@@ -145,7 +151,7 @@ evaluate_start "$ALF6" "$D3" "$E3" experiments/results/warm_start/alfworld_smoll
 # c846a2f (since 2026-12-05, before either pair started; 22620ff before): evaluations stopped
 # part way (a session's end) resume at their chunk (since 22620ff), and every script keeps
 # XLA's freed buffers mapped (proxmo_jax/host_memory.py, since 5ce454e; a PPO update step
-# 1.27x faster in a scratch loop, README: host memory).
+# 1.27x faster in a scratch loop, docs/performance.md: host memory).
 # ProxMO and GRPO advance in lockstep (one iteration each in turn, in one process; since
 # 2026-12-05, before either pair started): a pair takes 11-12 h here, several sessions, and one
 # cut by the project's end is still paired at the same iteration count
@@ -203,7 +209,7 @@ alfworld_pair() {  # alfworld_pair <start sft dir> <out dir> [--set k=v ...]: Pr
 # (2026-12-05 03:40), it fits best of the three clones: greedy 65.0 / 57.5 %, command NLL 1.25 /
 # 1.69 nats, `take` 1 + 2 of 9 + 9. Made again by this step after the checkout was lost (its
 # losses at steps 11-51 the same): 65.0 / 48.8 %, 1.17 / 1.71 nats, `take` 2 + 3 of 11 + 11, on
-# another draw of steps (README); 5 of 102 held-out games won (4.9 %).
+# another draw of steps (docs/pretrained_rl.md); 5 of 102 held-out games won (4.9 %).
 # 11. The ALFWorld pair of step 9 from start v3, on the same condition.
 if success_at_least "$E3/eval_metrics.json" "(training tasks)" 0.10; then
   alfworld_pair "$D3/sft" experiments/results/compare_alfworld_smollm2_v3
@@ -323,20 +329,50 @@ if ! test -f experiments/results/warm_start/webshop_smollm2_bc2/eval_metrics.jso
   publish runs/smollm2_webshop_bc2 "$W" experiments/results/warm_start/webshop_smollm2_bc2
 fi
 
-# 4. The ALFWorld games: made first (above).
+# 3. WebShop v2, pinned to $PIN (above), so that ProxMO and GRPO run the same code. It was
+# planned at 6accdf0 (the update's micro-batches sorted by length and trimmed, 1.35x); d0da81b
+# added grouped prefills (sampling batches of 16 WebShop compact prompts of 84-754 tokens took
+# 2.52x less time, greedy 16 new tokens; docs/performance.md), 22620ff evaluations that resume at their chunk
+# after a stop, 5ce454e the kept host memory; neither run had started when the pin moved
+# (2026-12-04 to 22620ff, 2026-12-05 to c846a2f).
+# Why these settings (measured):
+# - rollouts at the evaluation temperature 0.4: v1's T 1.0 rollouts succeeded in 25 % of
+#   episodes against 43 % at the T 0.4 evaluation, and v1's held-out success fell while its
+#   training success did not trend. On the same 16 training goals x 4 episodes from the start
+#   (iterations 1 and 2's groups of 8; experiments/group_signal.py --config
+#   configs/webshop.py:proxmo,smollm2,env.prompt=compact,env.max_steps=10,model.lora.layers=8,env.groups_per_batch=8
+#   --params runs/smollm2_webshop_bc2/sft --temperatures 0.4,1.0,0.7, run as the scratch script it
+#   was written from), T 0.4 / 1.0 succeeded in 37.5 / 18.8 % of the episodes and 4 / 5 of the
+#   16 groups had unequal returns (T 0.7, iteration 1 only: 25 %, 0 of 8). A group with equal
+#   returns has no advantage, so a higher temperature bought no signal, and T 0.4 trains the
+#   policy that is evaluated;
+# - 16 goals per iteration: 9 of the 40 groups measured had unequal returns, and v1's 4-goal
+#   training success ranged 6-69 % between iterations;
+# - LoRA on the top 8 layers: the update runs 2.2-2.4x faster than the full update and puts
+#   the KL reference inside it (docs/performance.md), which pays for the larger batch.
+V2="--set iterations=12 --set eval.every=6 --set model.lora.layers=8 \
+  --set env.groups_per_batch=16 --set rollout.temperature=0.4"
+# shellcheck disable=SC2086
+webshop_comparison "$PIN" proxmo experiments/results/compare_webshop_smollm2_v2 $V2
 
-# 5. Resumes from <workdir>/bc_state every 10 steps.
+# 7. The paired baseline of step 3 (compare_estimators skips the finished ProxMO run).
+# shellcheck disable=SC2086
+webshop_comparison "$PIN" proxmo,grpo experiments/results/compare_webshop_smollm2_v2 $V2
+# 5. Resumes from <workdir>/bc_state every 10 steps. Steps 5 and 6 are skipped once step 6's rows
+# are published (they were, on 2026-12-04): remaking this start costs about 1.3 h of behaviour
+# cloning and 2 h of evaluation, and later starts supersede it (see the header).
 B=runs/smollm2_alfworld_bc
-test -f "$B/sft/params.npz" || step "$B" $PY experiments/sft.py \
-  --config="$ALF,sft.steps=150,sft.checkpoint_every=10" --workdir="$B"
-
-# 6. Both splits (the first chunk took 634 s on 2026-12-04: 30-step episodes, 1 of 16 won).
 E=runs/smollm2_alfworld_bc_eval
-evaluate_start "$ALF" "$B" "$E" experiments/results/warm_start/alfworld_smollm2_bc
+if ! test -f experiments/results/warm_start/alfworld_smollm2_bc/eval_metrics.json; then
+  test -f "$B/sft/params.npz" || step "$B" $PY experiments/sft.py \
+    --config="$ALF,sft.steps=150,sft.checkpoint_every=10" --workdir="$B"
+  # 6. Both splits (the first chunk took 634 s on 2026-12-04: 30-step episodes, 1 of 16 won).
+  evaluate_start "$ALF" "$B" "$E" experiments/results/warm_start/alfworld_smollm2_bc
+fi
 
-# 8. ALFWorld start v2. The first clone (step 5) won 2 of 102 held-out games; in those episodes
-# 27 % of its actions repeated the one before and 20 % followed an action that did nothing, and
-# its prompt shows the last 2 turns. Two changes, measured together (one BC of 150 steps costs
+# 8. ALFWorld start v2 (last, with step 9: see the header). The first clone (step 5) won 2 of 102
+# held-out games; in those episodes 27 % of its actions repeated the one before and 20 % followed
+# an action that did nothing, and its prompt shows the last 2 turns. Two changes, measured together (one BC of 150 steps costs
 # about 1.7 h here: 10 min of demonstrations, then 38 s per step at history 6; so they are not
 # separated):
 # - DART demonstrations: the noisy demonstrator on the live hand-coded expert, every step labelled
@@ -358,33 +394,4 @@ evaluate_start "$ALF6" "$D" "$E2" experiments/results/warm_start/alfworld_smollm
 if success_at_least "$E2/eval_metrics.json" "(training tasks)" 0.10; then
   alfworld_pair "$D/sft" experiments/results/compare_alfworld_smollm2
 fi
-# 3. WebShop v2, pinned to $PIN (above), so that ProxMO and GRPO run the same code. It was
-# planned at 6accdf0 (the update's micro-batches sorted by length and trimmed, 1.35x); d0da81b
-# added grouped prefills (sampling batches of 16 WebShop compact prompts of 84-754 tokens took
-# 2.52x less time, greedy 16 new tokens; README), 22620ff evaluations that resume at their chunk
-# after a stop, 5ce454e the kept host memory; neither run had started when the pin moved
-# (2026-12-04 to 22620ff, 2026-12-05 to c846a2f).
-# Why these settings (measured):
-# - rollouts at the evaluation temperature 0.4: v1's T 1.0 rollouts succeeded in 25 % of
-#   episodes against 43 % at the T 0.4 evaluation, and v1's held-out success fell while its
-#   training success did not trend. On the same 16 training goals x 4 episodes from the start
-#   (iterations 1 and 2's groups of 8; experiments/group_signal.py --config
-#   configs/webshop.py:proxmo,smollm2,env.prompt=compact,env.max_steps=10,model.lora.layers=8,env.groups_per_batch=8
-#   --params runs/smollm2_webshop_bc2/sft --temperatures 0.4,1.0,0.7, run as the scratch script it
-#   was written from), T 0.4 / 1.0 succeeded in 37.5 / 18.8 % of the episodes and 4 / 5 of the
-#   16 groups had unequal returns (T 0.7, iteration 1 only: 25 %, 0 of 8). A group with equal
-#   returns has no advantage, so a higher temperature bought no signal, and T 0.4 trains the
-#   policy that is evaluated;
-# - 16 goals per iteration: 9 of the 40 groups measured had unequal returns, and v1's 4-goal
-#   training success ranged 6-69 % between iterations;
-# - LoRA on the top 8 layers: the update runs 2.2-2.4x faster than the full update and puts
-#   the KL reference inside it (README: throughput), which pays for the larger batch.
-V2="--set iterations=12 --set eval.every=6 --set model.lora.layers=8 \
-  --set env.groups_per_batch=16 --set rollout.temperature=0.4"
-# shellcheck disable=SC2086
-webshop_comparison "$PIN" proxmo experiments/results/compare_webshop_smollm2_v2 $V2
-
-# 7. The paired baseline of step 3 (compare_estimators skips the finished ProxMO run).
-# shellcheck disable=SC2086
-webshop_comparison "$PIN" proxmo,grpo experiments/results/compare_webshop_smollm2_v2 $V2
 echo "[queue $(date -u +%FT%TZ)] done"
