@@ -1,0 +1,82 @@
+"""The CPU queue's choice of the ALFWorld RL pair (experiments/cpu_rl_queue.sh, steps 13 and 15).
+
+The queue decides which start the pair runs from (v3 or v4, by success on the 102 training
+games, v3 on a tie) and in which groups (4 episodes x 8 games from 10 % won, 8 x 4 from 4.94 %,
+none below): hours of CPU follow from it. These tests run the script's own text for that
+choice, its row-reading helpers and its decision block, in bash, with the pair stubbed to print
+its arguments, on evaluation files written here.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+QUEUE = os.path.join(os.path.dirname(__file__), os.pardir, "experiments", "cpu_rl_queue.sh")
+TRAIN_ROW = "smollm2_alfworld_dart_full_eval (training tasks)"
+
+
+def _section(text: str, start: str, end: str) -> str:
+  """The script's lines from the one starting with `start` up to (without) the one with `end`."""
+  match = re.search(rf"^{re.escape(start)}.*?(?=^{re.escape(end)})", text, re.S | re.M)
+  assert match, f"cpu_rl_queue.sh no longer has a section from {start!r} to {end!r}"
+  return match.group(0)
+
+
+def _choose(tmp_path, v3_rate, v4_rate) -> list[str]:
+  """Runs the queue's choice with start v3 / v4 at those training success rates (None: no
+  evaluation file); returns the stubbed pair calls, one line each."""
+  text = open(QUEUE).read()
+  helpers = _section(text, "row_rate() {", "alfworld_pair() {")
+  choice = _section(text, "# 13 and 15.", "# 0. The WebShop start")
+  paths = {}
+  for name, rate in (("E3", v3_rate), ("E4", v4_rate)):
+    paths[name] = tmp_path / name / "eval_metrics.json"
+    if rate is not None:
+      paths[name].parent.mkdir()
+      rows = {"x (held-out)": {"success_rate": 0.5}, TRAIN_ROW: {"success_rate": rate}}
+      paths[name].write_text(json.dumps(rows))
+  script = "\n".join([
+      "set -euo pipefail",
+      f"PY={sys.executable}",
+      helpers,
+      'alfworld_pair() { echo "pair $*"; }',
+      f"E3={paths['E3'].parent} E4={paths['E4'].parent} D3=runs/v3 D4=runs/v4",
+      choice,
+  ])
+  out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True)
+  return out.stdout.splitlines()
+
+
+G8 = "--set env.group_size=8 --set env.groups_per_batch=4"
+
+
+@pytest.mark.parametrize("v3, v4, calls", [
+    # v4 not evaluated yet: v3 (6 of 102) takes the groups of 8.
+    (0.059, None, [f"pair runs/v3/sft experiments/results/compare_alfworld_smollm2_v3_g8 {G8}"]),
+    # v4 at 10 % or more: groups of 4 x 8 games from v4.
+    (0.059, 0.108, ["pair runs/v4/sft experiments/results/compare_alfworld_smollm2_v4"]),
+    # A tie goes to v3.
+    (0.059, 0.059, [f"pair runs/v3/sft experiments/results/compare_alfworld_smollm2_v3_g8 {G8}"]),
+    # v4 better, between 4.94 and 10 %: groups of 8 from v4.
+    (0.059, 0.078, [f"pair runs/v4/sft experiments/results/compare_alfworld_smollm2_v4_g8 {G8}"]),
+    # Both under 4.94 %: no pair.
+    (0.029, 0.039, []),
+    # v3 at 10 % ran its pair at step 11 already: nothing more here.
+    (0.118, 0.05, []),
+])
+def test_the_pair_runs_from_the_better_start_in_the_groups_its_success_allows(
+    tmp_path, v3, v4, calls):
+  assert _choose(tmp_path, v3, v4) == calls
+
+
+def test_the_threshold_is_inclusive(tmp_path):
+  """1 - (1 - 0.0494)^8 = 1/3 of groups of 8 hold a win at 4.94 %: that rate itself qualifies."""
+  (tmp_path / "at").mkdir()
+  (tmp_path / "under").mkdir()
+  assert _choose(tmp_path / "at", 0.0494, None) == [
+      f"pair runs/v3/sft experiments/results/compare_alfworld_smollm2_v3_g8 {G8}"]
+  assert _choose(tmp_path / "under", 0.0493, None) == []
