@@ -245,8 +245,9 @@ fi
 # although the admissible actions in its prompt list the `take`; its teacher-forced fit wrote the
 # expert's `take` at 2 + 3 of 11 + 11 steps; its 150 steps of 16 saw 0.56 of one pass over its
 # 4270 demonstration steps. 300 steps take about 2.8 h here (33-36 s a step), then the fit
-# (4 min) and both splits (about 90 min). Its fit (2026-12-05 14:55 UTC, the same 160 + 160 steps):
-# greedy 79.4 / 66.2 % (v3 65.0 / 48.8 %), command NLL 0.71 / 1.12 nats, `take` 8 + 9 of 11 + 11.
+# (4 min) and both splits (about 90 min). Its fit (2026-12-05 14:55 UTC, the same 160 + 160
+# steps): greedy 79.4 / 66.2 % (v3 65.0 / 48.8 %), command NLL 0.71 / 1.12 nats, `take` 8 + 9 of
+# 11 + 11.
 D4=runs/smollm2_alfworld_dart_full2
 test -f "$D4/sft/params.npz" || step "$D4" $PY experiments/sft.py \
   --config="$D3_CONFIG,sft.steps=300,seed=1" --workdir="$D4" --init_params="$D3/sft"
@@ -333,9 +334,9 @@ fi
 # 3. WebShop v2, pinned to $PIN (above), so that ProxMO and GRPO run the same code. It was
 # planned at 6accdf0 (the update's micro-batches sorted by length and trimmed, 1.35x); d0da81b
 # added grouped prefills (sampling batches of 16 WebShop compact prompts of 84-754 tokens took
-# 2.52x less time, greedy 16 new tokens; docs/performance.md), 22620ff evaluations that resume at their chunk
-# after a stop, 5ce454e the kept host memory; neither run had started when the pin moved
-# (2026-12-04 to 22620ff, 2026-12-05 to c846a2f).
+# 2.52x less time, greedy 16 new tokens; docs/performance.md), 22620ff evaluations that resume
+# at their chunk after a stop, 5ce454e the kept host memory; neither run had started when the
+# pin moved (2026-12-04 to 22620ff, 2026-12-05 to c846a2f).
 # Why these settings (measured):
 # - rollouts at the evaluation temperature 0.4: v1's T 1.0 rollouts succeeded in 25 % of
 #   episodes against 43 % at the T 0.4 evaluation, and v1's held-out success fell while its
@@ -373,9 +374,9 @@ fi
 
 # 8. ALFWorld start v2 (last, with step 9: see the header). The first clone (step 5) won 2 of 102
 # held-out games; in those episodes 27 % of its actions repeated the one before and 20 % followed
-# an action that did nothing, and its prompt shows the last 2 turns. Two changes, measured together (one BC of 150 steps costs
-# about 1.7 h here: 10 min of demonstrations, then 38 s per step at history 6; so they are not
-# separated):
+# an action that did nothing, and its prompt shows the last 2 turns. Two changes, measured
+# together (one BC of 150 steps costs about 1.7 h here: 10 min of demonstrations, then 38 s per
+# step at history 6; so they are not separated):
 # - DART demonstrations: the noisy demonstrator on the live hand-coded expert, every step labelled
 #   with the expert's command from the state it was in, so the clone sees the way back from
 #   detours (on 30 training games noise 0.2 won 24 within 30 steps; docs/environments.md);
