@@ -29,6 +29,13 @@
 #   LoRA clone); on the CPU's held-out games it won 5 of 102 against 2 and 1
 #   (docs/pretrained_rl.md).
 #   Its demonstrations are step 8's (the same key), carried the same way.
+# ALF_START=dart_full2 (ALFWorld): start v4 of docs/pretrained_rl.md (cpu_rl_queue.sh step 14):
+#   the dart_full clone, then twice as many full fine-tuning steps more from it (a new warm-up
+#   and cosine schedule, lr 5e-5) on DART demonstrations made again with seed 1. The first clone
+#   is written to RUN_DIR/bc0 (its demonstrations, step 8's, read from RUN_DIR/bc0/bc_demos.json
+#   when present), the second to RUN_DIR/bc (RUN_DIR/bc/bc_demos.json: step 14's, seed 1);
+#   prepare_device_carry.sh alfworld dart_full2 carries both. Behaviour cloning gets the same
+#   share of the time as the other starts, split between the two clones as their steps are.
 # smoke: a few minutes on a CPU (plumbing only: 2 BC steps, 1 iteration of 2 x 2 episodes; for
 #   ALFWorld, 1 game per task type and split generated into $ALFWORLD_GAMES, default
 #   data/alfworld_smoke, when missing).
@@ -47,8 +54,10 @@ ENV=$1 GGUF=$(realpath "$2") RUN=$(realpath -m "$3") BUDGET=$4 SCALE=${5:-full}
 DEST=$(realpath -m "${6:-$3}")  # absolute: archive() runs tar from inside RUN
 case "$ENV" in webshop|alfworld) ;; *) echo "ENV $ENV: use webshop or alfworld" >&2; exit 2;; esac
 START=${ALF_START:-walkthrough}
-case "$ENV:$START" in webshop:walkthrough|alfworld:walkthrough|alfworld:dart|alfworld:dart_full) ;;
-  *) echo "ALF_START=$START: use walkthrough, dart or dart_full (the last two ALFWorld only)" >&2
+case "$ENV:$START" in
+  webshop:walkthrough|alfworld:walkthrough|alfworld:dart|alfworld:dart_full|alfworld:dart_full2) ;;
+  *) echo "ALF_START=$START: use walkthrough, dart, dart_full or dart_full2 (the last three" \
+       "ALFWorld only)" >&2
      exit 2;; esac
 [ -n "${ALFWORLD_GAMES:-}" ] && ALFWORLD_GAMES=$(realpath -m "$ALFWORLD_GAMES")  # before the cd
 # A RUN_DIR continues only the run it began: its clone and evaluations are of one environment
@@ -122,7 +131,7 @@ else
   [ "$START" != walkthrough ] && ENV_SETS="$ENV_SETS,env.history_length=6"
 fi
 BC_RECIPE=""; [ "$START" != walkthrough ] && BC_RECIPE=",sft.expert_noise=0.2,sft.expert_labels=expert"
-[ "$START" = dart_full ] && BC_RECIPE="$BC_RECIPE,model.lora.rank=0,sft.learning_rate=5e-5"
+case "$START" in dart_full|dart_full2) BC_RECIPE="$BC_RECIPE,model.lora.rank=0,sft.learning_rate=5e-5";; esac
 # One prefill per batch at a power-of-two bucket (rollout.prefill_groups=false): grouped
 # prefills compile a program per (rows, width) group shape (20-30 for batches of ALFWorld's
 # 6-turn prompts, counted on the CPU), each paid again by a fresh device within its 15 minutes,
@@ -135,14 +144,34 @@ ROLL="$ROLL --set eval.batch=$EVAL_BATCH --set rollout.prefill_groups=false --se
 BC_CFG="configs/$ENV.py:proxmo,smollm2,$ENV_SETS,model.init=gguf:$GGUF"
 BC_CFG="$BC_CFG,sft.steps=$BC_STEPS,sft.batch_size=$BC_BATCH,sft.micro_batch=$BC_BATCH$BC_RECIPE"
 export JAX_COMPILATION_CACHE_DIR="$RUN/jax_cache"
+# bc NAME CONFIG SECONDS [INIT]: one behaviour-cloning run into $RUN/NAME (log $RUN/NAME.log),
+# from the GGUF's weights or from the params in INIT, stopped after SECONDS (at least 1).
+bc() {
+  local init=()
+  [ -n "${4:-}" ] && init=(--init_params="$4")
+  say "[device] BC: $PY experiments/sft.py --config=$2 --workdir=$RUN/$1 ${init[*]}"
+  timeout -k 15 $(( $3 > 1 ? $3 : 1 )) $PY experiments/sft.py --config="$2" \
+    --workdir="$RUN/$1" "${init[@]}" > "$RUN/$1.log" 2>&1
+  say "[device] BC exit $? after $(( $(date +%s) - t0 )) s"; tail -3 "$RUN/$1.log"
+}
 if [ -f "$RUN/bc/sft/params.npz" ]; then
   say "[device] BC: done before ($RUN/bc/sft), not repeated"
+elif [ "$START" = dart_full2 ]; then
+  # 35 % of the share to the first clone, unless it was done before; the second gets the rest.
+  # On the H200, 150 WebShop steps took 76.6 s of training and the run 93 s with the GGUF load
+  # (docs/accelerators.md): about 16 + 0.51 s a step, so 92 s and 169 s for the two clones
+  # (35 and 65 %), about 260 s in all, more than 45 % of a 550-s call; what is cut resumes in
+  # the next call (sft.py's checkpoints).
+  bc_end=$(( $(date +%s) + $(left) * 45 / 100 ))
+  if [ -f "$RUN/bc0/sft/params.npz" ]; then
+    say "[device] BC (first clone): done before ($RUN/bc0/sft), not repeated"
+  else
+    bc bc0 "$BC_CFG" $(( (bc_end - $(date +%s)) * 35 / 100 ))
+  fi
+  [ -f "$RUN/bc0/sft/params.npz" ] && bc bc "$BC_CFG,sft.steps=$(( 2 * BC_STEPS )),seed=1" \
+    $(( bc_end - $(date +%s) )) "$RUN/bc0/sft"
 else
-  say "[device] BC: $PY experiments/sft.py --config=$BC_CFG --workdir=$RUN/bc"
-  bc_limit=$(( $(left) * 45 / 100 ))
-  timeout -k 15 $(( bc_limit > 1 ? bc_limit : 1 )) $PY experiments/sft.py --config="$BC_CFG" \
-    --workdir="$RUN/bc" > "$RUN/bc.log" 2>&1
-  say "[device] BC exit $? after $(( $(date +%s) - t0 )) s"; tail -3 "$RUN/bc.log"
+  bc bc "$BC_CFG" $(( $(left) * 45 / 100 ))
 fi
 
 # At least a minute for RL, else none (timeout 0 would mean no limit).

@@ -2,7 +2,7 @@
 # The files a lent GPU needs for experiments/device_rl.sh, made from this checkout's .venv (the
 # device has no network, and one call carries at most 64 MiB of working tree):
 #
-#   experiments/prepare_device_carry.sh [alfworld [dart|dart_full]]
+#   experiments/prepare_device_carry.sh [alfworld [dart|dart_full|dart_full2]]
 #
 #   .w/a      the first 58,000,000 bytes of SmolLM2-135M-Instruct.Q4_1.gguf   (call 1)
 #   .whl/     cp312 wheels of what the device image lacked                      (call 1)
@@ -13,6 +13,9 @@
 #             of the CPU queue's step 8 (runs/smollm2_alfworld_dart/bc_demos.json; made here with
 #             `sft.py --demos_only` when absent, about 10 min on 2 cores), so that the device does
 #             not replay them
+#   .w2/bc0_demos.json.gz, .w2/bc_demos.json.gz   with `alfworld dart_full2`: step 8's for the
+#             first clone and step 14's (seed 1, runs/smollm2_alfworld_dart_full2/bc_demos.json,
+#             made the same way when absent) for the second
 #
 # .w, .w2 and .whl are in .gitignore. It prints the two device commands (docs/accelerators.md:
 # the procedure and what each call measured). Run it after `make test` (the .venv, the wheel).
@@ -48,17 +51,24 @@ if [ "${1:-}" = alfworld ]; then
     -C "$STAGE" fast_downward
   rm -rf "$STAGE"
   tar czf .w2/games.tgz -C data alfworld_gen
-  rm -f .w2/bc_demos.json.gz
+  rm -f .w2/bc_demos.json.gz .w2/bc0_demos.json.gz
+  # The queue's step 8 config (the demonstrations' key is the same as the device's BC config's:
+  # the env config less its worker count, the demonstrator, the seed and the tasks); SEED 1 with
+  # step 14's directory.
+  DART="configs/alfworld.py:proxmo,smollm2,env.prompt=compact,env.max_steps=30,env.history_length=6,sft.expert_noise=0.2,sft.expert_labels=expert"
+  demos() {  # demos WORKDIR SEED OUT: the demonstrations in WORKDIR (made when absent), gzipped
+    test -f "$1/bc_demos.json" || $PY experiments/sft.py --demos_only --config="$DART,seed=$2" \
+      --workdir="$1"
+    gzip -c "$1/bc_demos.json" > "$3"
+  }
   case "${2:-}" in
-    dart|dart_full)
-      # The queue's step 8 config (the demonstrations' key is the same as the device's BC config's:
-      # the env config less its worker count, the demonstrator, the seed and the tasks).
-      test -f runs/smollm2_alfworld_dart/bc_demos.json || $PY experiments/sft.py --demos_only \
-        --config=configs/alfworld.py:proxmo,smollm2,env.prompt=compact,env.max_steps=30,env.history_length=6,sft.expert_noise=0.2,sft.expert_labels=expert \
-        --workdir=runs/smollm2_alfworld_dart
-      gzip -c runs/smollm2_alfworld_dart/bc_demos.json > .w2/bc_demos.json.gz;;
+    dart|dart_full) demos runs/smollm2_alfworld_dart 0 .w2/bc_demos.json.gz;;
+    dart_full2)
+      demos runs/smollm2_alfworld_dart 0 .w2/bc0_demos.json.gz
+      demos runs/smollm2_alfworld_dart_full2 1 .w2/bc_demos.json.gz;;
     "") ;;
-    *) echo "$2: use dart or dart_full (or nothing: the walkthrough start)" >&2; exit 2;;
+    *) echo "$2: use dart, dart_full or dart_full2 (or nothing: the walkthrough start)" >&2
+       exit 2;;
   esac
 fi
 du -cb .w .whl | tail -1 | awk '{printf "call 1 carries %.1f MiB\n", $1 / 1048576}'
@@ -69,6 +79,7 @@ if [ "${1:-}" = alfworld ]; then
   EXTRA="tar xzf .w2/alfpkgs.tgz -C /root/pydeps && mkdir -p data && tar xzf .w2/games.tgz -C data && "
   if [ -n "${2:-}" ]; then
     EXTRA="${EXTRA}mkdir -p /root/run/bc && gunzip -c .w2/bc_demos.json.gz > /root/run/bc/bc_demos.json && "
+    [ "$2" = dart_full2 ] && EXTRA="${EXTRA}mkdir -p /root/run/bc0 && gunzip -c .w2/bc0_demos.json.gz > /root/run/bc0/bc_demos.json && "
     EXTRA="${EXTRA}ALF_START=$2 "
   fi
 fi

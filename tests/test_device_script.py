@@ -29,8 +29,9 @@ def test_smoke_run_archives_and_pairs(tmp_path, env_name):
   env["PY"] = sys.executable
   env["ALFWORLD_GAMES"] = str(tmp_path / "games")  # ALFWorld: one game per type and split
   kind = f"{env_name} smoke"
-  if env_name == "alfworld":  # the DART start by full fine-tuning (the walkthrough clone is
-    env["ALF_START"], kind = "dart_full", kind + " dart_full"   # WebShop's path too)
+  if env_name == "alfworld":  # start v4: two DART clones by full fine-tuning, the second from
+    env["ALF_START"], kind = "dart_full2", kind + " dart_full2"   # the first (the walkthrough
+  # clone is WebShop's path too; dart_full is the first clone alone)
   call = lambda: subprocess.run(
       ["bash", os.path.join(REPO, "experiments", "device_rl.sh"), env_name, PATH, str(run),
        str(budget), "smoke", str(dest)],
@@ -48,12 +49,21 @@ def test_smoke_run_archives_and_pairs(tmp_path, env_name):
                           str(run), "60", "smoke"], env=plain, capture_output=True, text=True,
                          timeout=60, check=False)
   assert wrong.returncode == 2 and f"holds a '{kind}' run" in wrong.stderr
-  if env_name == "alfworld":  # the clone learnt from DART demonstrations, with 6 turns shown,
-    demos = json.load(open(run / "bc" / "bc_demos.json"))   # every weight trained
-    assert demos["key"]["noise"] == 0.2 and demos["key"]["labels"] == "expert"
-    assert demos["key"]["env"]["history_length"] == 6 and demos["pairs"]
+  if env_name == "alfworld":  # both clones learnt from DART demonstrations (seeds 0 and 1),
+    for name, seed in (("bc0", 0), ("bc", 1)):   # with 6 turns shown, every weight trained
+      demos = json.load(open(run / name / "bc_demos.json"))
+      assert demos["key"]["noise"] == 0.2 and demos["key"]["labels"] == "expert"
+      assert demos["key"]["env"]["history_length"] == 6 and demos["pairs"]
+      assert demos["key"]["seed"] == seed
     bc_line = [l for l in open(run / "device.log") if "] BC: " in l and "sft.py" in l]
-    assert len(bc_line) == 1 and "model.lora.rank=0,sft.learning_rate=5e-5" in bc_line[0]
+    assert len(bc_line) == 2, bc_line
+    assert all("model.lora.rank=0,sft.learning_rate=5e-5" in l for l in bc_line)
+    assert "--workdir=" + str(run / "bc0") + " " in bc_line[0] + " "
+    assert "sft.steps=4,seed=1" in bc_line[1]
+    assert "--init_params=" + str(run / "bc0" / "sft") in bc_line[1]
+    # The second clone's log (bc_log.json) names the first as its start.
+    bc_log = json.load(open(run / "bc" / "sft" / "bc_log.json"))
+    assert bc_log["init_params"] == str(run / "bc0" / "sft") and bc_log["steps"] == 4
   assert (dest / "results.tar.gz").exists()
   collect_device_run.main([str(dest / "results.tar.gz"), "--out", str(out),
                            "--start_out", str(tmp_path / "start")])
