@@ -160,8 +160,8 @@ elif [ "$START" = dart_full2 ]; then
   # 35 % of the share to the first clone, unless it was done before; the second gets the rest.
   # On the H200, 150 WebShop steps took 76.6 s of training and the run 93 s with the GGUF load
   # (docs/accelerators.md): about 16 + 0.51 s a step, so 92 s and 169 s for the two clones
-  # (35 and 65 %), about 260 s in all, more than 45 % of a 550-s call; what is cut resumes in
-  # the next call (sft.py's checkpoints).
+  # (35 and 65 %), about 260 s in all, a little more than 45 % of a 550-s call (247 s); what is
+  # cut resumes in a later call on the same warm machine (sft.py's checkpoints).
   bc_end=$(( $(date +%s) + $(left) * 45 / 100 ))
   if [ -f "$RUN/bc0/sft/params.npz" ]; then
     say "[device] BC (first clone): done before ($RUN/bc0/sft), not repeated"
