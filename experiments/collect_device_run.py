@@ -23,12 +23,13 @@ device script's log lines that carry commands, then each estimator's command.txt
 run's progress.json and config.json under <out>/<estimator>_s<seed>/. With --start_out, the
 behaviour-cloned start is published as RESULTS.md's warm-start rows: its training-goal
 evaluation (<run>/bc_train_eval) beside the comparison's held-out start evaluation, with the
-behaviour-cloning log.
+behaviour-cloning log (and bc0_log.json, the first clone's, with ALF_START=dart_full2).
 
 The source may also be a comparison directory of compare_estimators.py whose runs are still
 going (`<out>/<estimator>_s<seed>/`; a CPU pair spans sessions), to publish the iterations that
 both runs evaluated so far; --out must then be another directory (a runs.json in the source
-would mark its runs finished).
+would mark its runs finished). The source's notes.md (facts recorded by hand, e.g. pauses) is
+copied to --out.
 """
 
 from __future__ import annotations
@@ -203,6 +204,9 @@ def publish_start(root: str, dirs: list, dest: str) -> None:
     json.dump(metrics, f, indent=1)
   if os.path.exists(os.path.join(root, "bc", "sft", "bc_log.json")):
     shutil.copy(os.path.join(root, "bc", "sft", "bc_log.json"), dest)
+  # ALF_START=dart_full2: the first of its two clones, which the second continued.
+  if os.path.exists(os.path.join(root, "bc0", "sft", "bc_log.json")):
+    shutil.copy(os.path.join(root, "bc0", "sft", "bc_log.json"), os.path.join(dest, "bc0_log.json"))
   for name in ("config.json", "eval_samples.jsonl"):
     if os.path.exists(os.path.join(root, "bc_train_eval", name)):
       shutil.copy(os.path.join(root, "bc_train_eval", name), dest)
@@ -238,6 +242,8 @@ def main(argv=None):
     compare_estimators.save_runs(args.out, runs)
     with open(os.path.join(args.out, "command.txt"), "w") as f:
       f.write("\n".join(_commands(root)) + "\n")
+    if os.path.exists(os.path.join(root, "notes.md")):  # a comparison directory's own notes
+      shutil.copy(os.path.join(root, "notes.md"), args.out)
     print(f"[collect] {len(runs)} runs paired at iteration {last}", flush=True)
     print(compare_estimators.report(runs, args.out), flush=True)
     if args.start_out:

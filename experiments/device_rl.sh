@@ -35,16 +35,16 @@
 #   is written to RUN_DIR/bc0 (its demonstrations, step 8's, read from RUN_DIR/bc0/bc_demos.json
 #   when present), the second to RUN_DIR/bc (RUN_DIR/bc/bc_demos.json: step 14's, seed 1);
 #   prepare_device_carry.sh alfworld dart_full2 carries both. Behaviour cloning gets the same
-#   share of the time as the other starts, split between the two clones as their steps are.
+#   share of the time as the other starts, for both clones together.
 # smoke: a few minutes on a CPU (plumbing only: 2 BC steps, 1 iteration of 2 x 2 episodes; for
 #   ALFWorld, 1 game per task type and split generated into $ALFWORLD_GAMES, default
 #   data/alfworld_smoke, when missing).
 # DEST (default RUN_DIR): where results.tar.gz, every small file of RUN_DIR (no parameters), is
 # written, every 30 s while the runs go and once at the end, so a call cut short still returns
 # what was measured (on the device machine: $OUT). The python is $PY (default python3). Writes
-# RUN_DIR/{bc,compare,bc_train_eval}, their logs and device.log. Paths must not contain
-# spaces (the shared arguments are split on them). Collect the archive with
-# experiments/collect_device_run.py (docs/accelerators.md: the whole procedure).
+# RUN_DIR/{bc,compare,bc_train_eval} (and bc0 with dart_full2), their logs and device.log.
+# Paths must not contain spaces (the shared arguments are split on them). Collect the archive
+# with experiments/collect_device_run.py (docs/accelerators.md: the whole procedure).
 # Run again with the same RUN_DIR (a later call on the same warm machine), it continues: the
 # clone and the training-goal evaluation are not repeated when their outputs exist, and each RL
 # run resumes from its last checkpoint (one per iteration), its compiled programs cached in
@@ -136,11 +136,12 @@ case "$START" in dart_full|dart_full2) BC_RECIPE="$BC_RECIPE,model.lora.rank=0,s
 # prefills compile a program per (rows, width) group shape (20-30 for batches of ALFWorld's
 # 6-turn prompts, counted on the CPU), each paid again by a fresh device within its 15 minutes,
 # where a 64-episode WebShop rollout took 1.6-2.1 s, bound by the decode's latency.
-ROLL="$ROLL --set eval.batch=$EVAL_BATCH --set rollout.prefill_groups=false --set ${ENV_SETS//,/ --set }"
+ROLL="$ROLL --set eval.batch=$EVAL_BATCH --set rollout.prefill_groups=false"
+ROLL="$ROLL --set ${ENV_SETS//,/ --set }"
 
 # 1. Behaviour cloning: the CPU starts' recipe (LoRA rank 16 on every layer, lr 2e-4, batch 16,
 # compact prompt; with dart_full every weight at lr 5e-5) in one run of 150 steps (the CPU
-# WebShop start ran 60 + 90 steps).
+# WebShop start ran 60 + 90 steps); with dart_full2, 150 steps and then 300 more from them.
 BC_CFG="configs/$ENV.py:proxmo,smollm2,$ENV_SETS,model.init=gguf:$GGUF"
 BC_CFG="$BC_CFG,sft.steps=$BC_STEPS,sft.batch_size=$BC_BATCH,sft.micro_batch=$BC_BATCH$BC_RECIPE"
 export JAX_COMPILATION_CACHE_DIR="$RUN/jax_cache"
@@ -157,19 +158,25 @@ bc() {
 if [ -f "$RUN/bc/sft/params.npz" ]; then
   say "[device] BC: done before ($RUN/bc/sft), not repeated"
 elif [ "$START" = dart_full2 ]; then
-  # 35 % of the share to the first clone, unless it was done before; the second gets the rest.
-  # On the H200, 150 WebShop steps took 76.6 s of training and the run 93 s with the GGUF load
-  # (docs/accelerators.md): about 16 + 0.51 s a step, so 92 s and 169 s for the two clones
-  # (35 and 65 %), about 260 s in all, a little more than 45 % of a 550-s call (247 s); what is
-  # cut resumes in a later call on the same warm machine (sft.py's checkpoints).
+  # Both clones within the share: the first may use all of it (the second needs its params),
+  # the second what is left. On the H200, 150 WebShop steps took 76.6 s of training and the
+  # run 93 s with the GGUF load (docs/accelerators.md): about 16 + 0.51 s a step, so about 92 s
+  # and 169 s for the two clones, 260 s in all, against 247 s, 45 % of a 550-s call, and
+  # ALFWorld's 6-turn prompts are longer; what is cut resumes in a later call on the same warm
+  # machine (sft.py's checkpoints).
   bc_end=$(( $(date +%s) + $(left) * 45 / 100 ))
   if [ -f "$RUN/bc0/sft/params.npz" ]; then
     say "[device] BC (first clone): done before ($RUN/bc0/sft), not repeated"
   else
-    bc bc0 "$BC_CFG" $(( (bc_end - $(date +%s)) * 35 / 100 ))
+    bc bc0 "$BC_CFG" $(( bc_end - $(date +%s) ))
   fi
-  [ -f "$RUN/bc0/sft/params.npz" ] && bc bc "$BC_CFG,sft.steps=$(( 2 * BC_STEPS )),seed=1" \
-    $(( bc_end - $(date +%s) )) "$RUN/bc0/sft"
+  if [ -f "$RUN/bc0/sft/params.npz" ]; then
+    bc bc "$BC_CFG,sft.steps=$(( 2 * BC_STEPS )),seed=1" $(( bc_end - $(date +%s) )) \
+      "$RUN/bc0/sft"
+  else
+    say "[device] BC: the first clone is unfinished (it resumes in the next call); the second" \
+      "was not started"
+  fi
 else
   bc bc "$BC_CFG" $(( $(left) * 45 / 100 ))
 fi

@@ -393,6 +393,16 @@ def _in_progress_lines(directory: str, runs) -> list:
   return lines + _history_tables(records, sorted({r["estimator"] for r in records}))
 
 
+def _compare_notes(directory: str) -> list:
+  """A comparison's notes.md (facts no log holds, e.g. when a run was paused for a test run),
+  one item per line, marked as recorded by hand."""
+  path = os.path.join(directory, "notes.md")
+  if not os.path.exists(path):
+    return []
+  return (["Notes on the runs (recorded by hand in notes.md when they ran, not computed):"] +
+          [f"- {line.strip()}" for line in open(path) if line.strip()] + [""])
+
+
 def _compare_section(directory: str, out_dir: str, level: str = "##") -> list:
   runs_file = os.path.join(directory, "runs.json")
   name = os.path.basename(directory.rstrip("/"))
@@ -402,7 +412,8 @@ def _compare_section(directory: str, out_dir: str, level: str = "##") -> list:
   if not runs:
     progress = _in_progress_lines(directory, runs) if os.path.isdir(directory) else []
     if progress:
-      return [f"{level} Learning comparison ({name})"] + progress + [""] + _commands(directory)
+      return ([f"{level} Learning comparison ({name})"] + progress + [""] + _commands(directory)
+              + _compare_notes(directory))
     return [f"{level} Learning comparison ({name})", "",
             "(runs.json holds no runs yet)" if os.path.exists(runs_file) else "(no runs.json yet)",
             ""]
@@ -428,7 +439,8 @@ def _compare_section(directory: str, out_dir: str, level: str = "##") -> list:
   if spec["families"]:
     lines.append(f"![per task family]({rel('by_task.png')})")
   lines += [""] + _commands(directory)
-  return lines + _reading(directory, runs, spec, names, seeds, changes) + [""]
+  return (lines + _reading(directory, runs, spec, names, seeds, changes) + [""] +
+          _compare_notes(directory))
 
 
 def _sweep_reading(directory: str, sweep: dict) -> list:

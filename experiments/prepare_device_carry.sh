@@ -55,7 +55,8 @@ if [ "${1:-}" = alfworld ]; then
   # The queue's step 8 config (the demonstrations' key is the same as the device's BC config's:
   # the env config less its worker count, the demonstrator, the seed and the tasks); SEED 1 with
   # step 14's directory.
-  DART="configs/alfworld.py:proxmo,smollm2,env.prompt=compact,env.max_steps=30,env.history_length=6,sft.expert_noise=0.2,sft.expert_labels=expert"
+  DART="configs/alfworld.py:proxmo,smollm2,env.prompt=compact,env.max_steps=30"
+  DART="$DART,env.history_length=6,sft.expert_noise=0.2,sft.expert_labels=expert"
   demos() {  # demos WORKDIR SEED OUT: the demonstrations in WORKDIR (made when absent), gzipped
     test -f "$1/bc_demos.json" || $PY experiments/sft.py --demos_only --config="$DART,seed=$2" \
       --workdir="$1"
@@ -79,7 +80,8 @@ if [ "${1:-}" = alfworld ]; then
   EXTRA="tar xzf .w2/alfpkgs.tgz -C /root/pydeps && mkdir -p data && tar xzf .w2/games.tgz -C data && "
   if [ -n "${2:-}" ]; then
     EXTRA="${EXTRA}mkdir -p /root/run/bc && gunzip -c .w2/bc_demos.json.gz > /root/run/bc/bc_demos.json && "
-    [ "$2" = dart_full2 ] && EXTRA="${EXTRA}mkdir -p /root/run/bc0 && gunzip -c .w2/bc0_demos.json.gz > /root/run/bc0/bc_demos.json && "
+    [ "$2" = dart_full2 ] && EXTRA="${EXTRA}mkdir -p /root/run/bc0 && gunzip -c \
+.w2/bc0_demos.json.gz > /root/run/bc0/bc_demos.json && "
     EXTRA="${EXTRA}ALF_START=$2 "
   fi
 fi

@@ -166,6 +166,7 @@ def test_a_comparison_directory_in_progress_is_collected(device_run, tmp_path):
   os.rename(os.path.join(device_run, "grpo", "runs.json"), comparison / "runs.json")
   recorded = (comparison / "runs.json").read_text()
   (comparison / "command.txt").write_text("compare_estimators.py --lockstep ...\n")
+  (comparison / "notes.md").write_text("Paused 16:36-16:46 UTC for a test run.\n")
   with pytest.raises(SystemExit, match="is the source"):
     collect_device_run.main([str(comparison), "--out", str(comparison)])
   out = str(tmp_path / "so_far")
@@ -174,4 +175,5 @@ def test_a_comparison_directory_in_progress_is_collected(device_run, tmp_path):
   assert {r["estimator"] for r in runs} == {"grpo", "proxmo"}
   assert all(r["budget"]["iterations"] == 4 for r in runs)  # paired at ProxMO's last evaluation
   assert open(os.path.join(out, "command.txt")).read() == "compare_estimators.py --lockstep ...\n"
+  assert open(os.path.join(out, "notes.md")).read() == "Paused 16:36-16:46 UTC for a test run.\n"
   assert (comparison / "runs.json").read_text() == recorded  # the source is left as it was

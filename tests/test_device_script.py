@@ -64,6 +64,8 @@ def test_smoke_run_archives_and_pairs(tmp_path, env_name):
     # The second clone's log (bc_log.json) names the first as its start.
     bc_log = json.load(open(run / "bc" / "sft" / "bc_log.json"))
     assert bc_log["init_params"] == str(run / "bc0" / "sft") and bc_log["steps"] == 4
+    first = json.load(open(run / "bc0" / "sft" / "bc_log.json"))  # from the GGUF's weights
+    assert first["init_params"] == "" and first["steps"] == 2
   assert (dest / "results.tar.gz").exists()
   collect_device_run.main([str(dest / "results.tar.gz"), "--out", str(out),
                            "--start_out", str(tmp_path / "start")])
@@ -74,6 +76,8 @@ def test_smoke_run_archives_and_pairs(tmp_path, env_name):
     assert [e[0] for e in r["evals"]] == [0, 1] and r["budget"]["iterations"] == 1
     assert "planned_iterations" not in r["budget"]
   start = json.load(open(tmp_path / "start" / "eval_metrics.json"))
+  if env_name == "alfworld":  # the first clone's log is published beside the second's
+    assert json.load(open(tmp_path / "start" / "bc0_log.json"))["steps"] == 2
   assert sorted(start) == ["device start (held-out)", "device start (training tasks)"], start
   # The same horizon on both splits (the smoke scale's 3 steps).
   assert all(row["episode_length"] <= 3 for row in start.values()), start

@@ -11,11 +11,12 @@ import paired_evaluations  # noqa: E402
 
 
 def _write(directory, outcomes, chunk=16):
-  """outcomes: [(task_id, won)] written as evaluate.py's chunks of `chunk` episodes."""
+  """outcomes: [(task_id, won)] written as evaluate.py's chunks of `chunk` episodes (each
+  episode's group is its place in its chunk, as the rollout numbers them)."""
   os.makedirs(directory)
   for c in range(0, len(outcomes), chunk):
-    episodes = [{"group": 0, "task_id": t, "won": w, "truncated": not w, "info": {}, "steps": []}
-                for t, w in outcomes[c:c + chunk]]
+    episodes = [{"group": g, "task_id": t, "won": w, "truncated": not w, "info": {}, "steps": []}
+                for g, (t, w) in enumerate(outcomes[c:c + chunk])]
     with open(os.path.join(directory, f"p0_c{c}.json"), "w") as f:
       json.dump({"key": {}, "seconds": 1.0, "episodes": episodes}, f)
 
@@ -43,8 +44,23 @@ def test_episodes_of_one_side_only_are_counted_and_left_out(tmp_path):
   _write(tmp_path / "b", [("g0", False), ("g1", True), ("g2", True), ("g3", True), ("g4", False)])
   out = paired_evaluations.paired(paired_evaluations.outcomes(str(tmp_path / "a")),
                                   paired_evaluations.outcomes(str(tmp_path / "b")))
-  assert (out["pairs"], out["both"], out["a_only"], out["b_only"], out["neither"]) == (3, 1, 1, 1, 0)
+  assert (out["pairs"], out["both"], out["a_only"], out["b_only"],
+          out["neither"]) == (3, 1, 1, 1, 0)
   assert out["difference_points"] == 0.0 and out["unpaired"] == {"a": 0, "b": 2}
+
+
+def test_a_task_played_twice_pairs_in_order_across_chunks(tmp_path):
+  # Chunks c0, c2, ..., c10: by name c10 sorts before c2, by first episode after it. Task t
+  # is played three times in each evaluation (won, lost, won in A; lost, lost, won in B).
+  _write(tmp_path / "a", [("t", True), ("u", False), ("t", False), ("v", True), ("w", False),
+                          ("x", False), ("y", False), ("z", False), ("s", False), ("r", False),
+                          ("t", True)], chunk=2)
+  a = paired_evaluations.outcomes(str(tmp_path / "a"))
+  assert [a[("t", n)] for n in range(3)] == [True, False, True]
+  _write(tmp_path / "b", [("t", False), ("t", False), ("t", True)], chunk=1)
+  b = paired_evaluations.outcomes(str(tmp_path / "b"))
+  out = paired_evaluations.paired(a, b)
+  assert (out["pairs"], out["both"], out["a_only"], out["b_only"]) == (3, 1, 1, 0)
 
 
 def test_bad_directories_are_errors_naming_the_fix(tmp_path):

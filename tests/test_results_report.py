@@ -329,7 +329,11 @@ def test_compare_section_reports_runs_still_training_from_their_progress(tmp_pat
       {"evals": [[0, {"Score": 79.65, "Succ.": 43.0}]], "seconds": 5400.0, "final_kl": 0.002,
        "history": history}))
   (d / "command.txt").write_text("python experiments/compare_estimators.py --env webshop\n")
+  (d / "notes.md").write_text("The pair was paused from 16:36 to 16:46 UTC.\n\n")
+  notes = ("Notes on the runs (recorded by hand in notes.md when they ran, not computed):\n"
+           "- The pair was paused from 16:36 to 16:46 UTC.\n")
   text = "\n".join(make_results._compare_section(str(d), str(tmp_path)))
+  assert notes in text
   assert ("- proxmo seed 0: 1 iteration done, 1.5 h of wall time so far; held-out iteration 0: "
           "Score 79.7, Succ. 43.0") in text
   assert "| 1 | 50.0 | 0.0 | 0.0020 |" in text
@@ -343,6 +347,7 @@ def test_compare_section_reports_runs_still_training_from_their_progress(tmp_pat
       {"evals": [[0, {"Score": 79.65, "Succ.": 43.0}], [4, {"Score": 80.0, "Succ.": 45.0}]],
        "seconds": 3600.0, "final_kl": None, "history": []}))
   text = "\n".join(make_results._compare_section(str(d), str(tmp_path)))
+  assert notes in text and text.count("The pair was paused") == 1
   assert "- proxmo seed 0:" not in text
   assert ("- grpo seed 0: 0 iterations done, 1.0 h of wall time so far; held-out iteration 0: "
           "Score 79.7, Succ. 43.0; iteration 4: Score 80.0, Succ. 45.0") in text
