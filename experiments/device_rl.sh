@@ -131,7 +131,9 @@ else
   [ "$START" != walkthrough ] && ENV_SETS="$ENV_SETS,env.history_length=6"
 fi
 BC_RECIPE=""; [ "$START" != walkthrough ] && BC_RECIPE=",sft.expert_noise=0.2,sft.expert_labels=expert"
-case "$START" in dart_full|dart_full2) BC_RECIPE="$BC_RECIPE,model.lora.rank=0,sft.learning_rate=5e-5";; esac
+case "$START" in
+  dart_full|dart_full2) BC_RECIPE="$BC_RECIPE,model.lora.rank=0,sft.learning_rate=5e-5";;
+esac
 # One prefill per batch at a power-of-two bucket (rollout.prefill_groups=false): grouped
 # prefills compile a program per (rows, width) group shape (20-30 for batches of ALFWorld's
 # 6-turn prompts, counted on the CPU), each paid again by a fresh device within its 15 minutes,
