@@ -393,14 +393,26 @@ def _in_progress_lines(directory: str, runs) -> list:
   return lines + _history_tables(records, sorted({r["estimator"] for r in records}))
 
 
-def _compare_notes(directory: str) -> list:
-  """A comparison's notes.md (facts no log holds, e.g. when a run was paused for a test run),
-  one item per line, marked as recorded by hand."""
+def _note_items(directory: str, prefix: str = "") -> list:
+  """The lines of a run directory's notes.md (facts no log holds, e.g. when a run was paused
+  for a test run) as list items, each after `prefix`; none without the file."""
   path = os.path.join(directory, "notes.md")
   if not os.path.exists(path):
     return []
+  return [f"- {prefix}{line.strip()}" for line in open(path) if line.strip()]
+
+
+def _notes_block(items: list) -> list:
+  """Note items under their heading, marked as recorded by hand; nothing without items."""
+  if not items:
+    return []
   return (["Notes on the runs (recorded by hand in notes.md when they ran, not computed):"] +
-          [f"- {line.strip()}" for line in open(path) if line.strip()] + [""])
+          items + [""])
+
+
+def _compare_notes(directory: str) -> list:
+  """A comparison's notes.md under the notes heading."""
+  return _notes_block(_note_items(directory))
 
 
 def _compare_section(directory: str, out_dir: str, level: str = "##") -> list:
@@ -756,13 +768,10 @@ def _warm_start_section(root: str, out_dir: str) -> list:
                f"closing it (cut by the response budget) and "
                f"{sum(not r['valid'] for r in samples)} were invalid")
     readings.append(text + ".")
-    notes_path = os.path.join(d, "notes.md")  # facts of the run a log does not hold
-    if os.path.exists(notes_path):
-      notes += [f"- {run}: {line.strip()}" for line in open(notes_path) if line.strip()]
+    notes += _note_items(d, f"{run}: ")
   return (lines + ["", "Commands:", ""] + commands + ["", "Reading (computed from "
           "eval_metrics.json and bc_log.json):"] + readings + [""] + _fit_lines(dirs) +
-          (["Notes on the runs (recorded by hand in notes.md when they ran, not computed):"] +
-           notes + [""] if notes else []))
+          _notes_block(notes))
 
 
 def _fit_lines(dirs) -> list:
