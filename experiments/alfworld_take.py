@@ -4,7 +4,7 @@
         runs/<evaluation>/eval_episodes/train
 
 Reads the chunks of evaluation episodes that `experiments/evaluate.py` keeps
-(`<workdir>/eval_episodes/<split>/p*_c*.json`, proxmo_jax/training/eval_store.py) and prints, per
+(`<workdir>/eval_episodes/<split>/p*_c*.json`, proxmo_jax/training/eval_files.py) and prints, per
 directory, one JSON line: over the steps whose observation shows the task's object (its name and
 a number after "you see", a receptacle's contents included) while the agent's hands are empty,
 how many there are, how many took that object (`take <object> ...`), and the first words of the
@@ -22,12 +22,11 @@ from __future__ import annotations
 
 import argparse
 import collections
-import glob
 import json
-import os
 import re
 
 from environments.alfworld.prompts import task_from_observation
+from proxmo_jax.training import eval_files  # no JAX
 
 # The object slot of the task sentence's two templates for each of the six task types (ALFRED's
 # goal library, as the alfworld package ships it; docs/environments.md).
@@ -80,11 +79,10 @@ def take_counts(episodes) -> dict:
 
 
 def load_episodes(directory: str) -> list:
-  paths = sorted(glob.glob(os.path.join(directory, "p*_c*.json")))
-  if not paths:
-    raise SystemExit(f"{directory}: no p*_c*.json chunks; give <workdir>/eval_episodes/<split> "
-                     "of an experiments/evaluate.py run.")
-  return [e for p in paths for e in json.load(open(p))["episodes"]]
+  try:
+    return eval_files.episode_records(directory)
+  except FileNotFoundError as err:
+    raise SystemExit(str(err)) from err
 
 
 def main(argv=None):

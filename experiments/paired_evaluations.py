@@ -5,7 +5,7 @@ difference in success with its 95 % interval. Read from stored episodes.
         runs/<evaluation B>/eval_episodes/eval
 
 Reads the chunks of episodes that `experiments/evaluate.py` keeps
-(`<workdir>/eval_episodes/<split>/p*_c*.json`, proxmo_jax/training/eval_store.py) for both
+(`<workdir>/eval_episodes/<split>/p*_c*.json`, proxmo_jax/training/eval_files.py) for both
 directories and pairs the episodes by task: a task's n-th episode in one evaluation (chunks in
 the order of their first episode) with its n-th in the other, whatever the chunk sizes (an
 evaluation plays each task once unless it was asked for more). It prints one JSON
@@ -20,33 +20,24 @@ from __future__ import annotations
 
 import argparse
 import collections
-import glob
 import json
-import os
-import re
 
 from make_results import _paired_difference_interval
-
-
-def _chunk_order(path: str) -> tuple:
-  """p<process>_c<first episode>.json -> (first episode, process): numeric, not by name."""
-  found = re.fullmatch(r"p(\d+)_c(\d+)\.json", os.path.basename(path))
-  return (int(found.group(2)), int(found.group(1))) if found else (-1, -1)
+from proxmo_jax.training import eval_files  # no JAX
 
 
 def outcomes(directory: str) -> dict:
   """{(task_id, n): won} of the stored episodes in `directory`, n counting each task's
   episodes from 0 in the evaluation's order."""
-  paths = sorted(glob.glob(os.path.join(directory, "p*_c*.json")), key=_chunk_order)
-  if not paths:
-    raise SystemExit(f"{directory}: no p*_c*.json chunks; give <workdir>/eval_episodes/<split> "
-                     "of an experiments/evaluate.py run.")
+  try:
+    records = eval_files.episode_records(directory)
+  except FileNotFoundError as err:
+    raise SystemExit(str(err)) from err
   seen = collections.Counter()
   out = {}
-  for p in paths:
-    for e in json.load(open(p))["episodes"]:
-      out[(e["task_id"], seen[e["task_id"]])] = bool(e["won"])
-      seen[e["task_id"]] += 1
+  for e in records:
+    out[(e["task_id"], seen[e["task_id"]])] = bool(e["won"])
+    seen[e["task_id"]] += 1
   return out
 
 

@@ -75,5 +75,5 @@ def test_main_reads_the_stored_chunks(tmp_path, capsys):
   alfworld_take.main([str(tmp_path)])
   line = json.loads(capsys.readouterr().out)
   assert (line["states"], line["took"]) == (1, 1)
-  with pytest.raises(SystemExit, match="no p\\*_c\\*.json"):
+  with pytest.raises(SystemExit, match="no p<process>_c<start>.json chunks"):
     alfworld_take.main([str(tmp_path / "none")])

@@ -65,7 +65,7 @@ def test_a_task_played_twice_pairs_in_order_across_chunks(tmp_path):
 
 def test_bad_directories_are_errors_naming_the_fix(tmp_path):
   os.makedirs(tmp_path / "empty")
-  with pytest.raises(SystemExit, match="no p\\*_c\\*.json chunks"):
+  with pytest.raises(SystemExit, match="no p<process>_c<start>.json chunks"):
     paired_evaluations.outcomes(str(tmp_path / "empty"))
   _write(tmp_path / "a", [("g0", True)])
   _write(tmp_path / "b", [("h0", True)])

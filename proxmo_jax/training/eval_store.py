@@ -9,10 +9,10 @@ before it. The store writes every finished chunk to
 
     <directory>/<split>/p<process>_c<start>.json   {"key": ..., "seconds": ..., "episodes": [...]}
 
-and the next evaluation with the same key reads it back instead of running it again: an
-evaluation of a few hours (a 135M-parameter policy on 100 ALFWorld games on a CPU) stopped
-at any point loses at most the chunk in progress, and the resumed evaluation returns the
-episodes the whole one would have.
+(the layout is eval_files.py's, which light scripts read without JAX), and the next evaluation
+with the same key reads it back instead of running it again: an evaluation of a few hours (a
+135M-parameter policy on 100 ALFWorld games on a CPU) stopped at any point loses at most the
+chunk in progress, and the resumed evaluation returns the episodes the whole one would have.
 
 The key is everything that shapes a chunk's episodes: a digest of the policy's params, the
 config sections an episode depends on (env, rollout, tokenizer, model, seed), the sampling
@@ -37,6 +37,7 @@ import jax
 import numpy as np
 
 from proxmo_jax.parallel import multihost
+from proxmo_jax.training import eval_files
 from proxmo_jax.rollout.records import Episode, StepRecord
 
 # The config sections that shape an episode. eval.num_tasks and the schedule do not: a longer
@@ -108,7 +109,7 @@ class EvalStore:
     self.process = multihost.index() if process is None else process
 
   def _path(self, split: str, start: int) -> str:
-    return os.path.join(self.directory, split, f"p{self.process}_c{start}.json")
+    return os.path.join(self.directory, split, eval_files.chunk_name(self.process, start))
 
   def load(self, split: str, start: int, key: dict,
            requests: Sequence) -> Optional[tuple[list, float]]:
