@@ -553,6 +553,21 @@ def train_one(c, budget: str, workdir: str, sft_dir: str, start_row,
     training.close()
 
 
+def lockstep_turn(iterations: list[int]) -> list[int]:
+  """The runs to advance one iteration each in the next turn of a lockstep comparison, in
+  order, given each run's completed iterations (runs still training).
+
+  Only the runs at the lowest iteration step, so runs resumed at different iterations (a stop
+  between two runs' steps) come back into step before any goes further. The order alternates
+  with that iteration (as given when it is even, reversed when odd): a shape met first is
+  compiled by whichever run steps first (the compiled programs are shared in the process), so no
+  estimator pays for them all, and the order is the same after a resume as without one.
+  """
+  low = min(iterations)
+  order = range(len(iterations)) if low % 2 == 0 else reversed(range(len(iterations)))
+  return [i for i in order if iterations[i] == low]
+
+
 def compare(env: str, budget: str, estimators, seeds, overrides, out: str,
             size: str = "tiny", start_dir: str = "", lockstep: bool = False) -> list:
   """One comparison in `out` (resumable); returns its run records. `start_dir`: an existing
@@ -564,7 +579,8 @@ def compare(env: str, budget: str, estimators, seeds, overrides, out: str,
   (experiments/collect_device_run.py pairs them at the last iteration all evaluated). Each run's
   numbers are those it gets alone: its own parameters, optimizer, random keys and environments.
   The turn order alternates between rounds (compiles of shapes new to the process fall on
-  whichever run meets them first); a run is recorded in runs.json and closed when it is done.
+  whichever run meets them first), and runs resumed at different iterations catch up first
+  (`lockstep_turn`); a run is recorded in runs.json and closed when it is done.
   """
   os.makedirs(out, exist_ok=True)
   record_command(out)
@@ -614,18 +630,16 @@ def compare(env: str, budget: str, estimators, seeds, overrides, out: str,
                      *start_of(seed, opened))
         opened.append(t)
         running.append(t)
-      turn = 0
-      while running:
-        # The order alternates: a shape met first is compiled by whichever run steps first
-        # (the compiled programs are shared in the process), so no estimator pays them all.
-        for t in (running if turn % 2 == 0 else running[::-1]):
-          if not t.done:
-            t.step()
-        turn += 1
-        for t in [t for t in running if t.done]:  # recorded and closed as soon as done
+      while True:
+        # Recorded and closed as soon as done (a run resumed after its last iteration at once).
+        for t in [t for t in running if t.done]:
           running.remove(t)
           finished(t.record())
           t.close()
+        if not running:
+          break
+        for i in lockstep_turn([t.run.trainer.iteration for t in running]):
+          running[i].step()
     finally:
       for t in opened:  # each closed once; one failing to close leaves the others to close
         try:

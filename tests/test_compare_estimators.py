@@ -119,6 +119,24 @@ def test_parse_sweep():
     ce.parse_sweep("env.paraphrase_rate")
 
 
+def test_lockstep_turns_alternate_and_bring_resumed_runs_back_into_step():
+  def turns(iterations, last=4):
+    """Every (run, iteration it reaches) in the order the lockstep steps them."""
+    iterations, out = list(iterations), []
+    while min(iterations) < last:
+      for i in ce.lockstep_turn(iterations):
+        iterations[i] += 1
+        out.append((i, iterations[i]))
+    return out
+  # Fresh: 0 first, then 1 first, then 0 first, ... (who compiles a new shape first alternates).
+  assert turns([0, 0]) == [(0, 1), (1, 1), (1, 2), (0, 2), (0, 3), (1, 3), (1, 4), (0, 4)]
+  # Resumed with run 0 one iteration behind (the session of 2026-12-05 stopped between them):
+  # run 0 catches up alone, then the order is the fresh run's.
+  assert turns([1, 2]) == [(0, 2), (0, 3), (1, 3), (1, 4), (0, 4)]
+  assert turns([2, 1]) == [(1, 2), (0, 3), (1, 3), (1, 4), (0, 4)]
+  assert ce.lockstep_turn([3, 3, 5]) == [1, 0]
+
+
 def test_make_config_uses_the_env_file_and_the_estimator_names():
   c = ce.make_config("alfworld", "cpu", "gigpo", {"env.max_steps": "7"}, 3)
   assert (c.env.name, c.model.preset, c.seed) == ("alfworld", "tiny", 3)
