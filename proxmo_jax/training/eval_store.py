@@ -37,8 +37,8 @@ import jax
 import numpy as np
 
 from proxmo_jax.parallel import multihost
-from proxmo_jax.training import eval_files
 from proxmo_jax.rollout.records import Episode, StepRecord
+from proxmo_jax.training import eval_files
 
 # The config sections that shape an episode. eval.num_tasks and the schedule do not: a longer
 # evaluation of the same policy reuses the chunks of a shorter one.
