@@ -22,6 +22,7 @@ def test_records_come_in_the_evaluations_numeric_order(tmp_path):
   _chunk(tmp_path, 1, 0, ["t0", "t1"])
   (tmp_path / "p0_c8.json.tmp").write_text("{}")  # a write in progress: not a chunk
   (tmp_path / "notes.json").write_text("{}")
+  (tmp_path / "p0_c8-old.json").write_text("{}")  # matches the glob p*_c*.json, not a chunk
   assert [os.path.basename(p) for p in eval_files.chunk_paths(str(tmp_path))] == [
       "p1_c0.json", "p0_c4.json", "p0_c16.json", "p0_c32.json"]
   assert [r["task_id"] for r in eval_files.episode_records(str(tmp_path))] == [
