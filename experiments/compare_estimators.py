@@ -21,7 +21,9 @@ the (estimator, seed) pairs already in runs.json and resumes an interrupted one 
 checkpoint (its evaluations so far are kept in <run>/progress.json, and an evaluation's
 finished chunks of episodes in <out>/eval_episodes/<run>/iter_<k>, so a stop inside an
 evaluation loses at most the chunk under way); command.txt keeps every command that added
-runs. `--size smollm2` trains the pretrained size instead of `tiny`;
+runs. A run in runs.json with fewer iterations than asked (`--set iterations=16` after 8) is
+continued from its last checkpoint, as if it had been asked for 16 from the start, and its
+record replaced. `--size smollm2` trains the pretrained size instead of `tiny`;
 `--start DIR` shares an existing behaviour-cloned start (experiments/sft.py's sft/ directory),
 e.g. one cloned for hours in the background, instead of cloning one in <out>/sft.
 `--lockstep` opens every run at once and advances each one iteration in turn, so that a
@@ -585,10 +587,23 @@ def compare(env: str, budget: str, estimators, seeds, overrides, out: str,
   os.makedirs(out, exist_ok=True)
   record_command(out)
   runs = load_runs(out)
-  done = {(r["estimator"], r["seed"]) for r in runs}
-  todo = [(n, s) for n in estimators for s in seeds if (n, s) not in done]
   shared = dict(overrides)
   probe = make_config(env, budget, estimators[0], shared, 0, size)
+  # A run recorded with fewer iterations than asked is continued from its last checkpoint (its
+  # record is replaced when it ends): the same run as a longer one from the start, since the
+  # learning rate is constant after warm-up and keys derive from (seed, iteration).
+  done = {(r["estimator"], r["seed"]) for r in runs
+          if r["budget"]["iterations"] >= probe.iterations}
+  todo = [(n, s) for n in estimators for s in seeds if (n, s) not in done]
+  for r in runs:
+    key = (r["estimator"], r["seed"])
+    if key in todo and not os.path.exists(
+        os.path.join(out, run_dir_name(*key), "progress.json")):
+      raise SystemExit(
+          f"{out}: {key[0]} seed {key[1]} is recorded with {r['budget']['iterations']} "
+          f"iterations and --set iterations={probe.iterations} asks for more, but "
+          f"{os.path.join(out, run_dir_name(*key))} (its checkpoints and progress.json) is "
+          "gone, so it cannot be continued; give a new --out, or the iterations it has.")
   if probe.tokenizer.kind == "sentencepiece" and not probe.tokenizer.path:
     if start_dir:
       raise SystemExit(f"--start {start_dir}: a start of the {size} size comes with its own "
@@ -604,7 +619,8 @@ def compare(env: str, budget: str, estimators, seeds, overrides, out: str,
     train.behavior_clone(make_config(env, budget, estimators[0], shared, 0, size), out, sft_dir)
 
   def finished(record):
-    runs.append(record)
+    runs[:] = [r for r in runs if (r["estimator"], r["seed"]) !=
+               (record["estimator"], record["seed"])] + [record]
     save_runs(out, runs)
     print(f"[compare] {record['estimator']} seed {record['seed']}: final {record['headline']} "
           f"{record['final'][record['headline']]:.1f} ({record['seconds']:.0f} s)", flush=True)

@@ -3,6 +3,7 @@ the sweep table, argument parsing and the per-environment config."""
 import json
 import math
 import os
+import shutil
 import sys
 
 import pytest
@@ -232,6 +233,24 @@ def test_an_interrupted_run_resumes_where_the_straight_run_ends(tmp_path, monkey
   with pytest.raises(SystemExit, match="no params.npz"):
     ce.compare("corridor", "smoke", ["grpo"], [0], shared, str(tmp_path / "x"), "tiny",
                str(tmp_path / "nowhere"))
+  # A comparison of 1 iteration asked again for 2 continues its run from the checkpoint and
+  # ends where the straight 2-iteration run does, with one record; a run whose directory is
+  # gone cannot be continued.
+  ext = tmp_path / "extended"
+  short, = ce.compare("corridor", "smoke", ["grpo"], [0], {**shared, "iterations": "1"},
+                      str(ext), "tiny", sft)
+  assert [it for it, _ in short["evals"]] == [0, 1] and short["budget"]["iterations"] == 1
+  longer, = ce.compare("corridor", "smoke", ["grpo"], [0], shared, str(ext), "tiny", sft)
+  assert longer["budget"]["iterations"] == 2 and longer["evals"] == straight["evals"]
+  assert longer["outcomes"] == straight["outcomes"]
+  assert [h["iteration"] for h in longer["history"]] == [1, 2]
+  assert longer["final_kl"] == pytest.approx(straight["final_kl"], rel=1e-5)
+  assert [(r["estimator"], r["budget"]["iterations"]) for r in ce.load_runs(str(ext))] == [
+      ("grpo", 2)]
+  shutil.rmtree(ext / "grpo_s0")
+  with pytest.raises(SystemExit, match="cannot be continued"):
+    ce.compare("corridor", "smoke", ["grpo"], [0], {**shared, "iterations": "3"}, str(ext),
+               "tiny", sft)
 
 
 def _comparable(m):
