@@ -35,10 +35,12 @@
 #  13, 15. The ALFWorld pair at 30 steps from the better of starts v3 and v4 (training games):
 #      in groups of 4 from 10 % of them won, in groups of 8 episodes (the paper's group size), 4
 #      games per iteration, from 4.94 % (why: at steps 13 and 15).
+#  15b. That pair from start v4 continued to 16 iterations from its checkpoints, unless ProxMO's
+#      held-out gain at 8 already clears its paired 95 % interval (why: at step 15b).
 #   3. WebShop v2, ProxMO: 12 iterations of 16 goals x 4 episodes from the same start, rollouts
 #      at the evaluation temperature 0.4, LoRA on the top 8 layers (why: at step 3).
 #   7. WebShop v2, GRPO: the same settings and code as step 3 (the paired baseline).
-# Run order 4, 10, 11, 12, 14, 13/15, 0-2, 3, 7, 5, 6, 8, 9 (as the steps stand in this file).
+# Run order 4, 10, 11, 12, 14, 13/15, 15b, 0-2, 3, 7, 5, 6, 8, 9 (as the steps stand in this file).
 # Steps 5, 6, 8 and 9 come last, and steps 5 and 6 not at all once step 6's rows are published
 # (since 2026-12-05, evening): on a checkout without runs/ they remade the ALFWorld starts v1
 # and v2 (about 1.3 and 1.7 h of behaviour cloning, and about 2 h of evaluation each; v2's
@@ -175,6 +177,12 @@ at_least() {  # at_least <x> <y>: true when x >= y
 success_at_least() {
   at_least "$(row_rate "$1" "$2")" "$3"
 }
+# paired_gain <episodes A> <episodes B>: true when A's held-out success exceeds B's beyond the 95 %
+# interval of their paired difference (experiments/paired_evaluations.py's last line).
+paired_gain() {
+  $PY experiments/paired_evaluations.py "$1" "$2" | tail -1 | $PY -c \
+    "import json, sys; sys.exit(json.loads(sys.stdin.read())['interval_95'][0] <= 0)"
+}
 alfworld_pair() {  # alfworld_pair <start sft dir> <out dir> [--set k=v ...]: ProxMO and GRPO
   local code start=$1 out=$2
   shift 2
@@ -278,6 +286,22 @@ if success_at_least "$BEST_EVAL/eval_metrics.json" "(training tasks)" 0.10; then
 elif success_at_least "$BEST_EVAL/eval_metrics.json" "(training tasks)" 0.0494; then
   alfworld_pair "$BEST_SFT" "experiments/results/compare_alfworld_smollm2_${BEST}_g8" \
     --set env.group_size=8 --set env.groups_per_batch=4
+fi
+
+# 15b. The pair from start v4 continued to 16 iterations (2026-12-05, twentieth session), unless
+# ProxMO's held-out gain over the start at iteration 8 already clears its paired 95 % interval.
+# Why: after 4 iterations GRPO's paired gain was +3.9 points, [-3.4, +11.2], with a KL to the
+# start of 0.0011 (ProxMO 0.0034); in GRPO's iteration 4 only 22 % of the step samples had a
+# nonzero advantage (the rest in groups of 4 whose episodes, at T 0.4, all won or all lost), so
+# the policy moves slowly, and 102 paired games need a gain of roughly 10 points. The learning rate is constant
+# after warm-up and keys derive from (seed, iteration), so 8 more iterations from the iteration-8
+# checkpoints are the runs a 16-iteration pair would have made (compare_estimators.py continues a
+# run recorded with fewer iterations, from 9216e52, whose training code equals c846a2f's). About
+# 8 x 2 iterations at 20-40 min and 4 evaluations at 29 min: 9-10 h, before WebShop's start.
+V4=experiments/results/compare_alfworld_smollm2_v4
+if test -d "$V4/eval_episodes/proxmo_s0/iter_8/eval" && ! paired_gain \
+    "$V4/eval_episodes/proxmo_s0/iter_8/eval" "$V4/eval_episodes/proxmo_s0/iter_0/eval"; then
+  PIN=9216e52 alfworld_pair "$BEST_SFT" "$V4" --set iterations=16
 fi
 
 # 0. The WebShop start, made again where runs/ was lost (a fresh checkout): as it was first
