@@ -16,7 +16,9 @@ far), and cuts every
 record at the last evaluation iteration that all of them reached: equal iteration counts, so
 the comparison stays paired. A cut run's wall time becomes the sum of its training iterations
 up to the cut (`time/iteration`, evaluations excluded), and its budget records the iterations
-run and the ones planned (`planned_iterations`, only in a cut record).
+run and the ones planned (`planned_iterations`, only in a cut record). History rows take the
+keys they lack (compare_estimators.HISTORY_KEYS recorded by newer code, e.g. the share of step
+samples with a nonzero advantage) from the run's metrics.jsonl.
 
 Writes <out>/runs.json, table.md and curves.png (compare_estimators.report), command.txt (the
 device script's log lines that carry commands, then each estimator's command.txt), and each
@@ -146,7 +148,8 @@ def collect_runs(root: str) -> tuple[list, list]:
     fields = {k: finished[0][k] for k in ("env", "columns", "families", "headline")}
   else:
     fields = _table_fields(_load(os.path.join(found[0][0], "config.json")))
-  records = [r if r is not None else _progress_record(d, n, s, fields) for d, n, s, r in found]
+  records = [compare_estimators.fill_history(
+      r if r is not None else _progress_record(d, n, s, fields), d) for d, n, s, r in found]
   return records, [d for d, *_ in found]
 
 

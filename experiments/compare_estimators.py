@@ -406,7 +406,10 @@ def _evaluate(run, iteration: int, tag: str, store_root: str) -> tuple:
 HISTORY_KEYS = ("success_rate", "invalid_rate", "episode_length", "kl", "entropy", "clip_frac",
                 "grad_norm", "step_samples", "sampled_tokens", "time/rollout", "time/logprob",
                 "time/update", "time/advantage", "time/advantage_grpo", "time/iteration",
-                "adv_overhead_vs_grpo_pct", "time/compile", "compile/count")
+                "adv_overhead_vs_grpo_pct", "time/compile", "compile/count",
+                # shares of the step samples whose advantage (episode term, step term, total)
+                # is not 0: the samples with a policy-gradient term
+                "adv/episode_nonzero", "adv/step_nonzero", "adv/total_nonzero")
 
 
 def history_row(iteration: int, metrics: dict) -> dict:
@@ -414,6 +417,31 @@ def history_row(iteration: int, metrics: dict) -> dict:
   row = {"iteration": iteration}
   row.update({k: float(metrics[k]) for k in HISTORY_KEYS if k in metrics})
   return row
+
+
+def _logged_history(run_dir: str) -> dict:
+  """{iteration: training metrics} of a run's metrics.jsonl (the last line logged for each
+  iteration: one run again after a stop logs it twice), {} without the file."""
+  path = os.path.join(run_dir, "metrics.jsonl")
+  if not os.path.exists(path):
+    return {}
+  rows = (json.loads(line) for line in open(path))
+  return {int(row["step"]): row for row in rows if "success_rate" in row}
+
+
+def fill_history(record: dict, run_dir: str) -> dict:
+  """`record` (a runs.json record or a progress.json) with each history row given the
+  HISTORY_KEYS it lacks from the same iteration's metrics.jsonl line (iterations run by code
+  that recorded fewer keys)."""
+  logged = _logged_history(run_dir)
+  if not logged:
+    return record
+  history = []
+  for h in record.get("history", []):
+    line = logged.get(h["iteration"], {})
+    history.append({**h, **{k: float(line[k]) for k in HISTORY_KEYS
+                            if k in line and k not in h}})
+  return {**record, "history": history}
 
 
 def run_dir_name(estimator: str, seed: int) -> str:
@@ -462,7 +490,8 @@ class Training:
         saved = json.load(open(self.progress))
         it = self.run.trainer.iteration
         self.evals = [e for e in saved["evals"] if e[0] <= it]
-        self.history = [h for h in saved.get("history", []) if h["iteration"] <= it]
+        self.history = [h for h in fill_history(saved, workdir).get("history", [])
+                        if h["iteration"] <= it]
         self.outcomes = {k: v for k, v in saved.get("outcomes", {}).items() if int(k) <= it}
         self.seconds, self.final_kl = saved["seconds"], saved.get("final_kl")
         print(f"[compare] {self.tag}: resumed at iteration {it} ({len(self.evals)} evaluations "

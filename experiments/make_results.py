@@ -302,6 +302,13 @@ def _reading(directory, runs, spec, names, seeds, changes) -> list:
                  f"{max(kls):.1e} per token over {_count(len(kls), 'run')}" +
                  (" (below 1e-3 in every run: the policies stayed close to their start)."
                   if max(kls) < 1e-3 else "."))
+  shares = {n: [100 * h["adv/total_nonzero"] for r in runs if r["estimator"] == n
+                for h in r.get("history", []) if "adv/total_nonzero" in h] for n in names}
+  if any(shares.values()):
+    lines.append("- Step samples with a nonzero advantage (a policy-gradient term), mean "
+                 "over the iterations recorded: " + ", ".join(
+                     f"{n} {np.mean(v):.0f} % ({_count(len(v), 'iteration')})"
+                     for n, v in shares.items() if v) + ".")
   return lines + _budget_sentence(directory, runs, spec["env"], seeds)
 
 
@@ -325,16 +332,26 @@ def _history_tables(runs, names) -> list:
                  if h["iteration"] == it and key in h])
 
   iterations = sorted({h["iteration"] for r in runs for h in r["history"]})
-  head = [f"{n} {c}" for n in names for c in ("success %", "invalid %", "KL")]
-  lines = ["", "Training rollouts per iteration (mean over seeds):", "",
+  # (heading, history key, scale, format); the nonzero-advantage share where it was recorded
+  # (compare_estimators.HISTORY_KEYS since 2026-12-05; collect_device_run.py fills it in from a
+  # run's metrics.jsonl for older code)
+  cols = [("success %", "success_rate", 100, ".1f"), ("invalid %", "invalid_rate", 100, ".1f"),
+          ("KL", "kl", 1, ".4f")]
+  nonzero = any("adv/total_nonzero" in h for r in runs for h in r["history"])
+  if nonzero:
+    cols.append(("nonzero A %", "adv/total_nonzero", 100, ".0f"))
+  head = [f"{n} {c[0]}" for n in names for c in cols]
+  lines = ["", "Training rollouts per iteration (mean over seeds)" +
+           ("; nonzero A %: the share of the iteration's step samples whose advantage is not 0, "
+            "the samples with a policy-gradient term (a group whose episodes all score alike gives "
+            "its samples an episode term of 0)" if nonzero else "") + ":", "",
            "| iteration | " + " | ".join(head) + " |", "|---" * (len(head) + 1) + "|"]
   for it in iterations:
     cells = []
     for n in names:
-      succ, inv = per_iteration(n, it, "success_rate"), per_iteration(n, it, "invalid_rate")
-      cells += [fmt(None if succ is None else 100 * succ, ".1f"),
-                fmt(None if inv is None else 100 * inv, ".1f"),
-                fmt(per_iteration(n, it, "kl"), ".4f")]
+      for _, key, scale, f in cols:
+        v = per_iteration(n, it, key)
+        cells.append(fmt(None if v is None else scale * v, f))
     lines.append(f"| {it} | " + " | ".join(cells) + " |")
   median = lambda vals: float(np.median(vals)) if vals else None
   lines += ["", "Wall time per iteration (s, median over iterations and seeds: a few iterations "

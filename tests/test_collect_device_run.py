@@ -177,3 +177,21 @@ def test_a_comparison_directory_in_progress_is_collected(device_run, tmp_path):
   assert open(os.path.join(out, "command.txt")).read() == "compare_estimators.py --lockstep ...\n"
   assert open(os.path.join(out, "notes.md")).read() == "Paused 16:36-16:46 UTC for a test run.\n"
   assert (comparison / "runs.json").read_text() == recorded  # the source is left as it was
+
+
+def test_history_takes_the_keys_it_lacks_from_the_run_log(device_run):
+  """Code older than a history key (the nonzero-advantage shares) logged it in metrics.jsonl
+  only: each history row takes it from the last line of its iteration, its own keys kept."""
+  lines = [{"step": 0, "eval/success_rate": 0.4},
+           {"step": 1, "success_rate": 0.5, "kl": 9.0, "adv/total_nonzero": 0.25, "other": 1.0},
+           {"step": 2, "success_rate": 0.5, "adv/total_nonzero": 0.75},  # stopped, run again:
+           {"step": 2, "success_rate": 0.5, "adv/total_nonzero": 0.5}]   # the last one counts
+  with open(os.path.join(device_run, "proxmo", "proxmo_s0", "metrics.jsonl"), "w") as f:
+    f.write("".join(json.dumps(line) + "\n" for line in lines))
+  records, _ = collect_device_run.collect_runs(device_run)
+  history = {r["estimator"]: r["history"] for r in records}
+  assert history["proxmo"][0] == {"iteration": 1, "kl": 0.01, "time/iteration": 10.0,
+                                  "success_rate": 0.5, "adv/total_nonzero": 0.25}
+  assert history["proxmo"][1]["adv/total_nonzero"] == 0.5
+  assert "adv/total_nonzero" not in history["proxmo"][2]  # iteration 3: not logged
+  assert history["grpo"] == _history(8)  # no log: untouched

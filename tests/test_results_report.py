@@ -310,6 +310,17 @@ def test_compare_section_tables_the_per_iteration_history(tmp_path):
   (d / "runs.json").write_text(json.dumps(runs))
   text = "\n".join(make_results._compare_section(str(d), str(tmp_path)))
   assert "| proxmo | 3 | 120.0 | 22.0 | 64.0 | 0.700 | 220.0 | 0.32 | +0.30 | 41.5 |" in text
+  # with the nonzero-advantage share recorded, a column per estimator (mean over seeds)
+  for r, share in zip(runs, (0.25, 0.5)):
+    r["history"][0]["adv/total_nonzero"] = share
+  (d / "runs.json").write_text(json.dumps(runs))
+  text = "\n".join(make_results._compare_section(str(d), str(tmp_path)))
+  assert ("| iteration | proxmo success % | proxmo invalid % | proxmo KL | proxmo nonzero A % |"
+          in text)
+  assert "| 1 | 25.0 | 10.0 | 0.0012 | 25 | 50.0 | 10.0 | 0.0012 | 50 |" in text
+  assert "| 2 | 50.0 | 0.0 | 0.0030 | - | 75.0 | 0.0 | 0.0030 | - |" in text
+  assert ("- Step samples with a nonzero advantage (a policy-gradient term), mean over the "
+          "iterations recorded: proxmo 25 % (1 iteration), grpo 50 % (1 iteration).") in text
   # without history (older runs.json) the section has no such tables
   (tmp_path / "older").mkdir()
   _, plain = _section(tmp_path / "older", {"proxmo": [20.0]})
