@@ -297,12 +297,13 @@ fi
 # (when 3 to 8 games are won only by the start). The learning rate is constant
 # after warm-up and keys derive from (seed, iteration), so 8 more iterations from the iteration-8
 # checkpoints are the runs a 16-iteration pair would have made (compare_estimators.py continues a
-# run recorded with fewer iterations, from 9216e52, whose training code equals c846a2f's). About
+# run recorded with fewer iterations, and its history keeps the share of step samples with a
+# nonzero advantage, from f97e7dd, whose training code equals c846a2f's). About
 # 8 x 2 iterations at 20-40 min and 4 evaluations at 29 min: 9-10 h, before WebShop's start.
 V4=experiments/results/compare_alfworld_smollm2_v4
 if test -d "$V4/eval_episodes/proxmo_s0/iter_8/eval" && ! paired_gain \
     "$V4/eval_episodes/proxmo_s0/iter_8/eval" "$V4/eval_episodes/proxmo_s0/iter_0/eval"; then
-  PIN=9216e52 alfworld_pair "$BEST_SFT" "$V4" --set iterations=16
+  PIN=f97e7dd alfworld_pair "$BEST_SFT" "$V4" --set iterations=16
 fi
 
 # 0. The WebShop start, made again where runs/ was lost (a fresh checkout): as it was first
