@@ -333,8 +333,9 @@ def _history_tables(runs, names) -> list:
 
   iterations = sorted({h["iteration"] for r in runs for h in r["history"]})
   # (heading, history key, scale, format); the nonzero-advantage share where it was recorded
-  # (compare_estimators.HISTORY_KEYS since 2026-12-05; collect_device_run.py fills it in from a
-  # run's metrics.jsonl for older code)
+  # (compare_estimators.HISTORY_KEYS since 2026-12-05; for iterations of older code,
+  # compare_estimators.fill_history takes it from the run's metrics.jsonl on resume and in
+  # collect_device_run.py)
   cols = [("success %", "success_rate", 100, ".1f"), ("invalid %", "invalid_rate", 100, ".1f"),
           ("KL", "kl", 1, ".4f")]
   nonzero = any("adv/total_nonzero" in h for r in runs for h in r["history"])
