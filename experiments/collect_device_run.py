@@ -68,13 +68,10 @@ def _table_fields(config: dict) -> dict:
 def _eval_lines(run_dir: str) -> list:
   """(step, metrics) of every evaluation a run logged (its metrics.jsonl "eval/" lines), keyed
   as evaluate.py's eval_metrics.json keys them; [] without the file."""
-  path = os.path.join(run_dir, "metrics.jsonl")
-  if not os.path.exists(path):
-    return []
-  rows = (json.loads(line) for line in open(path))
   return [(row.get("step"),
            {k[len("eval/"):]: v for k, v in row.items() if k.startswith("eval/")})
-          for row in rows if any(k.startswith("eval/") for k in row)]
+          for row in compare_estimators.logged_metrics(run_dir)
+          if any(k.startswith("eval/") for k in row)]
 
 
 def _logged_episodes(run_dir: str):

@@ -419,14 +419,19 @@ def history_row(iteration: int, metrics: dict) -> dict:
   return row
 
 
+def logged_metrics(run_dir: str) -> list:
+  """Every line of a run's metrics.jsonl (training and evaluation), [] without the file."""
+  path = os.path.join(run_dir, "metrics.jsonl")
+  if not os.path.exists(path):
+    return []
+  with open(path) as f:
+    return [json.loads(line) for line in f]
+
+
 def _logged_history(run_dir: str) -> dict:
   """{iteration: training metrics} of a run's metrics.jsonl (the last line logged for each
   iteration: one run again after a stop logs it twice), {} without the file."""
-  path = os.path.join(run_dir, "metrics.jsonl")
-  if not os.path.exists(path):
-    return {}
-  rows = (json.loads(line) for line in open(path))
-  return {int(row["step"]): row for row in rows if "success_rate" in row}
+  return {int(row["step"]): row for row in logged_metrics(run_dir) if "success_rate" in row}
 
 
 def fill_history(record: dict, run_dir: str) -> dict:
