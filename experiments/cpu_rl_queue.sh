@@ -293,13 +293,13 @@ fi
 # Why: after 4 iterations GRPO's paired gain was +3.9 points, [-3.4, +11.2], with a KL to the
 # start of 0.0011 (ProxMO 0.0034); in GRPO's iteration 4 only 22 % of the step samples had a
 # nonzero advantage (the rest in groups of 4 whose episodes, at T 0.4, all won or all lost), so
-# the policy moves slowly, and on 102 paired games a gain clears the interval from 8 to 10 points
-# (when 3 to 8 games are won only by the start). The learning rate is constant
+# the policy moves slowly, and on 102 paired games a gain clears the interval from 8 to 11 games
+# (7.8 to 10.8 points, when 3 to 8 games are won only by the start). The learning rate is constant
 # after warm-up and keys derive from (seed, iteration), so 8 more iterations from the iteration-8
 # checkpoints are the runs a 16-iteration pair would have made (compare_estimators.py continues a
 # run recorded with fewer iterations, and its history keeps the share of step samples with a
 # nonzero advantage, from f97e7dd, whose training code equals c846a2f's). About
-# 8 x 2 iterations at 20-40 min and 4 evaluations at 29 min: 9-10 h, before WebShop's start.
+# 8 x 2 iterations at 20-40 min and 4 evaluations at 29-32 min: 9-10 h, before WebShop's start.
 V4=experiments/results/compare_alfworld_smollm2_v4
 if test -d "$V4/eval_episodes/proxmo_s0/iter_8/eval" && ! paired_gain \
     "$V4/eval_episodes/proxmo_s0/iter_8/eval" "$V4/eval_episodes/proxmo_s0/iter_0/eval"; then
