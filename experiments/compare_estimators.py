@@ -701,8 +701,9 @@ def compare(env: str, budget: str, estimators, seeds, overrides, out: str,
   return runs
 
 
-def parse_args(argv=None):
-  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def make_parser(description: str = __doc__.splitlines()[0]) -> argparse.ArgumentParser:
+  """The command line of a comparison (also read by experiments/widen_evaluation.py)."""
+  parser = argparse.ArgumentParser(description=description)
   parser.add_argument("--env", default="alfworld", help="configs/<env>.py (alfworld, webshop, ...)")
   parser.add_argument("--budget", choices=sorted(BUDGETS), default="cpu")
   parser.add_argument("--size", default="tiny",
@@ -721,7 +722,11 @@ def parse_args(argv=None):
                       "comparison cut by a time limit stays paired), not one run after another")
   parser.add_argument("--sweep", default="", metavar="FIELD=V1,V2,...",
                       help="one comparison per value in <out>/FIELD=V/, each with its own BC")
-  return parser.parse_args(argv)
+  return parser
+
+
+def parse_args(argv=None):
+  return make_parser().parse_args(argv)
 
 
 def main(argv=None):

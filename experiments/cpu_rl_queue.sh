@@ -35,12 +35,15 @@
 #  13, 15. The ALFWorld pair at 30 steps from the better of starts v3 and v4 (training games):
 #      in groups of 4 from 10 % of them won, in groups of 8 episodes (the paper's group size), 4
 #      games per iteration, from 4.94 % (why: at steps 13 and 15).
+#  15a. That pair's start and both runs at 8 evaluated on all 240 held-out games, its 102 and
+#      138 more (why: at step 15a).
 #  15b. That pair from start v4 continued to 16 iterations from its checkpoints, unless ProxMO's
-#      held-out gain at 8 already clears its paired 95 % interval (why: at step 15b).
+#      held-out gain at 8 already clears its paired 95 % interval on the 102 or the 240 games
+#      (why: at step 15b), and both runs at 16 on the 240 games (15c).
 #   3. WebShop v2, ProxMO: 12 iterations of 16 goals x 4 episodes from the same start, rollouts
 #      at the evaluation temperature 0.4, LoRA on the top 8 layers (why: at step 3).
 #   7. WebShop v2, GRPO: the same settings and code as step 3 (the paired baseline).
-# Run order 4, 10, 11, 12, 14, 13/15, 15b, 0-2, 3, 7, 5, 6, 8, 9 (as the steps stand in this file).
+# Run order 4, 10, 11, 12, 14, 13/15, 15a, 15b/c, 0-2, 3, 7, 5, 6, 8, 9 (as the steps stand in this file).
 # Steps 5, 6, 8 and 9 come last, and steps 5 and 6 not at all once step 6's rows are published
 # (since 2026-12-05, evening): on a checkout without runs/ they remade the ALFWorld starts v1
 # and v2 (about 1.3 and 1.7 h of behaviour cloning, and about 2 h of evaluation each; v2's
@@ -183,17 +186,19 @@ paired_gain() {
   $PY experiments/paired_evaluations.py "$1" "$2" | tail -1 | $PY -c \
     "import json, sys; sys.exit(json.loads(sys.stdin.read())['interval_95'][0] <= 0)"
 }
+# The pair's settings (also the widened evaluations' of step 15a, which must be the same).
+PAIR_SETTINGS=(--env alfworld --budget cpu --size smollm2 --estimators proxmo,grpo --seeds 0
+  --set env.prompt=compact --set env.max_steps=30 --set env.history_length=6
+  --set eval.num_tasks=102 --set checkpoint.every=1 --set ppo.old_logprobs=sampled
+  --set ppo.mini_batch=32 --set model.lora.layers=8 --set rollout.temperature=0.4
+  --set env.groups_per_batch=8 --set iterations=8 --set eval.every=4)
 alfworld_pair() {  # alfworld_pair <start sft dir> <out dir> [--set k=v ...]: ProxMO and GRPO
   local code start=$1 out=$2
   shift 2
   code=$(pinned "$PIN")
   echo "[queue $(date -u +%FT%TZ)] ALFWorld comparison $out from $start, proxmo,grpo (code at $PIN)"
-  PYTHONPATH="$code" $PY "$code/experiments/compare_estimators.py" --env alfworld --budget cpu \
-    --size smollm2 --start "$start" --estimators proxmo,grpo --seeds 0 --out "$out" --lockstep \
-    --set env.prompt=compact --set env.max_steps=30 --set env.history_length=6 \
-    --set eval.num_tasks=102 --set checkpoint.every=1 --set ppo.old_logprobs=sampled \
-    --set ppo.mini_batch=32 --set model.lora.layers=8 --set rollout.temperature=0.4 \
-    --set env.groups_per_batch=8 --set iterations=8 --set eval.every=4 "$@"
+  PYTHONPATH="$code" $PY "$code/experiments/compare_estimators.py" --start "$start" --out "$out" \
+    --lockstep "${PAIR_SETTINGS[@]}" "$@"
 }
 # 10, why full fine-tuning (its commands are in the first block above). Measured
 # 2026-12-05 with experiments/bc_fit.py, teacher-forced on 160 clean-walkthrough steps of 40 games
@@ -301,9 +306,35 @@ fi
 # nonzero advantage, from f97e7dd, whose training code equals c846a2f's). About
 # 8 x 2 iterations at 20-40 min and 4 evaluations at 29-32 min: 9-10 h, before WebShop's start.
 V4=experiments/results/compare_alfworld_smollm2_v4
+# 15a (comes first; added 2026-12-06, twenty-first session). The pair's start and both runs at
+# iteration 8 evaluated on all 240 held-out games (40 per task type) instead of 102
+# (experiments/widen_evaluation.py: the same task order, seeds, temperature and evaluation key;
+# the comparison's 3 full chunks of 32 games per evaluation are reused, 144 games per evaluation
+# played, about 45 min each at 18-19 s a game, 2.2 h). Before step 15b, since a run keeps its 3
+# newest checkpoints and 15b goes past 8. Why: on 240 paired games a gain clears the 95 %
+# interval from 10 to 15 games (4.2 to 6.2 points, with 7 to 19 games won only by the start, the
+# rates of 3 to 8 of 102; make_results._paired_difference_interval), where 102 games need 7.8 to
+# 10.8 points; ProxMO's gain at iteration 4 was +5.9 points on 102 (4 games won only by the
+# start). Step 15b is then skipped when ProxMO's gain at 8 clears its interval on either.
+widened() {  # widened <widened_N.json> <iteration>: true when every run is widened there
+  test -f "$1" && $PY -c "import json, sys; d = json.load(open(sys.argv[1])); \
+sys.exit(len({e['run'] for e in d['evaluations'] if e['iteration'] == int(sys.argv[2])}) < 2)" \
+    "$1" "$2"
+}
+W4="$V4/eval_episodes_240"
+if test -d "$V4/proxmo_s0/checkpoints/8" && test -d "$V4/grpo_s0/checkpoints/8" \
+    && ! widened "$V4/widened_240.json" 8; then
+  step "$V4" $PY experiments/widen_evaluation.py --tasks 240 --at 0,8 --start "$BEST_SFT" \
+    --out "$V4" "${PAIR_SETTINGS[@]}"
+fi
 if test -d "$V4/eval_episodes/proxmo_s0/iter_8/eval" && ! paired_gain \
-    "$V4/eval_episodes/proxmo_s0/iter_8/eval" "$V4/eval_episodes/proxmo_s0/iter_0/eval"; then
+    "$V4/eval_episodes/proxmo_s0/iter_8/eval" "$V4/eval_episodes/proxmo_s0/iter_0/eval" \
+    && ! { test -d "$W4/proxmo_s0/iter_8/eval" && paired_gain "$W4/proxmo_s0/iter_8/eval" \
+           "$W4/proxmo_s0/iter_0/eval"; }; then
   PIN=f97e7dd alfworld_pair "$BEST_SFT" "$V4" --set iterations=16
+  # 15c. Both runs at 16 on the 240 games too (the start's widened evaluation is kept).
+  widened "$V4/widened_240.json" 16 || step "$V4" $PY experiments/widen_evaluation.py \
+    --tasks 240 --at 16 --start "$BEST_SFT" --out "$V4" "${PAIR_SETTINGS[@]}" --set iterations=16
 fi
 
 # 0. The WebShop start, made again where runs/ was lost (a fresh checkout): as it was first

@@ -433,6 +433,36 @@ def _compare_notes(directory: str) -> list:
   return _notes_block(_note_items(directory))
 
 
+def _widened_lines(directory: str) -> list:
+  """The comparison's evaluations made again on more tasks (experiments/widen_evaluation.py's
+  widened_<N>.json): won of N per evaluation, and each paired difference with its 95 %
+  interval and verdict."""
+  lines = []
+  paths = sorted(glob.glob(os.path.join(directory, "widened_*.json")),
+                 key=lambda p: int(re.findall(r"widened_(\d+)", p)[0]))
+  for path in paths:
+    widened = json.load(open(path))
+    n = widened["tasks"]
+    lines += ["", f"Held-out evaluations made again on {n} tasks (`{os.path.basename(path)}`, "
+              "experiments/widen_evaluation.py: the same task order, seeds and temperature, the "
+              "comparison's own episodes where they were played):", "",
+              "| run | iteration | won | success % |", "|---|---|---|---|"]
+    for e in widened["evaluations"]:
+      won, tasks = sum(e["outcomes"].values()), len(e["outcomes"])
+      lines.append(f"| {e['run']} | {e['iteration']} | {won} of {tasks} | "
+                   f"{100 * won / tasks:.1f} |")
+    lines.append("")
+    for p in widened["paired"]:
+      lo, hi = p["interval_95"]
+      verdict = ("the gain exceeds it" if lo > 0 else "the drop exceeds it" if hi < 0 else
+                 "the interval includes 0")
+      lines.append(f"- {p['a']} - {p['b']}, paired by task ({p['pairs']} tasks: {p['a_only']} "
+                   f"won only by the first, {p['b_only']} only by the second, {p['both']} by "
+                   f"both): {p['difference_points']:+.1f} points, 95 % interval [{lo:+.1f}, "
+                   f"{hi:+.1f}] (Newcombe's paired method 10): {verdict}.")
+  return lines
+
+
 def _compare_section(directory: str, out_dir: str, level: str = "##") -> list:
   runs_file = os.path.join(directory, "runs.json")
   name = os.path.basename(directory.rstrip("/"))
@@ -463,6 +493,7 @@ def _compare_section(directory: str, out_dir: str, level: str = "##") -> list:
   for metric in compare_estimators.aggregate_columns(spec):
     rows, changes[metric] = _per_seed_table(runs, names, seeds, metric)
     lines += ["", f"Held-out {metric} per seed, start -> final:", ""] + rows
+  lines += _widened_lines(directory)
   lines += _history_tables(runs, names)
   lines += _in_progress_lines(directory, runs)
   lines += ["", f"![learning curves]({rel('curves.png')})"]

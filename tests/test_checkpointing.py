@@ -50,3 +50,20 @@ def test_empty_directory_restores_nothing(tmp_path):
   ck = Checkpointer(str(tmp_path / "none"))
   assert ck.restore_latest(_state(0.0)) is None
   ck.close()
+
+
+def test_restore_a_given_step(tmp_path):
+  """restore_step reads the step asked for, not the newest; a pruned or unknown step is named
+  with the steps there are, and a shape mismatch as in restore_latest."""
+  ck = Checkpointer(str(tmp_path / "ck"), keep=2, async_save=False)
+  for s in (1, 2, 3):
+    ck.save(s, _state(float(s)), {"iteration": s})
+  ck.wait()
+  state, host = ck.restore_step(2, _state(0.0))
+  assert host == {"iteration": 2}
+  np.testing.assert_array_equal(np.asarray(state["params"]["w"]), 2.0)
+  with pytest.raises(FileNotFoundError, match=r"no checkpoint of step 1 .*\[2, 3\]"):
+    ck.restore_step(1, _state(0.0))
+  with pytest.raises(CheckpointMismatch, match="model"):
+    ck.restore_step(3, {"params": {"w": jnp.zeros((4, 2))}, "step": jnp.int32(0)})
+  ck.close()

@@ -435,6 +435,32 @@ def test_gain_sentence_pairs_the_tasks_when_the_runs_kept_their_outcomes(tmp_pat
           "the gain exceeds it.") in text
 
 
+def test_compare_section_reports_the_widened_evaluations(tmp_path):
+  # widen_evaluation.py's widened_161.json: the start and a run at 4 on 161 tasks whose paired
+  # table is [[59, 16], [6, 80]] (the published example above, the other way round): +6.2
+  # points, 95 % interval [+0.5, +11.9].
+  pytest.importorskip("matplotlib")
+  d = tmp_path / "cmp"
+  d.mkdir()
+  _write_comparison(d, {"proxmo": [20.0]})
+  table = [(1, 1)] * 59 + [(0, 1)] * 16 + [(1, 0)] * 6 + [(0, 0)] * 80
+  start = {f"t{i}": a for i, (a, _) in enumerate(table)}
+  after = {f"t{i}": b for i, (_, b) in enumerate(table)}
+  evaluations = [{"estimator": "proxmo", "seed": 0, "run": "proxmo_s0", "iteration": k,
+                  "row": {}, "seconds": 1.0, "outcomes": o} for k, o in ((0, start), (4, after))]
+  sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "experiments"))
+  import widen_evaluation  # pylint: disable=import-outside-toplevel
+  paired = widen_evaluation.paired_differences(evaluations, ["proxmo"], [0])
+  (d / "widened_161.json").write_text(json.dumps(
+      {"tasks": 161, "evaluations": evaluations, "paired": paired}))
+  text = "\n".join(make_results._compare_section(str(d), str(tmp_path)))
+  assert "| proxmo_s0 | 0 | 65 of 161 | 40.4 |" in text
+  assert "| proxmo_s0 | 4 | 75 of 161 | 46.6 |" in text
+  assert ("- proxmo_s0/iter_4 - proxmo_s0/iter_0, paired by task (161 tasks: 16 won only by the "
+          "first, 6 only by the second, 59 by both): +6.2 points, 95 % interval [+0.5, +11.9] "
+          "(Newcombe's paired method 10): the gain exceeds it.") in text
+
+
 def test_a_pattern_in_the_comparison_list_stands_for_its_directories(tmp_path):
   """Entries keep their order; `*` expands to the existing directories, sorted, and adds none
   when nothing matches; a named directory stays even when missing (its "no runs.json" line)."""

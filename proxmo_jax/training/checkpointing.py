@@ -51,28 +51,50 @@ class Checkpointer:
   def steps(self) -> list[int]:
     return sorted(self.manager.all_steps())
 
+  def _restore(self, step: int, target) -> tuple[Any, dict]:
+    """(state, host state) of checkpoint `step` in the structure of `target`.
+
+    Raises:
+      CheckpointMismatch: the checkpoint's shapes are not the model's.
+      Exception: anything else orbax raises for an unreadable checkpoint.
+    """
+    try:
+      restored = self.manager.restore(step, args=ocp.args.Composite(
+          state=ocp.args.StandardRestore(_abstract(target)), host=ocp.args.JsonRestore()))
+    except ValueError as e:
+      if "shape" in str(e).lower() or "mismatch" in str(e).lower():
+        raise CheckpointMismatch(
+            f"checkpoint step {step} in {self.directory} does not match the model: {e}. "
+            "Use the same model config as the run that wrote it, or a fresh --workdir.") from e
+      raise
+    _check_shapes(target, restored["state"], step)
+    return restored["state"], dict(restored["host"] or {})
+
   def restore_latest(self, target) -> Optional[tuple[int, Any, dict]]:
     """Restores the newest readable checkpoint into the structure of `target`."""
     self.manager.wait_until_finished()
     for step in reversed(self.steps()):
       try:
-        restored = self.manager.restore(step, args=ocp.args.Composite(
-            state=ocp.args.StandardRestore(_abstract(target)), host=ocp.args.JsonRestore()))
-      except ValueError as e:
-        if "shape" in str(e).lower() or "mismatch" in str(e).lower():
-          raise CheckpointMismatch(
-              f"checkpoint step {step} in {self.directory} does not match the model: {e}. "
-              "Use the same model config as the run that wrote it, or a fresh --workdir.") from e
-        logging.warning("checkpoint step %d in %s is unreadable (%s); trying the previous one.",
-                        step, self.directory, e)
-        continue
+        state, host = self._restore(step, target)
+      except CheckpointMismatch:
+        raise
       except Exception as e:  # noqa: BLE001 - corrupted / partial checkpoint
         logging.warning("checkpoint step %d in %s is unreadable (%s: %s); trying the previous "
                         "one.", step, self.directory, type(e).__name__, e)
         continue
-      _check_shapes(target, restored["state"], step)
-      return step, restored["state"], dict(restored["host"] or {})
+      return step, state, host
     return None
+
+  def restore_step(self, step: int, target) -> tuple[Any, dict]:
+    """(state, host state) of checkpoint `step` into the structure of `target`; a clear error
+    when the directory has no such step (`keep` newest are kept)."""
+    self.manager.wait_until_finished()
+    if step not in self.steps():
+      raise FileNotFoundError(
+          f"no checkpoint of step {step} in {self.directory} (it has {self.steps()}; a run keeps "
+          "its checkpoint.keep newest): evaluate a step it has, or one saved before it was "
+          "pruned.")
+    return self._restore(step, target)
 
   def close(self):
     self.manager.wait_until_finished()

@@ -10,7 +10,9 @@ before it. The store writes every finished chunk to
     <directory>/<split>/p<process>_c<start>.json   {"key": ..., "seconds": ..., "episodes": [...]}
 
 (the layout is eval_files.py's, which light scripts read without JAX), and the next evaluation
-with the same key reads it back instead of running it again: an evaluation of a few hours (a
+with the same key reads it back instead of running it again (and a store opened with
+`reuse=[other directories]` copies their chunks under the same key, so a longer evaluation of
+a policy plays only the tasks a shorter one did not): an evaluation of a few hours (a
 135M-parameter policy on 100 ALFWorld games on a CPU) stopped at any point loses at most the
 chunk in progress, and the resumed evaluation returns the episodes the whole one would have.
 
@@ -31,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from typing import Optional, Sequence
 
 import jax
@@ -104,12 +107,37 @@ def _episode(record: dict, task) -> Episode:
 class EvalStore:
   """Chunks of evaluation episodes under `directory`, one JSON file each (see module doc)."""
 
-  def __init__(self, directory: str, process: Optional[int] = None):
+  def __init__(self, directory: str, process: Optional[int] = None,
+               reuse: Sequence[str] = ()):
+    """`reuse`: directories of other stores (e.g. a shorter evaluation of the same policy and
+    settings) whose chunks under the same key are copied here instead of being run again; a
+    chunk of theirs under another key (a shorter evaluation's last, partial chunk) is not
+    used."""
     self.directory = directory
     self.process = multihost.index() if process is None else process
+    self.reuse = tuple(reuse)
 
-  def _path(self, split: str, start: int) -> str:
-    return os.path.join(self.directory, split, eval_files.chunk_name(self.process, start))
+  def _path(self, split: str, start: int, directory: Optional[str] = None) -> str:
+    return os.path.join(directory or self.directory, split,
+                        eval_files.chunk_name(self.process, start))
+
+  def _reused(self, split: str, start: int, key: dict) -> bool:
+    """Copies the first `reuse` directory's chunk at `start` stored under `key` here; whether
+    one was."""
+    for directory in self.reuse:
+      path = self._path(split, start, directory)
+      try:
+        with open(path) as f:
+          same = json.load(f).get("key") == key
+      except (OSError, ValueError, AttributeError):
+        continue
+      if same:
+        target = self._path(split, start)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        shutil.copyfile(path, target + ".tmp")
+        os.replace(target + ".tmp", target)
+        return True
+    return False
 
   def load(self, split: str, start: int, key: dict,
            requests: Sequence) -> Optional[tuple[list, float]]:
@@ -123,7 +151,7 @@ class EvalStore:
       ValueError: the file holds another key (another policy or settings), or is unreadable.
     """
     path = self._path(split, start)
-    if not os.path.exists(path):
+    if not os.path.exists(path) and not self._reused(split, start, key):
       return None
     try:
       with open(path) as f:

@@ -40,6 +40,11 @@ class Evaluator:
     self.spec = spec
     self.runner = runner
 
+  @property
+  def chunk_size(self) -> int:
+    """Episodes run (and stored) at once: config.eval.batch, else the runner's environments."""
+    return self.config.eval.get("batch", 0) or self.runner.num_envs
+
   def split_tasks(self, split: str) -> list:
     if split not in ("eval", "train"):
       raise ValueError(f"evaluation split {split!r}: use 'eval' (held out) or 'train'.")
@@ -65,7 +70,7 @@ class Evaluator:
     if params is None:
       params = multihost.local_copy(self.runner.policy.params)  # once: a collective
     episodes = []
-    chunk = self.config.eval.get("batch", 0) or self.runner.num_envs
+    chunk = self.chunk_size
     key = None if store is None else eval_store.evaluation_key(self.config, params, temp, chunk)
     for start in range(0, len(requests), chunk):
       part = requests[start:start + chunk]
