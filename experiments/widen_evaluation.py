@@ -87,11 +87,10 @@ def start_run(out: str, estimators, seed: int) -> str:
                    "evaluation (eval_episodes/<run>/iter_0); widen iterations > 0 only.")
 
 
-def evaluate_run(c, out: str, run: str, sft_dir: str, iterations, tasks: int) -> list[dict]:
-  """The widened evaluations of one run at `iterations` (ascending, 0 = its fresh policy, the
-  start): [{run, iteration, row, seconds, outcomes}]."""
+def evaluate_run(c, out: str, run: str, sft_dir: str, iterations, tasks: int):
+  """Yields the widened evaluations of one run at `iterations` (ascending, 0 = its fresh
+  policy, the start), each as {run, iteration, row, seconds, outcomes} when it ends."""
   workdir = os.path.join(out, run)
-  results = []
   with tempfile.TemporaryDirectory() as scratch:
     r = train.Run(c, scratch, init_params_dir=sft_dir, restore=False)
     try:
@@ -127,12 +126,10 @@ def evaluate_run(c, out: str, run: str, sft_dir: str, iterations, tasks: int) ->
                 f"{' (stored)' if stored else ''}", flush=True)
         episodes, row = evaluator.evaluate(num_tasks=tasks, split="eval", store=store,
                                            progress=progress)
-        results.append({"run": run, "iteration": k, "row": row,
-                        "seconds": round(sum(seconds), 1),
-                        "outcomes": {e.task.task_id: int(bool(e.won)) for e in episodes}})
+        yield {"run": run, "iteration": k, "row": row, "seconds": round(sum(seconds), 1),
+               "outcomes": {e.task.task_id: int(bool(e.won)) for e in episodes}}
     finally:
       r.close()
-  return results
 
 
 def paired_differences(evaluations: list[dict], estimators, seeds) -> list[dict]:
@@ -160,10 +157,27 @@ def paired_differences(evaluations: list[dict], estimators, seeds) -> list[dict]
 
 def widen(env: str, budget: str, estimators, seeds, overrides, out: str, size: str,
           start_dir: str, tasks: int, iterations) -> dict:
-  """Every widened evaluation of the comparison in `out`; writes and returns
-  <out>/widened_<tasks>.json's content."""
+  """Every widened evaluation of the comparison in `out`; returns <out>/widened_<tasks>.json's
+  content, written again after each evaluation (one stopped part way keeps those that ended)."""
   sft_dir = start_dir or os.path.join(out, "sft")
+  path = os.path.join(out, f"widened_{tasks}.json")
+  # Evaluations widened by earlier commands (e.g. the start and iteration 8, then 16) are kept.
   evaluations = []
+  if os.path.exists(path):
+    with open(path) as f:
+      evaluations = json.load(f)["evaluations"]
+  result = {"tasks": tasks, "evaluations": evaluations,
+            "paired": paired_differences(evaluations, estimators, seeds)}
+
+  def record(e):
+    evaluations[:] = [x for x in evaluations
+                      if (x["run"], x["iteration"]) != (e["run"], e["iteration"])] + [e]
+    evaluations.sort(key=lambda x: (x["seed"], x["iteration"], x["run"]))
+    result["paired"] = paired_differences(evaluations, estimators, seeds)
+    with open(path + ".tmp", "w") as f:
+      json.dump(result, f, indent=1)
+    os.replace(path + ".tmp", path)
+
   for seed in seeds:
     first = start_run(out, estimators, seed) if 0 in iterations else None
     for name in estimators:
@@ -174,20 +188,7 @@ def widen(env: str, budget: str, estimators, seeds, overrides, out: str, size: s
       c = ce.make_config(env, budget, name, overrides, seed, size)
       c.eval.num_tasks = tasks
       for e in evaluate_run(c, out, run, sft_dir, ks, tasks):
-        evaluations.append({"estimator": name, "seed": seed, **e})
-  # Evaluations widened by earlier commands (e.g. the start and iteration 8, then 16) are kept.
-  path = os.path.join(out, f"widened_{tasks}.json")
-  done = {(e["run"], e["iteration"]) for e in evaluations}
-  if os.path.exists(path):
-    with open(path) as f:
-      evaluations += [e for e in json.load(f)["evaluations"]
-                      if (e["run"], e["iteration"]) not in done]
-  evaluations.sort(key=lambda e: (e["seed"], e["iteration"], e["run"]))
-  result = {"tasks": tasks, "evaluations": evaluations,
-            "paired": paired_differences(evaluations, estimators, seeds)}
-  with open(path + ".tmp", "w") as f:
-    json.dump(result, f, indent=1)
-  os.replace(path + ".tmp", path)
+        record({"estimator": name, "seed": seed, **e})
   return result
 
 
