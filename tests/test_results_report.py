@@ -448,8 +448,7 @@ def test_compare_section_reports_the_widened_evaluations(tmp_path):
   after = {f"t{i}": b for i, (_, b) in enumerate(table)}
   evaluations = [{"estimator": "proxmo", "seed": 0, "run": "proxmo_s0", "iteration": k,
                   "row": {}, "seconds": 1.0, "outcomes": o} for k, o in ((0, start), (4, after))]
-  sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "experiments"))
-  import widen_evaluation  # pylint: disable=import-outside-toplevel
+  import widen_evaluation  # pylint: disable=import-outside-toplevel  # (jax): this test only
   paired = widen_evaluation.paired_differences(evaluations, ["proxmo"], [0])
   (d / "widened_161.json").write_text(json.dumps(
       {"tasks": 161, "evaluations": evaluations, "paired": paired}))
