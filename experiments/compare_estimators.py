@@ -729,15 +729,21 @@ def parse_args(argv=None):
   return make_parser().parse_args(argv)
 
 
-def main(argv=None):
-  host_memory.keep_freed_memory()  # before JAX runs: XLA's buffers are reused, not faulted in
-  args = parse_args(argv)
+def run_arguments(args) -> tuple[list, list, dict]:
+  """(estimators, seeds, overrides) of a parsed comparison command line; unknown estimator
+  names are refused."""
   estimators = [n.strip() for n in args.estimators.split(",") if n.strip()]
   unknown = [n for n in estimators if n not in common.ESTIMATORS]
   if unknown:
     raise SystemExit(f"unknown estimators {unknown}; use names of {list(common.ESTIMATORS)}")
   seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
-  overrides = dict(kv.split("=", 1) for kv in args.set)
+  return estimators, seeds, dict(kv.split("=", 1) for kv in args.set)
+
+
+def main(argv=None):
+  host_memory.keep_freed_memory()  # before JAX runs: XLA's buffers are reused, not faulted in
+  args = parse_args(argv)
+  estimators, seeds, overrides = run_arguments(args)
   if not args.sweep:
     make_config(args.env, args.budget, estimators[0], overrides, 0, args.size)  # typos fail now
     compare(args.env, args.budget, estimators, seeds, overrides, args.out, args.size, args.start,

@@ -146,6 +146,12 @@ def _paired_sentence(d: dict) -> str:
           f"over {_count(len(d['seeds']), 'seed')}; {side}.")
 
 
+def _verdict(lo: float, hi: float) -> str:
+  """What a 95 % interval [lo, hi] of a gain says."""
+  return ("the gain exceeds it" if lo > 0 else "the drop exceeds it" if hi < 0 else
+          "the interval includes 0")
+
+
 def _gain_sentence(runs, name: str, metric: str) -> Optional[str]:
   """Held-out `metric` (a success percentage) at the start and after training, means over the
   estimator's seeds, with the 95 % binomial interval of the difference
@@ -163,8 +169,7 @@ def _gain_sentence(runs, name: str, metric: str) -> Optional[str]:
   start = float(np.mean([r["start"][metric] for r in rs]))
   final = float(np.mean([r["final"][metric] for r in rs]))
   gap, lo, hi = (100 * x for x in _difference_interval(final / 100, n, start / 100, n))
-  verdict = ("the gain exceeds it" if lo > 0 else "the drop exceeds it" if hi < 0 else
-             "the interval includes 0")
+  verdict = _verdict(lo, hi)
   seeds = "one seed" if len(rs) == 1 else f"mean of {len(rs)} seeds"
   text = (f"- {name}: held-out {metric} {start:.1f} % at the start -> {final:.1f} % after "
           f"training on {n} tasks ({seeds}); difference {gap:+.1f} points, 95 % binomial "
@@ -179,8 +184,7 @@ def _gain_sentence(runs, name: str, metric: str) -> Optional[str]:
   if counts and metric == success_column:
     a, b, c, d = counts
     gap, lo, hi = (100 * x for x in _paired_difference_interval(a, b, c, d))
-    verdict = ("the gain exceeds it" if lo > 0 else "the drop exceeds it" if hi < 0 else
-               "the interval includes 0")
+    verdict = _verdict(lo, hi)
     text += (f" Paired by task ({a + b + c + d} tasks evaluated both times: {b} won only after "
              f"training, {c} only at the start, {a} both times): difference {gap:+.1f} points, "
              f"95 % interval [{lo:+.1f}, {hi:+.1f}] (Newcombe's paired method 10): {verdict}.")
@@ -454,8 +458,7 @@ def _widened_lines(directory: str) -> list:
     lines.append("")
     for p in widened["paired"]:
       lo, hi = p["interval_95"]
-      verdict = ("the gain exceeds it" if lo > 0 else "the drop exceeds it" if hi < 0 else
-                 "the interval includes 0")
+      verdict = _verdict(lo, hi)
       lines.append(f"- {p['a']} - {p['b']}, paired by task ({p['pairs']} tasks: {p['a_only']} "
                    f"won only by the first, {p['b_only']} only by the second, {p['both']} by "
                    f"both): {p['difference_points']:+.1f} points, 95 % interval [{lo:+.1f}, "

@@ -69,7 +69,7 @@ def check_same_evaluation(old: str, key: dict, what: str) -> None:
     raise SystemExit(f"{what}: the comparison has no stored evaluation in {old}; widen the "
                      "iterations it evaluated (--at), with its own --out.")
   if stored != key:
-    differ = eval_store._differences(key, stored)  # pylint: disable=protected-access
+    differ = eval_store.key_differences(key, stored)
     raise SystemExit(
         f"{what}: the evaluation in {old} was of another policy or settings (its "
         f"{', '.join(differ)} {'differs' if len(differ) == 1 else 'differ'}): give the "
@@ -210,14 +210,12 @@ def summary(result: dict) -> str:
 def main(argv=None):
   host_memory.keep_freed_memory()  # before JAX runs: XLA's buffers are reused, not faulted in
   args = parse_args(argv)
-  estimators = [n.strip() for n in args.estimators.split(",") if n.strip()]
-  seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+  estimators, seeds, overrides = ce.run_arguments(args)
   iterations = sorted({int(k) for k in args.at.split(",") if k.strip()})
   if args.sweep:
     raise SystemExit("--sweep: widen one comparison at a time (its own --out).")
   if not os.path.exists(os.path.join(args.out, "runs.json")):
     raise SystemExit(f"{args.out}: no runs.json; give a comparison's --out.")
-  overrides = dict(kv.split("=", 1) for kv in args.set)
   result = widen(args.env, args.budget, estimators, seeds, overrides, args.out, args.size,
                  args.start, args.tasks, iterations)
   print(summary(result), flush=True)

@@ -162,7 +162,7 @@ class EvalStore:
           f"evaluation chunk {path} is unreadable ({err}); delete it to evaluate that chunk "
           "again.") from err
     if stored_key != key:
-      changed = _differences(key, stored_key)
+      changed = key_differences(key, stored_key)
       raise ValueError(
           f"{path} holds episodes of another evaluation (its {', '.join(changed)} "
           f"{'differs' if len(changed) == 1 else 'differ'} from this one's): evaluate into "
@@ -183,7 +183,7 @@ class EvalStore:
     os.replace(tmp, path)
 
 
-def _differences(key: dict, stored: dict) -> list[str]:
+def key_differences(key: dict, stored: dict) -> list[str]:
   """The names of the key's fields that differ, config sections as "config.<section>"."""
   out = []
   for k in sorted(set(key) | set(stored)):
@@ -200,4 +200,4 @@ def chunk_key(evaluation: dict, requests: Sequence) -> dict:
   return dict(evaluation, tasks=[[t.task_id, int(seed)] for t, seed in requests])
 
 
-__all__ = ["EvalStore", "chunk_key", "evaluation_key", "params_digest"]
+__all__ = ["EvalStore", "chunk_key", "evaluation_key", "key_differences", "params_digest"]
