@@ -35,6 +35,8 @@
 #  13, 15. The ALFWorld pair at 30 steps from the better of starts v3 and v4 (training games):
 #      in groups of 4 from 10 % of them won, in groups of 8 episodes (the paper's group size), 4
 #      games per iteration, from 4.94 % (why: at steps 13 and 15).
+#  15r. That pair made again where runs/ was lost after it ended (its checkpoints with it), in
+#      <its dir>b, so that steps 15a-c can go on (why: at step 15r).
 #  15a. That pair's start and both runs at 8 evaluated on all 240 held-out games, its 102 and
 #      138 more (why: at step 15a).
 #  15b. That pair from start v4 continued to 16 iterations from its checkpoints, unless ProxMO's
@@ -43,12 +45,15 @@
 #   3. WebShop v2, ProxMO: 12 iterations of 16 goals x 4 episodes from the same start, rollouts
 #      at the evaluation temperature 0.4, LoRA on the top 8 layers (why: at step 3).
 #   7. WebShop v2, GRPO: the same settings and code as step 3 (the paired baseline).
-# Run order 4, 10, 11, 12, 14, 13/15, 15a, 15b/c, 0-2, 3, 7, 5, 6, 8, 9 (as the steps stand in this file).
+# Run order 4, 10, 11, 12, 14, 13/15, 15r, 15a, 15b/c, 0-2, 3, 7, 5, 6, 8, 9 (as the steps stand in this file).
 # Steps 5, 6, 8 and 9 come last, and steps 5 and 6 not at all once step 6's rows are published
 # (since 2026-12-05, evening): on a checkout without runs/ they remade the ALFWorld starts v1
 # and v2 (about 1.3 and 1.7 h of behaviour cloning, and about 2 h of evaluation each; v2's
 # held-out row, 1 of 102, was measured but its run lost before publishing) ahead of WebShop v2,
 # though starts v3 and v4 supersede them and v2's pair needs 10 % of training games won.
+# Published rows of a start are not evaluated again on a checkout without runs/ (since
+# 2026-12-06), nor are published fits: there the queue remakes starts v3 and v4 (about 4.2 h of
+# behaviour cloning) and goes on to step 15r.
 # Steps 4 and 10 come first of all (since 2026-12-05): a session that begins without runs/ makes
 # the ALFWorld start v3 and its held-out row within its hours (the comment above step 4 has the
 # budget), where step 0 (3 h) came first before.
@@ -112,6 +117,10 @@ publish() {  # publish <BC workdir> <evaluation workdir> <dest>: the small files
 evaluate_start() {  # evaluate_start <config> <BC workdir> <evaluation workdir> <dest>
   # 102 games of each split (17 per task type); evaluate.py keeps every finished chunk of 16
   # games (<evaluation workdir>/eval_episodes), so after a stop it resumes at its chunk.
+  # Rows already published in <dest> are not made again where runs/ was lost (since 2026-12-06,
+  # when a new checkout would have spent 3.5 h evaluating starts v3 and v4 again; the steps'
+  # conditions read the published rows).
+  if ! test -f "$3/eval_metrics.json" && rows_done "$4/eval_metrics.json" 2; then return; fi
   rows_done "$3/eval_metrics.json" 2 || step "$3" $PY experiments/evaluate.py --config="$1" \
     --workdir="$3" --params="$2/sft" --split=both --num_tasks=102 --dump=60
   publish "$2" "$3" "$4"
@@ -132,12 +141,14 @@ ALF="configs/alfworld.py:proxmo,smollm2,env.prompt=compact,env.max_steps=30"
 ALF6="$ALF,env.history_length=6"
 # 10. ALFWorld start v3: full fine-tuning (why: further down, before step 11).
 D3=runs/smollm2_alfworld_dart_full
+P3=experiments/results/warm_start/alfworld_smollm2_dart_full  # its published fit and rows
 D3_CONFIG="$ALF6,sft.expert_noise=0.2,sft.expert_labels=expert,sft.steps=150,sft.checkpoint_every=10,model.lora.rank=0,sft.learning_rate=5e-5"
 test -f "$D3/sft/params.npz" || step "$D3" $PY experiments/sft.py --config="$D3_CONFIG" --workdir="$D3"
-test -f "$D3/bc_fit.json" || step "$D3" $PY experiments/bc_fit.py --config="$ALF6" \
+test -f "$D3/bc_fit.json" || test -f "$P3/bc_fit.json" || step "$D3" $PY experiments/bc_fit.py \
+  --config="$ALF6" \
   --params="$D3/sft" --tasks 40 --steps 160 --out "$D3/bc_fit.json"
 E3=runs/smollm2_alfworld_dart_full_eval
-evaluate_start "$ALF6" "$D3" "$E3" experiments/results/warm_start/alfworld_smollm2_dart_full
+evaluate_start "$ALF6" "$D3" "$E3" "$P3"
 
 # The ALFWorld RL pair (steps 9 and 11), defined here because step 11 comes next (since
 # 2026-12-05: the ALFWorld half of the issue has no RL run; the steps after it make again what a
@@ -224,7 +235,7 @@ alfworld_pair() {  # alfworld_pair <start sft dir> <out dir> [--set k=v ...]: Pr
 # losses at steps 11-51 the same): 65.0 / 48.8 %, 1.17 / 1.71 nats, `take` 2 + 3 of 11 + 11, on
 # another draw of steps (docs/pretrained_rl.md); 5 of 102 held-out games won (4.9 %).
 # 11. The ALFWorld pair of step 9 from start v3, on the same condition.
-if success_at_least "$E3/eval_metrics.json" "(training tasks)" 0.10; then
+if success_at_least "$P3/eval_metrics.json" "(training tasks)" 0.10; then
   alfworld_pair "$D3/sft" experiments/results/compare_alfworld_smollm2_v3
 fi
 # 12. When start v3 wins under 10 % of the training games within 30 steps: the same start on the
@@ -237,11 +248,15 @@ fi
 ALF6_50="configs/alfworld.py:proxmo,smollm2,env.prompt=compact,env.max_steps=50"
 ALF6_50="$ALF6_50,env.history_length=6"
 E3_50=runs/smollm2_alfworld_dart_full_train50
-if ! success_at_least "$E3/eval_metrics.json" "(training tasks)" 0.10; then
-  rows_done "$E3_50/eval_metrics.json" 1 || step "$E3_50" $PY experiments/evaluate.py \
+# Its row was published by hand (8.8 %, 9 of 102); where it is, the row is not made again.
+P3_50=experiments/results/warm_start/alfworld_smollm2_dart_full_50steps
+if ! success_at_least "$P3/eval_metrics.json" "(training tasks)" 0.10; then
+  rows_done "$P3_50/eval_metrics.json" 1 || rows_done "$E3_50/eval_metrics.json" 1 \
+    || step "$E3_50" $PY experiments/evaluate.py \
     --config="$ALF6_50" --workdir="$E3_50" --params="$D3/sft" --split=train --num_tasks=102 \
     --dump=60
-  if success_at_least "$E3_50/eval_metrics.json" "$(basename "$E3_50")" 0.10; then
+  test -f "$P3_50/eval_metrics.json" || P3_50=$E3_50
+  if success_at_least "$P3_50/eval_metrics.json" "$(basename "$E3_50")" 0.10; then
     alfworld_pair "$D3/sft" experiments/results/compare_alfworld_smollm2_v3_50 \
       --set env.max_steps=50
   fi
@@ -264,12 +279,14 @@ fi
 # training games (v3 5 and 6); paired with v3 on the held-out games +40.2 points, 95 % interval
 # [+30.2, +49.7] (experiments/paired_evaluations.py).
 D4=runs/smollm2_alfworld_dart_full2
+P4=experiments/results/warm_start/alfworld_smollm2_dart_full2  # its published fit and rows
 test -f "$D4/sft/params.npz" || step "$D4" $PY experiments/sft.py \
   --config="$D3_CONFIG,sft.steps=300,seed=1" --workdir="$D4" --init_params="$D3/sft"
-test -f "$D4/bc_fit.json" || step "$D4" $PY experiments/bc_fit.py --config="$ALF6" \
+test -f "$D4/bc_fit.json" || test -f "$P4/bc_fit.json" || step "$D4" $PY experiments/bc_fit.py \
+  --config="$ALF6" \
   --params="$D4/sft" --tasks 40 --steps 160 --out "$D4/bc_fit.json"
 E4=runs/smollm2_alfworld_dart_full2_eval
-evaluate_start "$ALF6" "$D4" "$E4" experiments/results/warm_start/alfworld_smollm2_dart_full2
+evaluate_start "$ALF6" "$D4" "$E4" "$P4"
 # 13 and 15. The pair at 30 steps from the start, v4 or v3, that won more of the 102 training
 # games (v3 on a tie): in groups of 4 episodes, 8 games per iteration, as steps 9 and 11, when it
 # wins at least 10 %; otherwise in groups of 8, the paper's group size, 4 games per iteration
@@ -279,11 +296,11 @@ evaluate_start "$ALF6" "$D4" "$E4" experiments/results/warm_start/alfworld_smoll
 # v3 alone (step 13, before its training row was complete: 3 of its first 48 games won; it won 6
 # of 102, 5.9 %); at 10:25, with the measurements at step 14, start v4 (about 4.3 h) was put
 # before that pair (several sessions), which takes the better of the two starts.
-if at_least "$(row_rate "$E3/eval_metrics.json" "(training tasks)")" \
-    "$(row_rate "$E4/eval_metrics.json" "(training tasks)")"; then
-  BEST=v3 BEST_SFT="$D3/sft" BEST_EVAL="$E3"
+if at_least "$(row_rate "$P3/eval_metrics.json" "(training tasks)")" \
+    "$(row_rate "$P4/eval_metrics.json" "(training tasks)")"; then
+  BEST=v3 BEST_SFT="$D3/sft" BEST_EVAL="$P3"
 else
-  BEST=v4 BEST_SFT="$D4/sft" BEST_EVAL="$E4"
+  BEST=v4 BEST_SFT="$D4/sft" BEST_EVAL="$P4"
 fi
 if success_at_least "$BEST_EVAL/eval_metrics.json" "(training tasks)" 0.10; then
   # From v3 at 10 %, step 11 ran it.
@@ -321,6 +338,18 @@ widened() {  # widened <widened_N.json> <iteration>: true when every run is wide
 sys.exit(len({e['run'] for e in d['evaluations'] if e['iteration'] == int(sys.argv[2])}) < 2)" \
     "$1" "$2"
 }
+# 15r (added 2026-12-06, twenty-second session, which began on a new checkout without runs/).
+# The pair of step 15 is recorded finished (its runs.json) but its checkpoints and evaluation
+# episodes went with runs/, so steps 15a-c cannot go on from it. It is made again in <its dir>b
+# with the same command and code, from start v4 made again by the same commands (start v3, made
+# again once before, logged the same losses; whether v4's params are the same shows in the new
+# pair's stored key, <dir>b/eval_episodes/proxmo_s0/iter_0/eval/*.json, against the first pair's
+# start digest, which began d692dcf1), and steps 15a-c go on from it. About 5.3 h; its runs'
+# histories can be set against the first pair's runs.json iteration by iteration.
+if ! test -d "$V4/proxmo_s0/checkpoints" && ! widened "$V4/widened_240.json" 8; then
+  V4="${V4}b"
+  alfworld_pair "$BEST_SFT" "$V4"
+fi
 W4="$V4/eval_episodes_240"
 if test -d "$V4/proxmo_s0/checkpoints/8" && test -d "$V4/grpo_s0/checkpoints/8" \
     && ! widened "$V4/widened_240.json" 8; then
