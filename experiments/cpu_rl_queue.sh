@@ -346,7 +346,10 @@ sys.exit(len({e['run'] for e in d['evaluations'] if e['iteration'] == int(sys.ar
 # pair's stored key, <dir>b/eval_episodes/proxmo_s0/iter_0/eval/*.json, against the first pair's
 # start digest, which began d692dcf1), and steps 15a-c go on from it. About 5.3 h; its runs'
 # histories can be set against the first pair's runs.json iteration by iteration.
+# experiments/make_results.py reports that check in the remake's section (its file remake_of).
 if ! test -d "$V4/proxmo_s0/checkpoints" && ! widened "$V4/widened_240.json" 8; then
+  mkdir -p "${V4}b"
+  echo "$V4" > "${V4}b/remake_of"
   V4="${V4}b"
   alfworld_pair "$BEST_SFT" "$V4"
 fi

@@ -19,7 +19,9 @@ the estimators).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
+import io
 import json
 import os
 import re
@@ -28,6 +30,7 @@ from typing import Optional
 import numpy as np
 
 import compare_estimators  # experiments/ is on sys.path when this file runs as a script
+import remake_check
 
 FIDELITY_COMMAND = ("python experiments/credit_fidelity.py --iterations 20 "
                     "--out experiments/results/credit_fidelity.md "
@@ -466,6 +469,33 @@ def _widened_lines(directory: str) -> list:
   return lines
 
 
+def _remake_lines(directory: str) -> list:
+  """For a comparison made again (its file `remake_of` names the first one's directory): how far
+  it repeats the first, iteration by iteration (experiments/remake_check.py)."""
+  path = os.path.join(directory, "remake_of")
+  if not os.path.exists(path):
+    return []
+  with open(path) as f:
+    first = f.read().strip()
+  head = f"Made again from `{first}` (the same command and code; `remake_of`): "
+  try:
+    with contextlib.redirect_stdout(io.StringIO()):
+      summary = remake_check.check(first, directory)
+  except SystemExit as err:
+    return ["", head + f"not compared: {err}"]
+  d = summary["first_difference"]
+  if d is None:
+    verdict = ("every training metric but the timings and every held-out game's outcome "
+               "the same")
+  else:
+    where = (f"iteration {d['iteration']} ({', '.join(d['training'])})" if "iteration" in d
+             else f"the evaluation at iteration {d['evaluation']} ({d['games']} games)")
+    verdict = f"they first differ in {d['run']} at {where}"
+  return ["", head + f"{_count(summary['iterations'], 'run iteration')} and "
+          f"{_count(summary['evaluations'], 'evaluation')} in both compared "
+          f"(experiments/remake_check.py): {verdict}."]
+
+
 def _compare_section(directory: str, out_dir: str, level: str = "##") -> list:
   runs_file = os.path.join(directory, "runs.json")
   name = os.path.basename(directory.rstrip("/"))
@@ -475,8 +505,8 @@ def _compare_section(directory: str, out_dir: str, level: str = "##") -> list:
   if not runs:
     progress = _in_progress_lines(directory, runs) if os.path.isdir(directory) else []
     if progress:
-      return ([f"{level} Learning comparison ({name})"] + progress + [""] + _commands(directory)
-              + _compare_notes(directory))
+      return ([f"{level} Learning comparison ({name})"] + progress + _remake_lines(directory)
+              + [""] + _commands(directory) + _compare_notes(directory))
     return [f"{level} Learning comparison ({name})", "",
             "(runs.json holds no runs yet)" if os.path.exists(runs_file) else "(no runs.json yet)",
             ""]
@@ -497,6 +527,7 @@ def _compare_section(directory: str, out_dir: str, level: str = "##") -> list:
     rows, changes[metric] = _per_seed_table(runs, names, seeds, metric)
     lines += ["", f"Held-out {metric} per seed, start -> final:", ""] + rows
   lines += _widened_lines(directory)
+  lines += _remake_lines(directory)
   lines += _history_tables(runs, names)
   lines += _in_progress_lines(directory, runs)
   lines += ["", f"![learning curves]({rel('curves.png')})"]

@@ -469,3 +469,38 @@ def test_a_pattern_in_the_comparison_list_stands_for_its_directories(tmp_path):
   spec = f"{tmp_path}/first,{tmp_path}/cmp_*,{tmp_path}/none_*,"
   assert make_results.comparison_dirs(spec) == [
       f"{tmp_path}/first", f"{tmp_path}/cmp_a", f"{tmp_path}/cmp_b", f"{tmp_path}/cmp_b_so_far"]
+
+
+def test_a_remade_comparison_is_set_against_the_first(tmp_path):
+  """`remake_of` names the first comparison: the remake's section says how far it repeats it,
+  while it runs (progress.json) and once recorded; a first comparison that is not there is said."""
+  pytest.importorskip("matplotlib")
+  history = [{"iteration": i, "success_rate": 0.5, "kl": 0.001 * i, "time/iteration": 900.0}
+             for i in (1, 2)]
+  first = tmp_path / "first"
+  first.mkdir()
+  _write_comparison(first, {"proxmo": [20.0]})
+  records = json.loads((first / "runs.json").read_text())
+  records[0].update(history=history, outcomes={"0": {"a": 1, "b": 0}, "4": {"a": 1, "b": 1}})
+  (first / "runs.json").write_text(json.dumps(records))
+  remade = tmp_path / "remade"
+  (remade / "proxmo_s0").mkdir(parents=True)
+  (remade / "remake_of").write_text(f"{first}\n")
+  (remade / "proxmo_s0" / "progress.json").write_text(json.dumps(
+      {"evals": [[0, _alfworld_row(10.0)]], "seconds": 60.0, "final_kl": 0.002,
+       "history": [{**h, "time/iteration": 1000.0} for h in history],
+       "outcomes": {"0": {"a": 1, "b": 0}}}))
+  text = "\n".join(make_results._compare_section(str(remade), str(tmp_path)))
+  assert (f"Made again from `{first}` (the same command and code; `remake_of`): 2 run iterations "
+          "and 1 evaluation in both compared (experiments/remake_check.py): every training "
+          "metric but the timings and every held-out game's outcome the same.") in text
+  # Recorded, with iteration 2's KL and the evaluation at 4 (game b) differing.
+  record = {**records[0], "history": [history[0], {**history[1], "kl": 0.003}],
+            "outcomes": {"0": {"a": 1, "b": 0}, "4": {"a": 1, "b": 0}}}
+  (remade / "runs.json").write_text(json.dumps([record]))
+  text = "\n".join(make_results._compare_section(str(remade), str(tmp_path)))
+  assert ("2 run iterations and 2 evaluations in both compared (experiments/remake_check.py): "
+          "they first differ in proxmo_s0 at iteration 2 (kl).") in text
+  (remade / "remake_of").write_text(f"{tmp_path / 'gone'}\n")
+  text = "\n".join(make_results._compare_section(str(remade), str(tmp_path)))
+  assert "not compared: " in text and "neither runs.json nor" in text
