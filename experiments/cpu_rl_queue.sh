@@ -35,17 +35,13 @@
 #  13, 15. The ALFWorld pair at 30 steps from the better of starts v3 and v4 (training games):
 #      in groups of 4 from 10 % of them won, in groups of 8 episodes (the paper's group size), 4
 #      games per iteration, from 4.94 % (why: at steps 13 and 15).
-#  15r. That pair made again where runs/ was lost after it ended (its checkpoints with it), in
-#      <its dir>b, so that steps 15a-c can go on (why: at step 15r).
-#  15a. That pair's start and both runs at 8 evaluated on all 240 held-out games, its 102 and
-#      138 more (why: at step 15a).
-#  15b. That pair from start v4 continued to 16 iterations from its checkpoints, unless ProxMO's
-#      held-out gain at 8 already clears its paired 95 % interval on the 102 or the 240 games
-#      (why: at step 15b), and both runs at 16 on the 240 games (15c).
+#  16. That pair again from start v4 made again (step 15's checkpoints were lost with runs/),
+#      evaluated on all 240 held-out games at 0, 8 and 16, continued to 16 iterations unless
+#      ProxMO's held-out gain at 8 already clears its paired 95 % interval (why: at step 16).
 #   3. WebShop v2, ProxMO: 12 iterations of 16 goals x 4 episodes from the same start, rollouts
 #      at the evaluation temperature 0.4, LoRA on the top 8 layers (why: at step 3).
 #   7. WebShop v2, GRPO: the same settings and code as step 3 (the paired baseline).
-# Run order 4, 10, 11, 12, 14, 13/15, 15r, 15a, 15b/c, 0-2, 3, 7, 5, 6, 8, 9 (as the steps stand in this file).
+# Run order 4, 10, 11, 12, 14, 13/15, 16, 0-2, 3, 7, 5, 6, 8, 9 (as the steps stand in this file).
 # Steps 5, 6, 8 and 9 come last, and steps 5 and 6 not at all once step 6's rows are published
 # (since 2026-12-05, evening): on a checkout without runs/ they remade the ALFWorld starts v1
 # and v2 (about 1.3 and 1.7 h of behaviour cloning, and about 2 h of evaluation each; v2's
@@ -53,7 +49,7 @@
 # though starts v3 and v4 supersede them and v2's pair needs 10 % of training games won.
 # Published rows of a start are not evaluated again on a checkout without runs/ (since
 # 2026-12-06), nor are published fits: there the queue remakes starts v3 and v4 (about 4.2 h of
-# behaviour cloning) and goes on to step 15r.
+# behaviour cloning) and goes on to step 16.
 # Steps 4 and 10 come first of all (since 2026-12-05): a session that begins without runs/ makes
 # the ALFWorld start v3 and its held-out row within its hours (the comment above step 4 has the
 # budget), where step 0 (3 h) came first before.
@@ -197,7 +193,7 @@ paired_gain() {
   $PY experiments/paired_evaluations.py "$1" "$2" | tail -1 | $PY -c \
     "import json, sys; sys.exit(json.loads(sys.stdin.read())['interval_95'][0] <= 0)"
 }
-# The pair's settings (also the widened evaluations' of step 15a, which must be the same).
+# The pair's settings (step 15's; step 16 evaluates on more games, less often).
 PAIR_SETTINGS=(--env alfworld --budget cpu --size smollm2 --estimators proxmo,grpo --seeds 0
   --set env.prompt=compact --set env.max_steps=30 --set env.history_length=6
   --set eval.num_tasks=102 --set checkpoint.every=1 --set ppo.old_logprobs=sampled
@@ -310,63 +306,44 @@ elif success_at_least "$BEST_EVAL/eval_metrics.json" "(training tasks)" 0.0494; 
     --set env.group_size=8 --set env.groups_per_batch=4
 fi
 
-# 15b. The pair from start v4 continued to 16 iterations (2026-12-05, twentieth session), unless
-# ProxMO's held-out gain over the start at iteration 8 already clears its paired 95 % interval.
-# Why: after 4 iterations GRPO's paired gain was +3.9 points, [-3.4, +11.2], with a KL to the
-# start of 0.0011 (ProxMO 0.0034); in GRPO's iteration 4 only 22 % of the step samples had a
-# nonzero advantage (the rest in groups of 4 whose episodes, at T 0.4, all won or all lost), so
-# the policy moves slowly, and on 102 paired games a gain clears the interval from 8 to 11 games
-# (7.8 to 10.8 points, when 3 to 8 games are won only by the start). The learning rate is constant
-# after warm-up and keys derive from (seed, iteration), so 8 more iterations from the iteration-8
-# checkpoints are the runs a 16-iteration pair would have made (compare_estimators.py continues a
-# run recorded with fewer iterations, and its history keeps the share of step samples with a
-# nonzero advantage, from f97e7dd, whose training code equals c846a2f's). About
-# 8 x 2 iterations at 20-40 min and 4 evaluations at 29-32 min: 9-10 h, before WebShop's start.
+# 16. The ALFWorld pair again from start v4 made again, on all 240 held-out games, 16 iterations
+# unless ProxMO's gain at 8 already clears its interval (added 2026-12-06, twenty-second session).
+# What it replaces: steps 15a-c (twenty-first session) were to evaluate step 15's start and
+# both runs at iteration 8 on the 240 games (experiments/widen_evaluation.py), then continue the
+# pair to 16 from its checkpoints. That session's end came inside ProxMO's widened evaluation,
+# and the next began on a new checkout: the checkpoints, the stored episodes and start v4 were
+# lost (step 15's runs.json, tables and the start's widened row, 122 of 240, are committed).
+# Start v4 is made again by steps 10 and 14, but not bit for bit: the first behaviour-cloning
+# step's loss was 3.1775946 where the published run logged 3.1775937 (float32 sums on another
+# machine), so a pair from it is another draw of the same recipe, not step 15 again. Hence:
+# - 240 held-out games at iterations 0, 8 and 16 (eval.every=8): on 240 paired games a gain
+#   clears the 95 % interval from 10 to 15 games (4.2 to 6.2 points, with 7 to 19 games won only
+#   by the start, the rates step 15 saw in 102; make_results._paired_difference_interval), where
+#   102 games need 7.8 to 10.8 points; step 15's gains at 8 on 102 were +5.9 (ProxMO) and +9.8
+#   (GRPO). An evaluation of 240 games takes about 75 min here (18-19 s a game).
+# - 16 iterations: after 8, step 15's KL to the start was 0.0050 / 0.0046 and 24-51 % of the
+#   step samples had no advantage (groups of 4 all won or all lost at T 0.4), so the policy moves
+#   slowly. The pair stops at 8 (runs.json records both) and continues from its checkpoints to
+#   16 unless ProxMO's gain at 8 clears its interval (compare_estimators.py continues a run
+#   recorded with fewer iterations; the learning rate is constant after warm-up and keys derive
+#   from (seed, iteration), so these are the runs a 16-iteration pair makes).
+# The rest as step 15 (PAIR_SETTINGS), code pinned at b3f3dd4, whose training code is c846a2f's
+# and whose history keeps the share of step samples with a nonzero advantage. About 8.5 h to the
+# evaluations at 8 (the start's 75 min, 8 iterations of each run at 15-20 min, two
+# evaluations), 7.2 h more to 16. experiments/make_results.py sets it against step 15 iteration
+# by iteration in its section (experiments/remake_check.py, from the file remake_of): how far
+# the two draws go together.
 V4=experiments/results/compare_alfworld_smollm2_v4
-# 15a (comes first; added 2026-12-06, twenty-first session). The pair's start and both runs at
-# iteration 8 evaluated on all 240 held-out games (40 per task type) instead of 102
-# (experiments/widen_evaluation.py: the same task order, seeds, temperature and evaluation key;
-# the comparison's 3 full chunks of 32 games per evaluation are reused, 144 games per evaluation
-# played, about 45 min each at 18-19 s a game, 2.2 h). Before step 15b, since a run keeps its 3
-# newest checkpoints and 15b goes past 8. Why: on 240 paired games a gain clears the 95 %
-# interval from 10 to 15 games (4.2 to 6.2 points, with 7 to 19 games won only by the start, the
-# rates of 3 to 8 of 102; make_results._paired_difference_interval), where 102 games need 7.8 to
-# 10.8 points; ProxMO's gain at iteration 4 was +5.9 points on 102 (4 games won only by the
-# start). Step 15b is then skipped when ProxMO's gain at 8 clears its interval on either.
-widened() {  # widened <widened_N.json> <iteration>: true when every run is widened there
-  test -f "$1" && $PY -c "import json, sys; d = json.load(open(sys.argv[1])); \
-sys.exit(len({e['run'] for e in d['evaluations'] if e['iteration'] == int(sys.argv[2])}) < 2)" \
-    "$1" "$2"
-}
-# 15r (added 2026-12-06, twenty-second session, which began on a new checkout without runs/).
-# The pair of step 15 is recorded finished (its runs.json) but its checkpoints and evaluation
-# episodes went with runs/, so steps 15a-c cannot go on from it. It is made again in <its dir>b
-# with the same command and code, from start v4 made again by the same commands (start v3, made
-# again once before, logged the same losses; whether v4's params are the same shows in the new
-# pair's stored key, <dir>b/eval_episodes/proxmo_s0/iter_0/eval/*.json, against the first pair's
-# start digest, which began d692dcf1), and steps 15a-c go on from it. About 5.3 h; its runs'
-# histories can be set against the first pair's runs.json iteration by iteration.
-# experiments/make_results.py reports that check in the remake's section (its file remake_of).
-if ! test -d "$V4/proxmo_s0/checkpoints" && ! widened "$V4/widened_240.json" 8; then
-  mkdir -p "${V4}b"
-  echo "$V4" > "${V4}b/remake_of"
-  V4="${V4}b"
-  alfworld_pair "$BEST_SFT" "$V4"
-fi
-W4="$V4/eval_episodes_240"
-if test -d "$V4/proxmo_s0/checkpoints/8" && test -d "$V4/grpo_s0/checkpoints/8" \
-    && ! widened "$V4/widened_240.json" 8; then
-  step "$V4" $PY experiments/widen_evaluation.py --tasks 240 --at 0,8 --start "$BEST_SFT" \
-    --out "$V4" "${PAIR_SETTINGS[@]}"
-fi
-if test -d "$V4/eval_episodes/proxmo_s0/iter_8/eval" && ! paired_gain \
-    "$V4/eval_episodes/proxmo_s0/iter_8/eval" "$V4/eval_episodes/proxmo_s0/iter_0/eval" \
-    && ! { test -d "$W4/proxmo_s0/iter_8/eval" && paired_gain "$W4/proxmo_s0/iter_8/eval" \
-           "$W4/proxmo_s0/iter_0/eval"; }; then
-  PIN=f97e7dd alfworld_pair "$BEST_SFT" "$V4" --set iterations=16
-  # 15c. Both runs at 16 on the 240 games too (the start's widened evaluation is kept).
-  widened "$V4/widened_240.json" 16 || step "$V4" $PY experiments/widen_evaluation.py \
-    --tasks 240 --at 16 --start "$BEST_SFT" --out "$V4" "${PAIR_SETTINGS[@]}" --set iterations=16
+V5=experiments/results/compare_alfworld_smollm2_v4_240
+if test "$BEST" = v4 && test -f "$BEST_SFT/params.npz"; then
+  mkdir -p "$V5"
+  test -f "$V5/remake_of" || echo "$V4" > "$V5/remake_of"
+  PIN=b3f3dd4 alfworld_pair "$BEST_SFT" "$V5" --set eval.num_tasks=240 --set eval.every=8
+  E8="$V5/eval_episodes/proxmo_s0/iter_8/eval"
+  if test -d "$E8" && ! paired_gain "$E8" "$V5/eval_episodes/proxmo_s0/iter_0/eval"; then
+    PIN=b3f3dd4 alfworld_pair "$BEST_SFT" "$V5" --set eval.num_tasks=240 --set eval.every=8 \
+      --set iterations=16
+  fi
 fi
 
 # 0. The WebShop start, made again where runs/ was lost (a fresh checkout): as it was first

@@ -471,13 +471,13 @@ def _widened_lines(directory: str) -> list:
 
 def _remake_lines(directory: str) -> list:
   """For a comparison made again (its file `remake_of` names the first one's directory): how far
-  it repeats the first, iteration by iteration (experiments/remake_check.py)."""
+  the two go together, iteration by iteration (experiments/remake_check.py)."""
   path = os.path.join(directory, "remake_of")
   if not os.path.exists(path):
     return []
   with open(path) as f:
     first = f.read().strip()
-  head = f"Made again from `{first}` (the same command and code; `remake_of`): "
+  head = f"Set against `{first}` (its `remake_of`), the runs both hold: "
   try:
     with contextlib.redirect_stdout(io.StringIO()):
       summary = remake_check.check(first, directory)

@@ -491,7 +491,7 @@ def test_a_remade_comparison_is_set_against_the_first(tmp_path):
        "history": [{**h, "time/iteration": 1000.0} for h in history],
        "outcomes": {"0": {"a": 1, "b": 0}}}))
   text = "\n".join(make_results._compare_section(str(remade), str(tmp_path)))
-  assert (f"Made again from `{first}` (the same command and code; `remake_of`): 2 run iterations "
+  assert (f"Set against `{first}` (its `remake_of`), the runs both hold: 2 run iterations "
           "and 1 evaluation in both compared (experiments/remake_check.py): every training "
           "metric but the timings and every held-out game's outcome the same.") in text
   # Recorded, with iteration 2's KL and the evaluation at 4 (game b) differing.
