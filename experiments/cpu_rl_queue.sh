@@ -321,9 +321,9 @@ fi
 #   by the start, the rates step 15 saw in 102; make_results._paired_difference_interval), where
 #   102 games need 7.8 to 10.8 points; step 15's gains at 8 on 102 were +5.9 (ProxMO) and +9.8
 #   (GRPO). An evaluation of 240 games takes about 75 min here (18-19 s a game).
-# - 16 iterations: after 8, step 15's KL to the start was 0.0050 / 0.0046 and 24-51 % of the
-#   step samples had no advantage (groups of 4 all won or all lost at T 0.4), so the policy moves
-#   slowly. The pair stops at 8 (runs.json records both) and continues from its checkpoints to
+# - 16 iterations: after 8, step 15's KL to the start was 0.0050 / 0.0046 (ProxMO / GRPO), and
+#   in its iteration 8, 24 / 51 % of the step samples had no advantage (groups of 4 all won or
+#   all lost at T 0.4), so the policy moves slowly. The pair stops at 8 (runs.json records both) and continues from its checkpoints to
 #   16 unless ProxMO's gain at 8 clears its interval (compare_estimators.py continues a run
 #   recorded with fewer iterations; the learning rate is constant after warm-up and keys derive
 #   from (seed, iteration), so these are the runs a 16-iteration pair makes).
