@@ -314,8 +314,9 @@ fi
 # and the next began on a new checkout: the checkpoints, the stored episodes and start v4 were
 # lost (step 15's runs.json, tables and the start's widened row, 122 of 240, are committed).
 # Start v4 is made again by steps 10 and 14, but not bit for bit: the first behaviour-cloning
-# step's loss was 3.1775946 where the published run logged 3.1775937 (float32 sums on another
-# machine), so a pair from it is another draw of the same recipe, not step 15 again. Hence:
+# step's loss was 3.1775946 where the published run logged 3.1775937 (the same model and
+# behaviour-cloning code; the cause, another machine or library build, not measured), so a pair
+# from it is another draw of the same recipe, not step 15 again. Hence:
 # - 240 held-out games at iterations 0, 8 and 16 (eval.every=8): on 240 paired games a gain
 #   clears the 95 % interval from 10 to 15 games (4.2 to 6.2 points, with 7 to 19 games won only
 #   by the start, the rates step 15 saw in 102; make_results._paired_difference_interval), where
