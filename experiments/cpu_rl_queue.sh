@@ -35,7 +35,8 @@
 #  13, 15. The ALFWorld pair at 30 steps from the better of starts v3 and v4 (training games):
 #      in groups of 4 from 10 % of them won, in groups of 8 episodes (the paper's group size), 4
 #      games per iteration, from 4.94 % (why: at steps 13 and 15).
-#  16. That pair again from start v4 made again (step 15's checkpoints were lost with runs/),
+#  16. That pair again from start v4 made again (step 15's checkpoints were lost with a new
+#      checkout's ignored files),
 #      evaluated on all 240 held-out games at 0, 8 and 16, continued to 16 iterations unless
 #      ProxMO's held-out gain at 8 already clears its paired 95 % interval (why: at step 16).
 #   3. WebShop v2, ProxMO: 12 iterations of 16 goals x 4 episodes from the same start, rollouts
@@ -51,8 +52,8 @@
 # 2026-12-06), nor are published fits: there the queue remakes starts v3 and v4 (about 4.2 h of
 # behaviour cloning) and goes on to step 16.
 # Steps 4 and 10 come first of all (since 2026-12-05): a session that begins without runs/ makes
-# the ALFWorld start v3 and its held-out row within its hours (the comment above step 4 has the
-# budget), where step 0 (3 h) came first before.
+# the ALFWorld start v3 within its hours (the comment above step 4 has the budget), where step 0
+# (3 h) came first before.
 # Steps 11 and 12 come right after step 10 (since 2026-12-05, morning; run order then 4, 10, 11,
 # 12, 14, 13/15, 0-2, 5, 6, 8, 9, 3, 7): runs/ outlived the session of 2026-12-05 04:25-07:00 UTC,
 # so a pair of 11-12 h can span sessions, and the steps before it in the old order remade what
@@ -124,11 +125,11 @@ evaluate_start() {  # evaluate_start <config> <BC workdir> <evaluation workdir> 
 
 # First on a checkout without runs/ (since 2026-12-05, when a session began without it and
 # lost steps 8 and 10's runs, step 10's evaluation part way): the ALFWorld games (step 4) and the
-# ALFWorld start v3 (step 10), its fit and both splits, held-out first. About 2.7 h on 2 cores
-# to the held-out row, one session's hours when started at once: games 8-10 min, demonstrations
-# 8-10 min, 150 full fine-tuning steps at 30-33 s (docs/performance.md), the fit 4 min, the 102
-# held-out games about 56 min (7 chunks of 16 took 440-530 s each). Step 0's WebShop start alone costs 3 h,
-# and step 11, the ALFWorld RL pair, waits on this start's held-out row.
+# ALFWorld start v3 (step 10), its fit and both splits, held-out first, where they are not
+# published (since 2026-12-06 published ones are not made again). About 2.7 h on 2 cores to the
+# held-out row: games 8-10 min, demonstrations 8-10 min, 150 full fine-tuning steps at 30-33 s
+# (docs/performance.md; 39-40 s on 2026-12-06), the fit 4 min, the 102 held-out games about
+# 56 min (7 chunks of 16 took 440-530 s each). Step 0's WebShop start alone costs 3 h.
 # 4. generate_alfworld validates every game with the expert; the marker says all were written.
 A=data/alfworld_gen
 test -f "$A/.complete" || { step runs/alfworld_gen $PY experiments/generate_alfworld.py \
@@ -313,21 +314,23 @@ fi
 # pair to 16 from its checkpoints. That session's end came inside ProxMO's widened evaluation,
 # and the next began on a new checkout: the checkpoints, the stored episodes and start v4 were
 # lost (step 15's runs.json, tables and the start's widened row, 122 of 240, are committed).
-# Start v4 is made again by steps 10 and 14, but not bit for bit: the first behaviour-cloning
-# step's loss was 3.1775946 where the published run logged 3.1775937 (the same model and
-# behaviour-cloning code; the cause, another machine or library build, not measured), so a pair
-# from it is another draw of the same recipe, not step 15 again. Hence:
+# Start v4 is made again by steps 10 and 14, but not bit for bit: start v3's first
+# behaviour-cloning step logged a loss of 3.1775946 where the published run logged 3.1775937
+# (0.64998205 and 0.64998208 at step 11; the same model and behaviour-cloning code; the cause,
+# another machine or library build, not measured), so a pair from it is another draw of the same
+# recipe, not step 15 again. Hence:
 # - 240 held-out games at iterations 0, 8 and 16 (eval.every=8): on 240 paired games a gain
 #   clears the 95 % interval from 10 to 15 games (4.2 to 6.2 points, with 7 to 19 games won only
-#   by the start, the rates step 15 saw in 102; make_results._paired_difference_interval), where
-#   102 games need 7.8 to 10.8 points; step 15's gains at 8 on 102 were +5.9 (ProxMO) and +9.8
-#   (GRPO). An evaluation of 240 games takes about 75 min here (18-19 s a game).
+#   by the start, the rates of 3 to 8 in 102; step 15 saw 6 and 3 at iteration 8;
+#   make_results._paired_difference_interval), where 102 games need 7.8 to 10.8 points; step
+#   15's gains at 8 on 102 were +5.9 (ProxMO) and +9.8 (GRPO). An evaluation of 240 games takes about 75 min here (18-19 s a game).
 # - 16 iterations: after 8, step 15's KL to the start was 0.0050 / 0.0046 (ProxMO / GRPO), and
-#   in its iteration 8, 24 / 51 % of the step samples had no advantage (groups of 4 all won or
-#   all lost at T 0.4), so the policy moves slowly. The pair stops at 8 (runs.json records both) and continues from its checkpoints to
-#   16 unless ProxMO's gain at 8 clears its interval (compare_estimators.py continues a run
-#   recorded with fewer iterations; the learning rate is constant after warm-up and keys derive
-#   from (seed, iteration), so these are the runs a 16-iteration pair makes).
+#   in its iteration 8, 24 / 51 % of the step samples had no advantage (its metrics.jsonl, lost;
+#   docs/pretrained_rl.md; for GRPO the groups of 4 that all won or all lost at T 0.4), so the
+#   policy moves slowly. The pair stops at 8 (runs.json records both) and continues from its
+#   checkpoints to 16 unless ProxMO's gain at 8 clears its interval (compare_estimators.py
+#   continues a run recorded with fewer iterations; the learning rate is constant after warm-up
+#   and keys derive from (seed, iteration), so these are the runs a 16-iteration pair makes).
 # The rest as step 15 (PAIR_SETTINGS), code pinned at b3f3dd4, whose training code is c846a2f's
 # and whose history keeps the share of step samples with a nonzero advantage. About 8.5 h to the
 # evaluations at 8 (the start's 75 min, 8 iterations of each run at 15-20 min, two

@@ -388,14 +388,19 @@ def _history_tables(runs, names) -> list:
 
 def _unfinished_runs(directory: str, runs) -> list:
   """Records of the runs still training: a <estimator>_s<seed>/progress.json whose pair is not
-  in runs.json (compare_estimators writes runs.json when a run ends)."""
-  done = {compare_estimators.run_dir_name(r["estimator"], r["seed"]) for r in runs}
+  in runs.json (compare_estimators writes runs.json when a run ends), or whose history goes past
+  the iterations its runs.json record was run for (a run continued to more iterations)."""
+  recorded = {compare_estimators.run_dir_name(r["estimator"], r["seed"]):
+              r.get("budget", {}).get("iterations") for r in runs}
   out = []
   for name in sorted(os.listdir(directory)):
     match = re.fullmatch(r"(.+)_s(\d+)", name)  # the inverse of run_dir_name
     path = os.path.join(directory, name, "progress.json")
-    if match and name not in done and os.path.exists(path):
+    if match and os.path.exists(path):
       saved = json.load(open(path))
+      last = max([h["iteration"] for h in saved.get("history", [])], default=0)
+      if name in recorded and (recorded[name] is None or last <= recorded[name]):
+        continue
       out.append({"estimator": match.group(1), "seed": int(match.group(2)),
                   "evals": saved["evals"], "history": saved.get("history", []),
                   "seconds": saved["seconds"]})
@@ -485,7 +490,7 @@ def _remake_lines(directory: str) -> list:
     return ["", head + f"not compared: {err}"]
   d = summary["first_difference"]
   if d is None:
-    verdict = ("every training metric but the timings and every held-out game's outcome "
+    verdict = ("the same episode counts in every iteration and every held-out game's outcome "
                "the same")
   else:
     where = (f"iteration {d['iteration']} ({', '.join(d['training'])})" if "iteration" in d

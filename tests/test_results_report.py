@@ -362,6 +362,12 @@ def test_compare_section_reports_runs_still_training_from_their_progress(tmp_pat
   assert "- proxmo seed 0:" not in text
   assert ("- grpo seed 0: 0 iterations done, 1.0 h of wall time so far; held-out iteration 0: "
           "Score 79.7, Succ. 43.0; iteration 4: Score 80.0, Succ. 45.0") in text
+  # proxmo recorded at 4 iterations and continued (--set iterations=8): its progress past 4 shows
+  (d / "proxmo_s0" / "progress.json").write_text(json.dumps(
+      {"evals": [[0, {"Score": 79.65, "Succ.": 43.0}]], "seconds": 7200.0, "final_kl": 0.002,
+       "history": [{**history[0], "iteration": i} for i in range(1, 6)]}))
+  text = "\n".join(make_results._compare_section(str(d), str(tmp_path)))
+  assert "- proxmo seed 0: 5 iterations done, 2.0 h of wall time so far" in text
 
 
 def test_compare_section_tests_the_gain_against_the_binomial_interval_of_the_difference(tmp_path):
@@ -492,15 +498,15 @@ def test_a_remade_comparison_is_set_against_the_first(tmp_path):
        "outcomes": {"0": {"a": 1, "b": 0}}}))
   text = "\n".join(make_results._compare_section(str(remade), str(tmp_path)))
   assert (f"Set against `{first}` (its `remake_of`), the runs both hold: 2 run iterations "
-          "and 1 evaluation in both compared (experiments/remake_check.py): every training "
-          "metric but the timings and every held-out game's outcome the same.") in text
-  # Recorded, with iteration 2's KL and the evaluation at 4 (game b) differing.
-  record = {**records[0], "history": [history[0], {**history[1], "kl": 0.003}],
+          "and 1 evaluation in both compared (experiments/remake_check.py): the same episode counts "
+          "in every iteration and every held-out game's outcome the same.") in text
+  # Recorded, with iteration 2's success and the evaluation at 4 (game b) differing.
+  record = {**records[0], "history": [history[0], {**history[1], "success_rate": 0.25}],
             "outcomes": {"0": {"a": 1, "b": 0}, "4": {"a": 1, "b": 0}}}
   (remade / "runs.json").write_text(json.dumps([record]))
   text = "\n".join(make_results._compare_section(str(remade), str(tmp_path)))
   assert ("2 run iterations and 2 evaluations in both compared (experiments/remake_check.py): "
-          "they first differ in proxmo_s0 at iteration 2 (kl).") in text
+          "they first differ in proxmo_s0 at iteration 2 (success_rate).") in text
   (remade / "remake_of").write_text(f"{tmp_path / 'gone'}\n")
   text = "\n".join(make_results._compare_section(str(remade), str(tmp_path)))
   assert "not compared: " in text and "neither runs.json nor" in text
