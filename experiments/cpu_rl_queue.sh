@@ -323,7 +323,8 @@ fi
 #   clears the 95 % interval from 10 to 15 games (4.2 to 6.2 points, with 7 to 19 games won only
 #   by the start, the rates of 3 to 8 in 102; step 15 saw 6 and 3 at iteration 8;
 #   make_results._paired_difference_interval), where 102 games need 7.8 to 10.8 points; step
-#   15's gains at 8 on 102 were +5.9 (ProxMO) and +9.8 (GRPO). An evaluation of 240 games takes about 75 min here (18-19 s a game).
+#   15's gains at 8 on 102 were +5.9 (ProxMO) and +9.8 (GRPO). An evaluation of 240 games takes
+#   about 75 min here (18-19 s a game).
 # - 16 iterations: after 8, step 15's KL to the start was 0.0050 / 0.0046 (ProxMO / GRPO), and
 #   in its iteration 8, 24 / 51 % of the step samples had no advantage (its metrics.jsonl, lost;
 #   docs/pretrained_rl.md; for GRPO the groups of 4 that all won or all lost at T 0.4), so the

@@ -1,10 +1,13 @@
-"""The CPU queue's choice of the ALFWorld RL pair (experiments/cpu_rl_queue.sh, steps 13 and 15).
+"""The CPU queue's choice of the ALFWorld RL pair (experiments/cpu_rl_queue.sh, steps 13, 15
+and 16).
 
 The queue decides which start the pair runs from (v3 or v4, by success on the 102 training
-games, v3 on a tie) and in which groups (4 episodes x 8 games from 10 % won, 8 x 4 from 4.94 %,
-none below): hours of CPU follow from it. These tests run the script's own text for that
-choice, its row-reading helpers and its decision block, in bash, with the pair stubbed to print
-its arguments, on evaluation files written here.
+games in the starts' published rows, v3 on a tie) and in which groups (4 episodes x 8 games from
+10 % won, 8 x 4 from 4.94 %, none below), and whether step 16's pair from v4 goes on to 16
+iterations: hours of CPU follow from it. These tests run the script's own text for that
+choice, its row-reading helpers and its decision block, in bash in a scratch directory, with
+the pair stubbed to print its arguments and the paired test stubbed to answer as asked, on
+evaluation files written here.
 """
 
 import json
@@ -26,14 +29,23 @@ def _section(text: str, start: str, end: str) -> str:
   return match.group(0)
 
 
-def _choose(tmp_path, v3_rate, v4_rate) -> list[str]:
+def _choose(tmp_path, v3_rate, v4_rate, v4_params=False, iteration_8=False,
+            gain=False) -> list[str]:
   """Runs the queue's choice with start v3 / v4 at those training success rates (None: no
-  evaluation file); returns the stubbed pair calls, one line each."""
+  evaluation file), start v4's params made or not, step 16's evaluation at iteration 8 stored
+  or not and ProxMO's paired gain there clearing its interval or not; returns the stubbed pair
+  calls, one line each."""
   text = open(QUEUE).read()
   helpers = _section(text, "row_rate() {", "alfworld_pair() {")
   choice = _section(text, "# 13 and 15.", "# 0. The WebShop start")
+  tmp_path.mkdir(exist_ok=True)
+  if v4_params:
+    (tmp_path / "runs" / "v4" / "sft").mkdir(parents=True)
+    (tmp_path / "runs" / "v4" / "sft" / "params.npz").write_text("")
+  if iteration_8:
+    os.makedirs(tmp_path / V5 / "eval_episodes" / "proxmo_s0" / "iter_8" / "eval")
   paths = {}
-  for name, rate in (("E3", v3_rate), ("E4", v4_rate)):
+  for name, rate in (("P3", v3_rate), ("P4", v4_rate)):
     paths[name] = tmp_path / name / "eval_metrics.json"
     if rate is not None:
       paths[name].parent.mkdir()
@@ -44,14 +56,19 @@ def _choose(tmp_path, v3_rate, v4_rate) -> list[str]:
       f"PY={sys.executable}",
       helpers,
       'alfworld_pair() { echo "pair $*"; }',
-      f"E3={paths['E3'].parent} E4={paths['E4'].parent} D3=runs/v3 D4=runs/v4",
+      f"paired_gain() {{ return {0 if gain else 1}; }}",
+      f"P3={paths['P3'].parent} P4={paths['P4'].parent} D3=runs/v3 D4=runs/v4",
       choice,
   ])
-  out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True)
+  out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True,
+                       cwd=tmp_path)
   return out.stdout.splitlines()
 
 
 G8 = "--set env.group_size=8 --set env.groups_per_batch=4"
+V5 = "experiments/results/compare_alfworld_smollm2_v4_240"
+STEP_15 = "pair runs/v4/sft experiments/results/compare_alfworld_smollm2_v4"
+STEP_16 = f"pair runs/v4/sft {V5} --set eval.num_tasks=240 --set eval.every=8"
 
 
 @pytest.mark.parametrize("v3, v4, calls", [
@@ -80,3 +97,27 @@ def test_the_threshold_is_inclusive(tmp_path):
   assert _choose(tmp_path / "at", 0.0494, None) == [
       f"pair runs/v3/sft experiments/results/compare_alfworld_smollm2_v3_g8 {G8}"]
   assert _choose(tmp_path / "under", 0.0493, None) == []
+
+
+@pytest.mark.parametrize("iteration_8, gain, calls", [
+    # Start v4 made again: its pair on 240 held-out games, to 8 iterations first.
+    (False, False, [STEP_15, STEP_16]),
+    # ProxMO's gain at 8 does not clear its interval: on to 16 iterations.
+    (True, False, [STEP_15, STEP_16, STEP_16 + " --set iterations=16"]),
+    # It does: the pair stops at 8.
+    (True, True, [STEP_15, STEP_16]),
+])
+def test_step_16_runs_from_start_v4_made_again_and_goes_on_unless_proxmo_gained(
+    tmp_path, iteration_8, gain, calls):
+  assert _choose(tmp_path, 0.059, 0.51, v4_params=True, iteration_8=iteration_8,
+                 gain=gain) == calls
+  # The first pair is named for experiments/make_results.py's comparison of the two draws.
+  first = "experiments/results/compare_alfworld_smollm2_v4\n"
+  assert (tmp_path / V5 / "remake_of").read_text() == first
+
+
+def test_step_16_waits_for_start_v4_and_needs_it_best(tmp_path):
+  """Without start v4's params (being made again) no step 16; with them, v3 on a tie keeps it
+  from running."""
+  assert _choose(tmp_path / "unmade", 0.059, 0.51) == [STEP_15]
+  assert _choose(tmp_path / "tie", 0.51, 0.51, v4_params=True) == []
