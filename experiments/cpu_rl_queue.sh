@@ -36,9 +36,9 @@
 #      in groups of 4 from 10 % of them won, in groups of 8 episodes (the paper's group size), 4
 #      games per iteration, from 4.94 % (why: at steps 13 and 15).
 #  16. That pair again from start v4 made again (step 15's checkpoints were lost with a new
-#      checkout's ignored files),
-#      evaluated on all 240 held-out games at 0, 8 and 16, continued to 16 iterations unless
-#      ProxMO's held-out gain at 8 already clears its paired 95 % interval (why: at step 16).
+#      checkout's ignored files), evaluated on all 240 held-out games at 0, 8 and 16, continued
+#      to 16 iterations unless ProxMO's held-out gain at 8 already clears its paired 95 %
+#      interval (why: at step 16).
 #   3. WebShop v2, ProxMO: 12 iterations of 16 goals x 4 episodes from the same start, rollouts
 #      at the evaluation temperature 0.4, LoRA on the top 8 layers (why: at step 3).
 #   7. WebShop v2, GRPO: the same settings and code as step 3 (the paired baseline).
@@ -142,8 +142,7 @@ P3=experiments/results/warm_start/alfworld_smollm2_dart_full  # its published fi
 D3_CONFIG="$ALF6,sft.expert_noise=0.2,sft.expert_labels=expert,sft.steps=150,sft.checkpoint_every=10,model.lora.rank=0,sft.learning_rate=5e-5"
 test -f "$D3/sft/params.npz" || step "$D3" $PY experiments/sft.py --config="$D3_CONFIG" --workdir="$D3"
 test -f "$D3/bc_fit.json" || test -f "$P3/bc_fit.json" || step "$D3" $PY experiments/bc_fit.py \
-  --config="$ALF6" \
-  --params="$D3/sft" --tasks 40 --steps 160 --out "$D3/bc_fit.json"
+  --config="$ALF6" --params="$D3/sft" --tasks 40 --steps 160 --out "$D3/bc_fit.json"
 E3=runs/smollm2_alfworld_dart_full_eval
 evaluate_start "$ALF6" "$D3" "$E3" "$P3"
 
@@ -280,8 +279,7 @@ P4=experiments/results/warm_start/alfworld_smollm2_dart_full2  # its published f
 test -f "$D4/sft/params.npz" || step "$D4" $PY experiments/sft.py \
   --config="$D3_CONFIG,sft.steps=300,seed=1" --workdir="$D4" --init_params="$D3/sft"
 test -f "$D4/bc_fit.json" || test -f "$P4/bc_fit.json" || step "$D4" $PY experiments/bc_fit.py \
-  --config="$ALF6" \
-  --params="$D4/sft" --tasks 40 --steps 160 --out "$D4/bc_fit.json"
+  --config="$ALF6" --params="$D4/sft" --tasks 40 --steps 160 --out "$D4/bc_fit.json"
 E4=runs/smollm2_alfworld_dart_full2_eval
 evaluate_start "$ALF6" "$D4" "$E4" "$P4"
 # 13 and 15. The pair at 30 steps from the start, v4 or v3, that won more of the 102 training
