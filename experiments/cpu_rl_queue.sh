@@ -314,9 +314,9 @@ fi
 # lost (step 15's runs.json, tables and the start's widened row, 122 of 240, are committed).
 # Start v4 is made again by steps 10 and 14, but not bit for bit: start v3's first
 # behaviour-cloning step logged a loss of 3.1775946 where the published run logged 3.1775937
-# (0.64998205 and 0.64998208 at step 11; the same model and behaviour-cloning code; the cause,
-# another machine or library build, not measured), so a pair from it is another draw of the same
-# recipe, not step 15 again. Hence:
+# (0.64998205 and 0.64998208 at step 11; the same model and behaviour-cloning code; run again on
+# the same machine the step repeated to the last digit, so the machines or installed libraries
+# differ), so a pair from it is another draw of the same recipe, not step 15 again. Hence:
 # - 240 held-out games at iterations 0, 8 and 16 (eval.every=8): on 240 paired games a gain
 #   clears the 95 % interval from 10 to 15 games (4.2 to 6.2 points, with 7 to 19 games won only
 #   by the start, the rates of 3 to 8 in 102; step 15 saw 6 and 3 at iteration 8;
