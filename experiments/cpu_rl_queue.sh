@@ -346,6 +346,9 @@ if test "$BEST" = v4 && test -f "$BEST_SFT/params.npz"; then
   if test -d "$E8" && ! paired_gain "$E8" "$V5/eval_episodes/proxmo_s0/iter_0/eval"; then
     PIN=b3f3dd4 alfworld_pair "$BEST_SFT" "$V5" --set eval.num_tasks=240 --set eval.every=8 \
       --set iterations=16
+  elif ! test -d "$E8"; then  # recorded at 8 on an earlier checkout, its episodes gone with it
+    echo "[queue $(date -u +%FT%TZ)] step 16: no stored evaluation at iteration 8 ($E8), so" \
+      "the pair is not continued to 16; its runs.json has the paired numbers"
   fi
 fi
 

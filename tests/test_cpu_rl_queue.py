@@ -109,8 +109,13 @@ def test_the_threshold_is_inclusive(tmp_path):
 ])
 def test_step_16_runs_from_start_v4_made_again_and_goes_on_unless_proxmo_gained(
     tmp_path, iteration_8, gain, calls):
-  assert _choose(tmp_path, 0.059, 0.51, v4_params=True, iteration_8=iteration_8,
-                 gain=gain) == calls
+  lines = _choose(tmp_path, 0.059, 0.51, v4_params=True, iteration_8=iteration_8, gain=gain)
+  assert [x for x in lines if x.startswith("pair ")] == calls
+  # Without the stored evaluation at 8 (the stubbed pair stored none; a new checkout loses it)
+  # the queue says why it does not continue.
+  said = [x for x in lines if not x.startswith("pair ")]
+  assert len(said) == (0 if iteration_8 else 1)
+  assert all("step 16: no stored evaluation at iteration 8" in x for x in said)
   # The first pair is named for experiments/make_results.py's comparison of the two draws.
   first = "experiments/results/compare_alfworld_smollm2_v4\n"
   assert (tmp_path / V5 / "remake_of").read_text() == first
