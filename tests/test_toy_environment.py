@@ -107,6 +107,10 @@ def test_registered_toy_environment_trains_and_evaluates(tmp_path, monkeypatch):
   monkeypatch.setattr(eval_store.EvalStore, "load", counted_load)
   again = train.train_and_evaluate(c, str(tmp_path), init_params_dir=sft)
   assert again == rows and loaded == [0]
+  # Behaviour cloning and both built runs each recorded what they ran on.
+  import jax  # pylint: disable=import-outside-toplevel
+  lines = [json.loads(l) for l in (tmp_path / "environment.jsonl").read_text().splitlines()]
+  assert len(lines) == 3 and all(e["packages"]["jax"] == jax.__version__ for e in lines)
 
 
 def _params(directory):

@@ -25,7 +25,8 @@ from proxmo_jax.models import transformer
 from proxmo_jax.parallel import multihost
 from proxmo_jax.rollout.runner import RolloutRunner
 from proxmo_jax.training import (behavior_cloning, config_validation, eval_store, eval_table,
-                                 evaluation, metrics as metrics_lib, trainer as trainer_lib)
+                                 evaluation, metrics as metrics_lib, run_environment,
+                                 trainer as trainer_lib)
 
 
 @dataclasses.dataclass
@@ -53,12 +54,14 @@ def param_shardings_fn(config, mesh):
 
 
 def build(config, workdir: str, init_params_dir: Optional[str] = None) -> Experiment:
-  """Environment, mesh, policy, runner and evaluator of `config`; writes config.json."""
+  """Environment, mesh, policy, runner and evaluator of `config`; writes config.json and appends
+  to environment.jsonl (`run_environment`)."""
   config_validation.validate(config)
   os.makedirs(workdir, exist_ok=True)
   if multihost.is_primary():
     with open(os.path.join(workdir, "config.json"), "w") as f:
       f.write(config.to_json_best_effort(indent=2))
+    run_environment.record(workdir)
   # The primary generates data and trains the tokenizer; the other hosts then load them.
   spec = multihost.primary_first(lambda: env_registry.make(config.env), "environment")
   tokenizer = multihost.primary_first(
@@ -209,6 +212,7 @@ def write_demonstrations(config, workdir: str) -> str:
 def behavior_clone(config, workdir: str, out_dir: Optional[str] = None,
                    init_params_dir: Optional[str] = None) -> str:
   """Trains the configured model on the environment's expert; returns the params directory.
+  Appends what it runs on to <workdir>/environment.jsonl (`run_environment`).
 
   init_params_dir: a params.npz directory to continue from (e.g. an earlier, finished
   behaviour cloning: with LoRA, fresh adapters on its merged params) instead of
@@ -219,6 +223,8 @@ def behavior_clone(config, workdir: str, out_dir: Optional[str] = None,
   without stop_after goes on from step k to the end.
   """
   spec, games, pairs = _bc_demonstrations(config, workdir)
+  if multihost.is_primary():
+    run_environment.record(workdir)
   tokenizer = None
   if not policy_lib.is_pretrained(config.model.init) or config.tokenizer.kind != "model":
     tokenizer = policy_lib.make_tokenizer(config, workdir, spec, pairs=pairs)

@@ -1,0 +1,74 @@
+"""What a run ran on: the libraries that shape its numbers, the CPU, the devices and XLA_FLAGS.
+
+Every call of behaviour cloning and every built experiment (training, evaluation, comparisons)
+appends one JSON line to <workdir>/environment.jsonl, so a run made again can be told apart from
+the first by its machine as well as by its code. The same code and inputs can give float32
+results that differ in their last digits between machines or library builds (the ALFWorld start
+v3's first behaviour-cloning step: loss 3.1775946 in its remake, 3.1775937 in the published run
+of the same model code, while run again on one machine it repeats to the last digit;
+docs/pretrained_rl.md), and a sampled RL run then follows another path.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+from importlib import metadata
+from typing import Optional
+
+# Distributions whose version can change a run's numbers (or its environments' games).
+PACKAGES = ("jax", "jaxlib", "numpy", "flax", "optax", "orbax-checkpoint", "ml-collections",
+            "alfworld", "textworld")
+# CPU features that select different float32 kernels in XLA's and the BLAS libraries' code.
+CPU_FEATURES = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_tile", "amx_bf16",
+                "asimd", "sve")
+
+
+def _version(package: str) -> Optional[str]:
+  try:
+    return metadata.version(package)
+  except metadata.PackageNotFoundError:
+    return None
+
+
+def cpu() -> dict:
+  """{"model", "features" (those of CPU_FEATURES it has), "cpus" (this process may use)}: the
+  first core's model name and flags in /proc/cpuinfo where there is one, else `platform`'s
+  processor name and no features."""
+  found = {}
+  try:
+    with open("/proc/cpuinfo") as f:
+      for line in f:
+        key, _, value = line.partition(":")
+        found.setdefault(key.strip(), value.strip())  # the first core's
+  except OSError:
+    pass
+  model = found.get("model name") or found.get("Model") or platform.processor() or \
+      platform.machine()
+  flags = set((found.get("flags") or found.get("Features") or "").split())
+  cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+  return {"model": model, "features": [f for f in CPU_FEATURES if f in flags], "cpus": cpus}
+
+
+def environment() -> dict:
+  """This process's environment record (see the module docstring)."""
+  import jax  # pylint: disable=import-outside-toplevel
+  return {"time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+          "python": platform.python_version(),
+          "packages": {p: _version(p) for p in PACKAGES},
+          "cpu": cpu(),
+          "devices": sorted({f"{d.platform}:{d.device_kind}" for d in jax.devices()}),
+          "device_count": jax.device_count(),
+          "xla_flags": os.environ.get("XLA_FLAGS", "")}
+
+
+def record(workdir: str) -> None:
+  """Appends environment() as one line to <workdir>/environment.jsonl."""
+  os.makedirs(workdir, exist_ok=True)
+  with open(os.path.join(workdir, "environment.jsonl"), "a") as f:
+    f.write(json.dumps(environment()) + "\n")
+
+
+__all__ = ["CPU_FEATURES", "PACKAGES", "cpu", "environment", "record"]
