@@ -330,22 +330,34 @@ fi
 #   checkpoints to 16 unless ProxMO's gain at 8 clears its interval (compare_estimators.py
 #   continues a run recorded with fewer iterations; the learning rate is constant after warm-up
 #   and keys derive from (seed, iteration), so these are the runs a 16-iteration pair makes).
-# The rest as step 15 (PAIR_SETTINGS), code pinned at b3f3dd4, whose training code is c846a2f's
-# and whose history keeps the share of step samples with a nonzero advantage. About 8.5 h to the
+# The rest as step 15 (PAIR_SETTINGS), code pinned at 06c980e, whose training code is c846a2f's,
+# whose history keeps the share of step samples with a nonzero advantage and whose runs record
+# what they ran on (<run>/environment.jsonl, copied to <dir>/environment_<run>.jsonl, which is
+# committed with the results). About 8.5 h to the
 # evaluations at 8 (the start's 75 min, 8 iterations of each run at 15-20 min, two
 # evaluations), 7.2 h more to 16. experiments/make_results.py sets it against step 15 iteration
 # by iteration in its section (experiments/remake_check.py, from the file remake_of): how far
 # the two draws go together.
 V4=experiments/results/compare_alfworld_smollm2_v4
 V5=experiments/results/compare_alfworld_smollm2_v4_240
+keep_environments() {  # keep_environments <comparison dir>: its runs' records, where committed
+  local r
+  for r in proxmo_s0 grpo_s0; do
+    if test -f "$1/$r/environment.jsonl"; then
+      cp "$1/$r/environment.jsonl" "$1/environment_$r.jsonl"
+    fi
+  done
+}
 if test "$BEST" = v4 && test -f "$BEST_SFT/params.npz"; then
   mkdir -p "$V5"
   test -f "$V5/remake_of" || echo "$V4" > "$V5/remake_of"
-  PIN=b3f3dd4 alfworld_pair "$BEST_SFT" "$V5" --set eval.num_tasks=240 --set eval.every=8
+  PIN=06c980e alfworld_pair "$BEST_SFT" "$V5" --set eval.num_tasks=240 --set eval.every=8
+  keep_environments "$V5"
   E8="$V5/eval_episodes/proxmo_s0/iter_8/eval"
   if test -d "$E8" && ! paired_gain "$E8" "$V5/eval_episodes/proxmo_s0/iter_0/eval"; then
-    PIN=b3f3dd4 alfworld_pair "$BEST_SFT" "$V5" --set eval.num_tasks=240 --set eval.every=8 \
+    PIN=06c980e alfworld_pair "$BEST_SFT" "$V5" --set eval.num_tasks=240 --set eval.every=8 \
       --set iterations=16
+    keep_environments "$V5"
   elif ! test -d "$E8"; then  # recorded at 8 on an earlier checkout, its episodes gone with it
     echo "[queue $(date -u +%FT%TZ)] step 16: no stored evaluation at iteration 8 ($E8), so" \
       "the pair is not continued to 16; its runs.json has the paired numbers"

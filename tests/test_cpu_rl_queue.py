@@ -109,8 +109,14 @@ def test_the_threshold_is_inclusive(tmp_path):
 ])
 def test_step_16_runs_from_start_v4_made_again_and_goes_on_unless_proxmo_gained(
     tmp_path, iteration_8, gain, calls):
+  # One run has recorded what it ran on (a stub pair writes nothing): that record is copied out
+  # of its (ignored) run directory into the comparison's.
+  os.makedirs(tmp_path / V5 / "proxmo_s0")
+  (tmp_path / V5 / "proxmo_s0" / "environment.jsonl").write_text('{"cpu": {}}\n')
   lines = _choose(tmp_path, 0.059, 0.51, v4_params=True, iteration_8=iteration_8, gain=gain)
   assert [x for x in lines if x.startswith("pair ")] == calls
+  assert (tmp_path / V5 / "environment_proxmo_s0.jsonl").read_text() == '{"cpu": {}}\n'
+  assert not (tmp_path / V5 / "environment_grpo_s0.jsonl").exists()
   # Without the stored evaluation at 8 (the stubbed pair stored none; a new checkout loses it)
   # the queue says why it does not continue.
   said = [x for x in lines if not x.startswith("pair ")]
