@@ -21,7 +21,7 @@ from typing import Optional
 # Distributions whose version can change a run's numbers (or its environments' games).
 PACKAGES = ("jax", "jaxlib", "numpy", "flax", "optax", "orbax-checkpoint", "ml-collections",
             "alfworld", "textworld")
-# CPU features that select different float32 kernels in XLA's and the BLAS libraries' code.
+# CPU features by which the float32 kernels of XLA and of BLAS libraries can differ.
 CPU_FEATURES = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_tile", "amx_bf16",
                 "asimd", "sve")
 
