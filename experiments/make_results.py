@@ -19,9 +19,7 @@ the estimators).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import glob
-import io
 import json
 import os
 import re
@@ -484,8 +482,7 @@ def _remake_lines(directory: str) -> list:
     first = f.read().strip()
   head = f"Set against `{first}` (its `remake_of`), the runs both hold: "
   try:
-    with contextlib.redirect_stdout(io.StringIO()):
-      summary = remake_check.check(first, directory)
+    _, summary = remake_check.compare(first, directory)
   except SystemExit as err:
     return ["", head + f"not compared: {err}"]
   d = summary["first_difference"]

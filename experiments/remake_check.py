@@ -28,7 +28,7 @@ import argparse
 import json
 import os
 
-from compare_estimators import HISTORY_KEYS  # experiments/ is on sys.path as a script
+from compare_estimators import HISTORY_KEYS, run_dir_name  # experiments/ is on sys.path
 
 # Counts of the iteration's episodes and tokens: equal when the same episodes were played.
 EPISODE_KEYS = ("success_rate", "invalid_rate", "episode_length", "step_samples",
@@ -53,7 +53,7 @@ def load_runs(directory: str) -> dict:
   if os.path.exists(path):
     with open(path) as f:
       for r in json.load(f):
-        runs[f"{r['estimator']}_s{r['seed']}"] = r
+        runs[run_dir_name(r["estimator"], r["seed"])] = r
   if os.path.isdir(directory):
     for name in sorted(os.listdir(directory)):
       progress = os.path.join(directory, name, "progress.json")
@@ -108,7 +108,15 @@ def outcome_differences(a: dict, b: dict) -> list:
 
 def check(first: str, remade: str) -> dict:
   """Prints the comparison of the runs both directories hold; returns the summary."""
+  lines, summary = compare(first, remade)
+  print("\n".join(lines))
+  return summary
+
+
+def compare(first: str, remade: str) -> tuple[list, dict]:
+  """(one line per run and iteration or evaluation, the summary) of the runs both hold."""
   a, b = load_runs(first), load_runs(remade)
+  lines = []
   common = sorted(set(a) & set(b))
   if not common:
     raise SystemExit(f"{first} holds {sorted(a)} and {remade} {sorted(b)}: no run in both.")
@@ -121,22 +129,22 @@ def check(first: str, remade: str) -> dict:
       apart = f"; recorded on one side only: {', '.join(one_sided)}" if one_sided else ""
       floats = f"; KL, entropy and the rest differ by at most {rel:.1e} (relative){apart}"
       if not diffs:
-        print(f"{run} iteration {it}: the same episode counts{floats}")
+        lines.append(f"{run} iteration {it}: the same episode counts{floats}")
         continue
       shown = ", ".join(f"{k} {x!r} vs {y!r}" for k, x, y in diffs)
-      print(f"{run} iteration {it}: other episodes: {shown}{floats}")
+      lines.append(f"{run} iteration {it}: other episodes: {shown}{floats}")
       differences.append((it, 1, {"run": run, "iteration": it,
                                   "training": [k for k, _, _ in diffs]}))
     for it, games, changed, won_a, won_b in outcome_differences(
         a[run].get("outcomes", {}), b[run].get("outcomes", {})):
       summary["evaluations"] += 1
-      print(f"{run} evaluation at {it}: {games} games in both, {len(changed)} with another "
-            f"outcome ({won_a} vs {won_b} won)")
+      lines.append(f"{run} evaluation at {it}: {games} games in both, {len(changed)} with "
+                   f"another outcome ({won_a} vs {won_b} won)")
       if changed:  # an evaluation at k follows iteration k's training
         differences.append((it, 2, {"run": run, "evaluation": it, "games": len(changed)}))
   if differences:
     summary["first_difference"] = min(differences, key=lambda d: d[:2])[2]
-  return summary
+  return lines, summary
 
 
 def main(argv=None):
