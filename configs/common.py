@@ -160,6 +160,12 @@ def base_config(env: str, estimator: str = "proxmo") -> ml_collections.ConfigDic
   # or "sampled" (the sampler's own log-probs of the drawn tokens: the same numbers up to
   # float32 rounding, without that forward; used only where exact, see trainer.py).
   c.ppo.old_logprobs = "recompute"
+  # The input of the adapted layers under LoRA on the top N < L layers (model.lora.layers):
+  # "recompute" (the update's forward runs all L layers) or "rollout" (the sampler keeps the
+  # residual stream after the L - N frozen layers, 4 D bytes a token of host memory, and the
+  # update runs the top N layers from it: the same numbers up to float32 rounding; float32
+  # and one process only).
+  c.ppo.frozen_hidden = "recompute"
 
   c.mesh = ml_collections.ConfigDict({"data": -1, "fsdp": 1, "tensor": 1})
   # Logical axis of the params / activations -> mesh axis (None = replicated), big_vision

@@ -12,6 +12,11 @@ weights are imported into the JAX param tree) and the same batch: greedy decodin
 full length. Prefill tokens/s = batch * prompt_len / time of the prompt forward; decode tokens/s
 = batch * new_tokens / (generate time - prefill time). Ratios are JAX / HF.
 
+`--keep_layer k` also times the JAX sampler keeping the residual stream after k layers of
+every fed token on the host (`Sampler.sample(keep_layer=k)`, what ppo.frozen_hidden="rollout"
+asks of a training rollout: k = L - N under LoRA on the top N layers) and prints its generate
+time against the plain one's.
+
 `--group n`: every n consecutive rows share one prompt (a rollout group's first turn); the JAX
 sampler prefills each distinct prompt once, HF's generate prefills every row. Each thread
 count (`--threads 1,2`) runs in its own subprocess confined to n CPUs (os.sched_setaffinity, as
@@ -68,7 +73,7 @@ def _model(preset):
   return model, cfg_j, params
 
 
-def bench(preset, batch, prompt_len, new_tokens, repeats, group=1):
+def bench(preset, batch, prompt_len, new_tokens, repeats, group=1, keep_layer=0):
   import torch
   model, cfg_j, params = _model(preset)
   distinct = np.random.default_rng(0).integers(3, cfg_j.vocab_size,
@@ -101,17 +106,22 @@ def bench(preset, batch, prompt_len, new_tokens, repeats, group=1):
                      pad_token_id=0)
 
   fns = {"j_pre": j_prefill, "h_pre": h_prefill, "j_gen": j_generate, "h_gen": h_generate}
+  if keep_layer:
+    fns["j_keep"] = lambda: s.sample(params, prompts, jax.random.PRNGKey(0),
+                                     max_new_tokens=new_tokens, temperature=0.0,
+                                     keep_layer=keep_layer)
   for fn in fns.values():  # warm-up (JAX: compile)
     fn()
   times = {k: [] for k in fns}
   for _ in range(repeats):  # alternating, so load from other jobs hits both sides alike
     for k, fn in fns.items():
       times[k].append(_median(fn, 1))
-  j_pre, h_pre, j_gen, h_gen = (statistics.median(times[k]) for k in fns)
+  j_pre, h_pre, j_gen, h_gen = (statistics.median(times[k]) for k in list(fns)[:4])
   pre = lambda t: batch * prompt_len / t
   dec = lambda g, p: batch * new_tokens / max(g - p, 1e-9)
   return dict(preset=preset, batch=batch, j_pre=pre(j_pre), h_pre=pre(h_pre),
-              j_dec=dec(j_gen, j_pre), h_dec=dec(h_gen, h_pre), j_total=j_gen, h_total=h_gen)
+              j_dec=dec(j_gen, j_pre), h_dec=dec(h_gen, h_pre), j_total=j_gen, h_total=h_gen,
+              j_keep=statistics.median(times["j_keep"]) if keep_layer else None)
 
 
 def main():
@@ -126,6 +136,8 @@ def main():
   parser.add_argument("--model", default="", help="smollm2-135m: HF Llama at SmolLM2 shapes "
                       "(replaces --presets)")
   parser.add_argument("--group", type=int, default=1, help="rows per shared prompt")
+  parser.add_argument("--keep_layer", type=int, default=0,
+                      help="k > 0: also time JAX generate keeping the states after k layers")
   parser.add_argument("--_worker", action="store_true", help=argparse.SUPPRESS)
   args = parser.parse_args()
   if args.model:
@@ -149,11 +161,16 @@ def main():
   print("|---" * 11 + "|")
   for preset in args.presets.split(","):
     for batch in (int(b) for b in args.batches.split(",")):
-      r = bench(preset, batch, args.prompt_len, args.new_tokens, args.repeats, args.group)
+      r = bench(preset, batch, args.prompt_len, args.new_tokens, args.repeats, args.group,
+                args.keep_layer)
       print(f"| {preset} | {batch} | {r['j_pre']:.0f} | {r['h_pre']:.0f} | "
             f"{r['j_pre'] / r['h_pre']:.2f}x | {r['j_dec']:.0f} | {r['h_dec']:.0f} | "
             f"{r['j_dec'] / r['h_dec']:.2f}x | {r['j_total']:.2f} | {r['h_total']:.2f} | "
             f"{r['h_total'] / r['j_total']:.2f}x |", flush=True)
+      if r["j_keep"]:
+        print(f"  {preset}, batch {batch}: JAX generate keeping the states after "
+              f"{args.keep_layer} layers {r['j_keep']:.2f} s against {r['j_total']:.2f} s: "
+              f"{r['j_keep'] / r['j_total']:.3f}x the time", flush=True)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,10 @@ JAX rows:
             the separate reference pass it replaces
   response_trim, lora_top_ref_trim  response and lora_top_ref with sorted, trimmed
             micro-batches (with --ragged; the others then keep every column)
+  lora_top_frozen, lora_top_frozen_trim  lora_top_ref(_trim) started from the output of the
+            L - N layers below the adapters, kept by the rollout (ppo.frozen_hidden="rollout";
+            here computed once before timing, as the sampler hands it over): the update runs
+            the top N layers only
 HF rows:
   full      model(ids).logits, log_softmax, the same PPO loss, backward, AdamW (its default path)
   keep      the same with logits_to_keep = R + 1 (HF's own response-only head)
@@ -118,7 +122,7 @@ def worker(args):
   import jax.numpy as jnp
   import numpy as np
   import torch
-  from proxmo_jax.models import logprobs, lora
+  from proxmo_jax.models import logprobs, lora, transformer
   from proxmo_jax.training import losses, train_state, update
   torch.set_num_threads(args.threads)
   cfg = smollm2_config(args.layers)
@@ -152,6 +156,11 @@ def worker(args):
                                         jax.random.PRNGKey(1))
   full_params = lambda: jax.tree_util.tree_map(jnp.copy, params)
   no_ref = {k: v for k, v in dict(batch, score_index=idx).items() if k != "ref_logp"}
+  frozen = lambda: np.asarray(transformer.hidden_states(  # host f32[B, L, D], as the trainer's
+      dict(params, layers=jax.tree_util.tree_map(lambda w: w[:cfg.n_layers - args.lora_top],
+                                                 params["layers"])),
+      ids, attn, cfg.replace(n_layers=cfg.n_layers - args.lora_top)))
+  with_frozen = lambda: dict(no_ref, frozen_hidden=frozen())
   variants = {  # name -> (fresh trainable tree, minibatch, base, policy, trim)
       "full": (full_params, batch, None, lp_fn, False),
       "response": (full_params, dict(batch, score_index=idx), None, lp_fn, False),
@@ -161,6 +170,8 @@ def worker(args):
       "lora_top_ref": (top_adapters, no_ref, params, lora_fn, False),
       "response_trim": (full_params, dict(batch, score_index=idx), None, lp_fn, True),
       "lora_top_ref_trim": (top_adapters, no_ref, params, lora_fn, True),
+      "lora_top_frozen": (top_adapters, with_frozen, params, lora_fn, False),
+      "lora_top_frozen_trim": (top_adapters, with_frozen, params, lora_fn, True),
   }
   # torch: the same loss on the same batch
   x = torch.tensor(ids_np, dtype=torch.long)
@@ -206,6 +217,7 @@ def worker(args):
 
     def warm():
       init, mb, base, fn, trim = variants[name]
+      mb = mb() if callable(mb) else mb
       slot.update(state=train_state.create_train_state(init(), tx), mb=mb, base=base,
                   step=functools.partial(update.update_step, tx=tx, logprob_fn=fn,
                                          loss_cfg=loss_cfg, micro_batch=args.micro, trim=trim))
@@ -236,6 +248,8 @@ def worker(args):
           ("jax", "lora_top_ref", "update"): jax_update_runner("lora_top_ref"),
           ("jax", "response_trim", "update"): jax_update_runner("response_trim"),
           ("jax", "lora_top_ref_trim", "update"): jax_update_runner("lora_top_ref_trim"),
+          ("jax", "lora_top_frozen", "update"): jax_update_runner("lora_top_frozen"),
+          ("jax", "lora_top_frozen_trim", "update"): jax_update_runner("lora_top_frozen_trim"),
           ("hf", "full", "score"): torch_runner(torch_score, False),
           ("jax", "full", "score"): jax_score_runner(score_full),
           ("hf", "keep", "score"): torch_runner(torch_score, True),
@@ -322,10 +336,12 @@ def main():
       print(f"LoRA top {args.lora_top}: update {top:.2f} s + reference pass {ref_pass:.2f} s = "
             f"{top + ref_pass:.2f} s; reference inside the update {top_ref:.2f} s: "
             f"{(top + ref_pass) / top_ref:.2f}x")
-    for plain, trimmed in (("response", "response_trim"), ("lora_top_ref", "lora_top_ref_trim")):
-      a, t = med.get(f"jax/{plain}/update"), med.get(f"jax/{trimmed}/update")
+    for plain, faster in (("response", "response_trim"), ("lora_top_ref", "lora_top_ref_trim"),
+                          ("lora_top_ref", "lora_top_frozen"),
+                          ("lora_top_ref_trim", "lora_top_frozen_trim")):
+      a, t = med.get(f"jax/{plain}/update"), med.get(f"jax/{faster}/update")
       if a and t:
-        print(f"{trimmed}: {t:.2f} s against {plain} {a:.2f} s on the same batch: {a / t:.2f}x")
+        print(f"{faster}: {t:.2f} s against {plain} {a:.2f} s on the same batch: {a / t:.2f}x")
     print("warm-up s:", {k: round(v, 1) for k, v in res["warmup_s"].items()})
 
 

@@ -94,9 +94,10 @@ class Policy:
       ids = ids + [stop_ids(self.tokenizer, ())[0]]
     return ids
 
-  def sample_fn(self, rng, temperature: float, params=None):
+  def sample_fn(self, rng, temperature: float, params=None, keep_layer: Optional[int] = None):
     """prompts (token-id lists) -> [(response ids, sampler log-probs)], one call per turn;
-    each call folds a counter into `rng`."""
+    each call folds a counter into `rng`. With `keep_layer`, the tuples carry a third entry:
+    the residual stream after that many layers (`sampler.SampleOutput.hidden`)."""
     params = self.params if params is None else params
     counter = [0]
 
@@ -105,7 +106,10 @@ class Policy:
       key = jax.random.fold_in(rng, counter[0])
       out = self.sampler.sample(params, prompts, key, max_new_tokens=self.max_response_tokens,
                                 temperature=temperature, top_p=self.top_p, top_k=self.top_k,
-                                stop_strings=self.stop_strings, decode=self.tokenizer.decode)
+                                stop_strings=self.stop_strings, decode=self.tokenizer.decode,
+                                keep_layer=keep_layer)
+      if keep_layer:
+        return list(zip(out.tokens, out.logprobs, out.hidden))
       return list(zip(out.tokens, out.logprobs))
     return fn
 

@@ -49,12 +49,26 @@ def test_configs_validate(env, estimator, variant):
     ("sft.stop_after", -1, "sft.stop_after"),
     ("sft.stop_after", 5, "sft.stop_after"),          # no checkpoint_every: it could not go on
     ("eval.batch", -1, "eval.batch"),
+    ("ppo.frozen_hidden", "cached", "ppo.frozen_hidden"),
+    ("ppo.frozen_hidden", "rollout", "needs LoRA on the top N layers"),  # no LoRA in tiny
 ])
 def test_bad_fields_are_named(field, value, match):
   c = importlib.import_module("configs.alfworld").get_config("proxmo,tiny")
   section, key = field.split(".")
   c[section][key] = value
   with pytest.raises(config_validation.ConfigError, match=match):
+    config_validation.validate(c)
+
+
+def test_frozen_hidden_from_the_rollout_needs_top_layer_lora_in_float32():
+  c = importlib.import_module("configs.alfworld").get_config("proxmo,tiny")
+  c.model.lora.rank, c.model.lora.layers, c.ppo.frozen_hidden = 8, 2, "rollout"
+  config_validation.validate(c)
+  c.model.dtype = "bfloat16"
+  with pytest.raises(config_validation.ConfigError, match="float32"):
+    config_validation.validate(c)
+  c.model.dtype, c.model.lora.layers = "float32", 0
+  with pytest.raises(config_validation.ConfigError, match="model.lora.layers=N"):
     config_validation.validate(c)
 
 

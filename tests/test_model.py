@@ -261,3 +261,57 @@ def test_causal_attention_in_query_chunks_equals_the_whole_and_the_naive_form():
                      argnums=(0, 1, 2))(q, k, v)
   for a, b in zip(g_chunked, g_whole):
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=2e-5, rtol=1e-5)
+
+
+def _bottom(params, k):
+  """The model of the first k layers (its `hidden_states` is the residual stream after k)."""
+  return dict(params, layers=jax.tree_util.tree_map(lambda w: w[:k], params["layers"]))
+
+
+def test_sampler_keeps_the_frozen_layers_output_of_every_fed_token():
+  """keep_layer=1: per prompt, the residual stream after layer 1 of the prompt's tokens and of
+  every response token but the last, as the bottom layer's full forward computes it (float32
+  rounding of the cached, left-padded forward: the 1e-5 of the cache test above); the tokens and
+  log-probs are those of sampling without it. Shared prompts and a long one (its own prefill
+  group) take the grouped-prefill path, distinct prompts of one bucket the single prefill."""
+  low_cfg = CFG.replace(n_layers=1)
+  low = _bottom(PARAMS, 1)
+  s = sampler.Sampler(CFG, eos_ids=[3])
+  for prompts in ([[5, 6, 7]] * 2 + [[8, 9]] + [list(range(10, 60))], [[5, 6, 7], [8, 9]]):
+    plain = s.sample(PARAMS, prompts, jax.random.PRNGKey(1), max_new_tokens=8, temperature=1.0)
+    kept = s.sample(PARAMS, prompts, jax.random.PRNGKey(1), max_new_tokens=8, temperature=1.0,
+                    keep_layer=1)
+    assert plain.hidden is None and kept.tokens == plain.tokens
+    for a, b in zip(kept.logprobs, plain.logprobs):
+      np.testing.assert_allclose(a, b, atol=1e-5)
+    for prompt, toks, hidden in zip(prompts, kept.tokens, kept.hidden):
+      seq = jnp.asarray([prompt + toks[:-1]], jnp.int32)
+      assert hidden.shape == (len(prompt) + len(toks) - 1, CFG.d_model)
+      want = transformer.hidden_states(low, seq, jnp.ones_like(seq), low_cfg)[0]
+      np.testing.assert_allclose(hidden, np.asarray(want), atol=1e-5)
+  with pytest.raises(ValueError, match="keep_layer=2"):
+    s.sample(PARAMS, [[5, 6]], jax.random.PRNGKey(1), max_new_tokens=4, keep_layer=2)
+
+
+def test_forward_from_the_frozen_layers_output_is_the_full_forward():
+  """LoRA on the top layer: scoring from the bottom layer's output (left-padded rows, the base
+  log-probs too) gives the numbers of the forward over both layers, bit for bit (the same
+  layer computations); the output is refused without adapters below the top or at another
+  shape."""
+  from proxmo_jax.models import lora as lora_lib  # pylint: disable=import-outside-toplevel
+  lcfg = lora_lib.LoraConfig(rank=2, alpha=4.0, targets="q,v,down", layers=1)
+  adapters = jax.tree_util.tree_map(lambda x: x + 0.1,
+                                    lora_lib.init_lora(CFG, lcfg, jax.random.PRNGKey(2)))
+  toks = jnp.array([[0, 0, 5, 6, 7, 8, 9], [1, 2, 3, 4, 5, 6, 7]], jnp.int32)
+  mask = jnp.array([[0, 0, 1, 1, 1, 1, 1], [1] * 7], jnp.int32)
+  idx = jnp.array([[4, 5, 6], [4, 5, 0]], jnp.int32)
+  below = transformer.hidden_states(_bottom(PARAMS, 1), toks, mask, CFG.replace(n_layers=1))
+  kw = dict(lora=adapters, lora_scale=lcfg.scale, score_index=idx, with_reference=True)
+  full = logprobs.token_logprobs(PARAMS, toks, mask, CFG, **kw)
+  started = logprobs.token_logprobs(PARAMS, toks, mask, CFG, frozen_hidden=below, **kw)
+  for a, b in zip(full, started):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+  with pytest.raises(ValueError, match="needs LoRA adapters on the top"):
+    transformer.hidden_states(PARAMS, toks, mask, CFG, frozen_hidden=below)
+  with pytest.raises(ValueError, match="frozen_hidden of shape"):
+    transformer.hidden_states(PARAMS, toks, mask, CFG, lora=adapters, frozen_hidden=below[:, 1:])

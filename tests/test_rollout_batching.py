@@ -5,7 +5,7 @@ import pytest
 
 from environments.interface import Task
 from proxmo_jax.proximity import tfidf_features
-from proxmo_jax.rollout.batching import build_update_batch
+from proxmo_jax.rollout.batching import build_update_batch, frozen_hidden_batch
 from proxmo_jax.rollout.records import Episode, StepRecord
 
 TASK = Task("alfworld", "t0", "pick_and_place_simple")
@@ -34,6 +34,30 @@ def test_layout_is_row_aligned_and_padded():
   np.testing.assert_array_equal(np.asarray(batch.invalid_action)[:3], [False, False, True])
   np.testing.assert_array_equal(np.asarray(batch.episode_scores)[:3], [10.0, 10.0, 0.0])
   np.testing.assert_array_equal(np.asarray(batch.valid)[:4], [True, True, True, False])
+
+
+def test_frozen_hidden_states_go_to_their_tokens_columns():
+  """Row i's kept states (prompt + response - 1 tokens, f32[n, D]) fill the columns of those
+  tokens in the update layout; the last response token's column and padding stay 0. A step
+  sample with the wrong count, or none, is refused."""
+  def step(p, r, offset):
+    s = _step(p, r, "obs")
+    s.frozen_hidden = offset + np.arange(p + r - 1, dtype=np.float32)[:, None] * np.ones(
+        (1, 2), np.float32)
+    return s
+  eps = [Episode(0, TASK, [step(3, 2, 100.0), step(5, 1, 200.0)])]
+  _, tokens = build_update_batch(eps, None, row_multiple=4, prompt_multiple=4,
+                                 response_multiple=4)
+  hidden = frozen_hidden_batch(eps, tokens)
+  assert hidden.shape == (tokens.input_ids.shape[0], 12, 2) and tokens.prompt_len == 8
+  np.testing.assert_array_equal(hidden[0, :, 0], [0] * 5 + [100, 101, 102, 103] + [0] * 3)
+  np.testing.assert_array_equal(hidden[1, :, 1], [0] * 3 + [200, 201, 202, 203, 204] + [0] * 4)
+  assert not hidden[2:].any()
+  eps[0].steps[1].frozen_hidden = eps[0].steps[1].frozen_hidden[1:]
+  with pytest.raises(ValueError, match="step sample 1 has hidden states for 4 tokens, expected 5"):
+    frozen_hidden_batch(eps, tokens)
+  with pytest.raises(ValueError, match="keep_layer"):
+    frozen_hidden_batch([Episode(0, TASK, [_step(3, 2, "obs")])], tokens)
 
 
 def test_no_steps_is_an_error():

@@ -151,6 +151,9 @@ def _ragged_batch(rows=8, length=160, seed=1):
 
 def test_split_minibatch_sorts_rows_trims_padding_columns_and_shifts_the_score_index():
   _, batch = _ragged_batch()
+  # A host array [N, L, D] (the rollout's frozen-layer states) is cut with the [N, L] ones.
+  batch["frozen_hidden"] = np.stack(np.meshgrid(np.arange(8), np.arange(160), indexing="ij"),
+                                    axis=-1).astype(np.float32)
   first = np.argmax(np.asarray(batch["attention_mask"]) > 0, axis=1)
   micros = update.split_minibatch(batch, micro_batch=2)
   assert len(micros) == 4
@@ -158,11 +161,12 @@ def test_split_minibatch_sorts_rows_trims_padding_columns_and_shifts_the_score_i
   seen = []
   for mb in micros:
     width = mb["input_ids"].shape[1]
-    assert all(mb[k].shape == (2, width) for k in update.ROW_KEYS)
+    assert all(mb[k].shape == (2, width) for k in update.ROW_KEYS if k != "frozen_hidden")
     # Each micro-batch row is the batch row whose last `width` columns it holds.
     rows = [int(np.nonzero((ids[:, -width:] == np.asarray(mb["input_ids"])[r]).all(1))[0][0])
             for r in range(2)]
     seen += rows
+    np.testing.assert_array_equal(mb["frozen_hidden"], batch["frozen_hidden"][rows, -width:])
     # The longest row rounded up to a multiple of 64, capped at the 160 columns.
     longest = max(160 - first[i] for i in rows)
     assert width == min(160, -(-longest // 64) * 64)

@@ -58,7 +58,7 @@ def logprobs_from_logits(logits, tokens, temperature=1.0):
 
 def indexed_logprobs(params, input_ids, attention_mask, score_index, cfg: ModelConfig,
                      temperature=1.0, *, lora: Optional[dict] = None, lora_scale: float = 1.0,
-                     with_reference: bool = False):
+                     with_reference: bool = False, frozen_hidden=None):
   """Log-probs and entropies of the tokens at `score_index` only.
 
   Args:
@@ -66,6 +66,8 @@ def indexed_logprobs(params, input_ids, attention_mask, score_index, cfg: ModelC
     score_index: i32[B, R], columns in [1, L) of the tokens to score; 0 marks padding.
     cfg, temperature: as `token_logprobs`; lora, lora_scale: optional adapters (transformer).
     with_reference: also the base model's log-probs (needs `lora`; module docstring).
+    frozen_hidden: optional f32[B, L, D], the output of the layers below the adapters (e.g. the
+      sampler's, `transformer.hidden_states`); the forward starts there.
 
   Returns:
     (logp, entropy) f32[B, R]: logp[b, j] = log softmax(z_{s-1} / T)[x_s] with s = score_index[b, j];
@@ -77,7 +79,8 @@ def indexed_logprobs(params, input_ids, attention_mask, score_index, cfg: ModelC
     raise ValueError("with_reference=True needs LoRA adapters: without them the policy is the "
                      "params being trained and its reference is a separate copy.")
   streams = transformer.hidden_states(params, input_ids, attention_mask, cfg, lora=lora,
-                                      lora_scale=lora_scale, with_base=with_reference)
+                                      lora_scale=lora_scale, with_base=with_reference,
+                                      frozen_hidden=frozen_hidden)
   valid = score_index > 0
   src = jnp.maximum(score_index - 1, 0)
   targets = jnp.take_along_axis(input_ids, score_index, axis=1)
@@ -108,7 +111,7 @@ def gather_columns(x, score_index):
 
 def token_logprobs(params, input_ids, attention_mask, cfg: ModelConfig, temperature=1.0, *,
                    lora: Optional[dict] = None, lora_scale: float = 1.0, score_index=None,
-                   with_reference: bool = False):
+                   with_reference: bool = False, frozen_hidden=None):
   """Log-probs and entropies of every token of `input_ids` (see module docstring).
 
   Args:
@@ -118,6 +121,8 @@ def token_logprobs(params, input_ids, attention_mask, cfg: ModelConfig, temperat
     score_index: optional i32[B, R] (see `response_index`): only those tokens are scored (the
       LM head runs on R positions per row), the rest of the output is 0.
     with_reference: also the base model's log-probs (needs `lora` and `score_index`).
+    frozen_hidden: optional f32[B, L, D], the output of the layers below the adapters (LoRA on
+      the top N < L layers); the forward starts there (`transformer.hidden_states`).
 
   Returns:
     (logp f32[B, L], entropy f32[B, L]); multiply by the response mask to keep response tokens.
@@ -125,13 +130,14 @@ def token_logprobs(params, input_ids, attention_mask, cfg: ModelConfig, temperat
   """
   if score_index is not None:
     out = indexed_logprobs(params, input_ids, attention_mask, score_index, cfg, temperature,
-                           lora=lora, lora_scale=lora_scale, with_reference=with_reference)
+                           lora=lora, lora_scale=lora_scale, with_reference=with_reference,
+                           frozen_hidden=frozen_hidden)
     length = input_ids.shape[1]
     return tuple(scatter_to_columns(x, score_index, length) for x in out)
   if with_reference:
     raise ValueError("with_reference=True needs a score_index (the update's response columns).")
   logits = transformer.forward(params, input_ids, attention_mask, cfg, lora=lora,
-                               lora_scale=lora_scale)
+                               lora_scale=lora_scale, frozen_hidden=frozen_hidden)
   return logprobs_from_logits(logits, input_ids, temperature)
 
 

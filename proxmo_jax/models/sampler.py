@@ -20,6 +20,11 @@ rows whose histories coincide) are prefilled once; the prefill runs over the dis
 draw and decode independently. Each row sees the same cache values it would have computed
 itself (the prefill is per row; only float32 rounding of a different batch size may differ).
 
+Frozen layers' output: with `keep_layer=k` the sampler also returns, per prompt, the residual
+stream after k layers of every token it fed to the model (the prompt's from the prefill, the
+response's from the decode steps; `SampleOutput.hidden`), for an update that starts at layer k
+(ppo.frozen_hidden="rollout", LoRA on the top L - k layers).
+
 Prefix reuse across turns is not done: a turn's prompt is rebuilt from a sliding window of the
 last k (observation, action) pairs, preceded by text that changes every turn (ALFWorld: "you have
 already taken t step(s)"; the compact form starts with the oldest kept action), and long prompts
@@ -89,9 +94,9 @@ def _draw(rng, logits, temperature, top_k, top_p):
   return tok, jnp.take_along_axis(logz, tok[:, None], axis=-1)[:, 0]
 
 
-@functools.partial(jax.jit, static_argnames=("cfg", "max_new_tokens"))
+@functools.partial(jax.jit, static_argnames=("cfg", "max_new_tokens", "keep_layer"))
 def prefill_prompts(params, prompt_ids, prompt_mask, row_index=None, *, cfg: ModelConfig,
-            max_new_tokens: int):
+            max_new_tokens: int, keep_layer: Optional[int] = None):
   """The prompt half of sampling: a forward over the padded prompts that writes the cache.
 
   Args:
@@ -99,36 +104,45 @@ def prefill_prompts(params, prompt_ids, prompt_mask, row_index=None, *, cfg: Mod
     row_index: optional i32[B], the prompt of each sampled row (rows sharing a prompt share its
       prefill); None: one row per prompt (B = U).
     cfg, max_new_tokens: static; the cache holds P + max_new_tokens positions.
+    keep_layer: static k, or None; see `transformer.forward_with_cache`.
 
   Returns:
-    (last logits f32[B, V], cache of B rows, next position i32[B]).
+    (last logits f32[B, V], cache of B rows, next position i32[B]); with `keep_layer`, also the
+    residual stream after k layers of every prompt, f32[U, P, D] (one per prompt, not per row).
   """
   p = prompt_ids.shape[1]
   cache = transformer.init_cache(cfg, prompt_ids.shape[0], p + max_new_tokens)
   positions = transformer.positions_from_mask(prompt_mask)
-  logits, cache = transformer.forward_with_cache(params, prompt_ids, prompt_mask, positions,
-                                                 cache, 0, cfg, last_only=True)
+  out = transformer.forward_with_cache(params, prompt_ids, prompt_mask, positions, cache, 0, cfg,
+                                       last_only=True, keep_layer=keep_layer)
+  logits, cache = out[:2]
   next_pos = jnp.sum(prompt_mask, axis=1).astype(jnp.int32)
   if row_index is not None:  # broadcast the shared prefills: [U, ...] -> [B, ...]
     logits, next_pos = logits[row_index], next_pos[row_index]
     cache = {"k": cache["k"][:, row_index], "v": cache["v"][:, row_index],
              "mask": cache["mask"][row_index]}
-  return logits[:, -1], cache, next_pos
+  if keep_layer is None:
+    return logits[:, -1], cache, next_pos
+  return logits[:, -1], cache, next_pos, out[2]
 
 
-@functools.partial(jax.jit, static_argnames=("cfg", "max_new_tokens", "top_k"))
+@functools.partial(jax.jit, static_argnames=("cfg", "max_new_tokens", "top_k", "keep_layer"))
 def decode_tokens(params, cache, last_logits, next_pos, rng, temperature, top_p, eos_ids, *,
-           cfg: ModelConfig, max_new_tokens: int, top_k: int = 0):
+           cfg: ModelConfig, max_new_tokens: int, top_k: int = 0,
+           keep_layer: Optional[int] = None):
   """The token half: draws from `last_logits`, then one token per step for every row through
   `forward_with_cache`, until every row has produced an EOS or `max_new_tokens`.
 
   Args:
     cache, last_logits f32[B, V], next_pos i32[B]: from `prefill_prompts`.
     rng: PRNG key; temperature, top_p: f32 scalars; eos_ids: i32[E] (pad with -1).
+    keep_layer: static k, or None; see `transformer.forward_with_cache`.
 
   Returns:
     (tokens i32[B, N], logprobs f32[B, N], lengths i32[B]) with N = max_new_tokens; tokens past
-    a row's length are 0 and their log-probs 0.
+    a row's length are 0 and their log-probs 0. With `keep_layer`, also f32[B, N, D]: at j the
+    residual stream after k layers of token j, computed when it was fed back (so for every
+    token but a row's last; the rest is 0 or belongs to tokens past the row's end).
   """
   n = max_new_tokens
   p = cache["mask"].shape[1] - n  # the prompt width the cache was built for
@@ -139,16 +153,21 @@ def decode_tokens(params, cache, last_logits, next_pos, rng, temperature, top_p,
   out_tok = jnp.zeros((b, n), jnp.int32).at[:, 0].set(tok)
   out_lp = jnp.zeros((b, n), jnp.float32).at[:, 0].set(lp)
   lengths = jnp.ones((b,), jnp.int32)
+  out_h = jnp.zeros((b, n, cfg.d_model) if keep_layer else (0,), cfg.compute_dtype)
 
   def cond(state):
     step, _, _, done, *_ = state
     return (step < n) & ~jnp.all(done)
 
   def body(state):
-    step, cache, tok, done, out_tok, out_lp, lengths, rng = state
+    step, cache, tok, done, out_tok, out_lp, lengths, rng, out_h = state
     pos = (next_pos + step - 1)[:, None]
-    logits, cache = transformer.forward_with_cache(
-        params, tok[:, None], jnp.ones((b, 1), jnp.int32), pos, cache, p + step - 1, cfg)
+    out = transformer.forward_with_cache(
+        params, tok[:, None], jnp.ones((b, 1), jnp.int32), pos, cache, p + step - 1, cfg,
+        keep_layer=keep_layer)
+    logits, cache = out[:2]
+    if keep_layer:
+      out_h = jax.lax.dynamic_update_slice(out_h, out[2], (0, step - 1, 0))
     rng, sub = jax.random.split(rng)
     new_tok, new_lp = _draw(sub, logits[:, 0], temperature, top_k, top_p)
     new_tok = jnp.where(done, 0, new_tok)
@@ -157,10 +176,12 @@ def decode_tokens(params, cache, last_logits, next_pos, rng, temperature, top_p,
     out_lp = out_lp.at[:, step].set(new_lp)
     lengths = lengths + (~done).astype(jnp.int32)
     done = done | jnp.isin(new_tok, eos_ids)
-    return step + 1, cache, new_tok, done, out_tok, out_lp, lengths, rng
+    return step + 1, cache, new_tok, done, out_tok, out_lp, lengths, rng, out_h
 
-  state = (jnp.int32(1), cache, tok, done, out_tok, out_lp, lengths, rng)
-  _, _, _, _, out_tok, out_lp, lengths, _ = jax.lax.while_loop(cond, body, state)
+  state = (jnp.int32(1), cache, tok, done, out_tok, out_lp, lengths, rng, out_h)
+  _, _, _, _, out_tok, out_lp, lengths, _, out_h = jax.lax.while_loop(cond, body, state)
+  if keep_layer:
+    return out_tok, out_lp, lengths, out_h
   return out_tok, out_lp, lengths
 
 
@@ -235,8 +256,12 @@ ONE_PREFILL = {"prompt_buckets": POWERS_OF_TWO, "group_overhead": 10 ** 12}  # S
 
 @dataclasses.dataclass
 class SampleOutput:
+  """tokens, logprobs: one list per prompt. hidden (with `keep_layer` only): per prompt,
+  f32[len(prompt) + len(response) - 1, D], the residual stream after `keep_layer` layers of
+  every token that was fed to the model (the prompt's, then the response's but its last)."""
   tokens: list[list[int]]
   logprobs: list[list[float]]
+  hidden: Optional[list[np.ndarray]] = None
 
 
 class Sampler:
@@ -272,19 +297,24 @@ class Sampler:
 
   def sample(self, params, prompts: Sequence[Sequence[int]], rng, *, max_new_tokens: int,
              temperature: float = 1.0, top_p: float = 1.0, top_k: int = 0,
-             stop_strings: Sequence[str] = (), decode: Optional[Callable] = None) -> SampleOutput:
+             stop_strings: Sequence[str] = (), decode: Optional[Callable] = None,
+             keep_layer: Optional[int] = None) -> SampleOutput:
     """Samples one response per prompt (see module docstring).
 
     Args:
       prompts: token-id lists; rng: PRNG key; max_new_tokens: N (static: keep it fixed).
       stop_strings: cut a response after the token where its text first contains one of these;
         needs `decode` (token ids -> text).
+      keep_layer: also return the residual stream after this many layers for every token fed
+        to the model (`SampleOutput.hidden`, host memory: 4 D bytes a token).
 
     Returns:
-      SampleOutput(tokens, logprobs), one list per prompt.
+      SampleOutput(tokens, logprobs[, hidden]), one list per prompt.
     """
     if not prompts:
-      return SampleOutput([], [])
+      return SampleOutput([], [], [] if keep_layer else None)
+    kept = {"keep_layer": keep_layer} if keep_layer else {}
+    prompt_hidden = {}  # unique prompt -> f32[len, D] (host), with keep_layer
     rows = buckets.from_ladder(len(prompts), self.batch_buckets)
     if self.share_prompts:
       distinct = {}
@@ -298,16 +328,22 @@ class Sampler:
     t0 = time.perf_counter()
     if len(groups) == 1 and len(unique) == len(prompts):  # one prefill, rows as given
       ids, mask = self._pad_prompts(prompts, rows)
-      last, cache, next_pos = prefill_prompts(params, ids, mask, None, cfg=self.cfg,
-                                              max_new_tokens=max_new_tokens)
+      out = prefill_prompts(params, ids, mask, None, cfg=self.cfg,
+                            max_new_tokens=max_new_tokens, **kept)
+      last, cache, next_pos = out[:3]
+      if keep_layer:
+        self._keep_prompt_hidden(prompt_hidden, out[3], unique)
     else:  # shared prompts prefilled once, unequal lengths in groups
       parts = []
       for a, b in groups:
         members = [unique[i] for i in order[a:b]]
         ids, mask = self._pad_prompts(members,
                                       buckets.from_ladder(len(members), self.batch_buckets))
-        last, cache, next_pos = prefill_prompts(params, ids, mask, None, cfg=self.cfg,
-                                                max_new_tokens=max_new_tokens)
+        out = prefill_prompts(params, ids, mask, None, cfg=self.cfg,
+                              max_new_tokens=max_new_tokens, **kept)
+        last, cache, next_pos = out[:3]
+        if keep_layer:
+          self._keep_prompt_hidden(prompt_hidden, out[3], members)
         parts.append((last[:len(members)], cache, next_pos[:len(members)]))
       width = buckets.from_ladder(len(unique[order[-1]]), self.prompt_buckets)
       position = {u: k for k, u in enumerate(order)}  # a unique prompt's row in the groups
@@ -316,13 +352,14 @@ class Sampler:
       last, cache, next_pos = assemble_prefills(parts, row_index, width + max_new_tokens)
     jax.block_until_ready(last)
     t1 = time.perf_counter()
-    toks, lps, lens = decode_tokens(params, cache, last, next_pos, rng, jnp.float32(temperature),
-                             jnp.float32(top_p), self.eos, cfg=self.cfg,
-                             max_new_tokens=max_new_tokens, top_k=top_k)
-    toks, lps, lens = np.asarray(toks), np.asarray(lps), np.asarray(lens)
+    out = decode_tokens(params, cache, last, next_pos, rng, jnp.float32(temperature),
+                        jnp.float32(top_p), self.eos, cfg=self.cfg,
+                        max_new_tokens=max_new_tokens, top_k=top_k, **kept)
+    toks, lps, lens = np.asarray(out[0]), np.asarray(out[1]), np.asarray(out[2])
+    response_hidden = np.asarray(out[3]) if keep_layer else None
     self.seconds["prefill"] += t1 - t0
     self.seconds["decode"] += time.perf_counter() - t1
-    out_t, out_l = [], []
+    out_t, out_l, out_h = [], [], []
     for i in range(len(prompts)):
       t, l = toks[i, :lens[i]].tolist(), lps[i, :lens[i]].tolist()
       if stop_strings:
@@ -331,7 +368,18 @@ class Sampler:
         t, l = _cut_at_stop(t, l, stop_strings, decode)
       out_t.append(t)
       out_l.append(l)
-    return SampleOutput(out_t, out_l)
+      if keep_layer:  # the prompt's tokens, then every response token but the last
+        out_h.append(np.concatenate([prompt_hidden[tuple(prompts[i])],
+                                     response_hidden[i, :len(t) - 1]]))
+    return SampleOutput(out_t, out_l, out_h if keep_layer else None)
+
+  @staticmethod
+  def _keep_prompt_hidden(store: dict, hidden, members) -> None:
+    """Host copies of a prefill's hidden states f32[n, P, D] (left-padded rows), by prompt."""
+    hidden = np.asarray(hidden)
+    width = hidden.shape[1]
+    for row, prompt in enumerate(members):
+      store[tuple(prompt)] = hidden[row, width - len(prompt):]
 
 
 

@@ -31,6 +31,11 @@ for some of wq, wk, wv, wo, w_gate, w_up, w_down adds s (h A) B to the projectio
 (s = alpha / r), i.e. the forward of W + s A B without forming it, in the top N layers (N = L:
 all). With `lora=None` (or B = 0) the forward is the base model's, bit for bit.
 
+Frozen layers: under LoRA on the top N layers the L - N layers below are the base's in both
+the sampler and the update. `forward_with_cache(keep_layer=L - N)` also returns their output
+(the residual stream after layer L - N), and `hidden_states(frozen_hidden=...)` starts from it
+and runs the top N layers only.
+
 Scoring only some positions: `hidden_states` stops before the LM head and `lm_head` applies it
 to any [B, T, D] slice, so log-probs of R response tokens cost an [R, D] x [D, V] head per row
 instead of [T, D] x [D, V] (`proxmo_jax.models.logprobs`).
@@ -226,7 +231,7 @@ def _head(params, x, cfg):
 
 def hidden_states(params: dict, tokens, segment_mask, cfg: ModelConfig, positions=None, *,
                   lora: Optional[dict] = None, lora_scale: float = 1.0,
-                  with_base: bool = False):
+                  with_base: bool = False, frozen_hidden=None):
   """The residual stream after the last layer (before the final norm): f32[B, T, D].
 
   Args:
@@ -236,13 +241,15 @@ def hidden_states(params: dict, tokens, segment_mask, cfg: ModelConfig, position
     with_base: also return the base model's residual stream (no adapters), computed from the
       layers below the adapted ones, which both share: (adapted, base). With adapters on the
       top N layers that costs N more layers, not a second forward.
+    frozen_hidden: optional f32[B, T, D], the residual stream after the L - N layers below the
+      adapters (e.g. kept by the sampler, `forward_with_cache(keep_layer=L - N)`); the forward
+      then starts there and runs the top N layers only. Needs adapters on N < L layers.
   """
   if positions is None:
     positions = positions_from_mask(segment_mask)
   t = tokens.shape[1]
   causal = jnp.tril(jnp.ones((t, t), bool))
   mask = causal[None] & (segment_mask[:, None, :] > 0)
-  x = params["embed"].astype(cfg.compute_dtype)[tokens]
 
   def body(x, inputs):
     p, lo = inputs
@@ -254,12 +261,24 @@ def hidden_states(params: dict, tokens, segment_mask, cfg: ModelConfig, position
     body = jax.checkpoint(body)
   # Adapters stacked on N < L layers cover the top N; the layers below are scanned without them.
   first = 0 if lora is None else cfg.n_layers - jax.tree_util.tree_leaves(lora)[0].shape[0]
+  if frozen_hidden is not None and not first:
+    raise ValueError("frozen_hidden is the output of the layers below the adapters; it needs "
+                     "LoRA adapters on the top N < L layers (model.lora.layers).")
   if first:
-    below = jax.tree_util.tree_map(lambda w: w[:first], params["layers"])
     above = jax.tree_util.tree_map(lambda w: w[first:], params["layers"])
-    x, _ = jax.lax.scan(body, x, (below, None))
+    if frozen_hidden is None:
+      below = jax.tree_util.tree_map(lambda w: w[:first], params["layers"])
+      x, _ = jax.lax.scan(body, params["embed"].astype(cfg.compute_dtype)[tokens],
+                          (below, None))
+    else:
+      want = (*tokens.shape, cfg.d_model)
+      if frozen_hidden.shape != want:
+        raise ValueError(f"frozen_hidden of shape {frozen_hidden.shape}; expected {want} "
+                         "(the tokens' [B, T] and the model width).")
+      x = frozen_hidden.astype(cfg.compute_dtype)
   else:
     above = params["layers"]
+    x = params["embed"].astype(cfg.compute_dtype)[tokens]
   adapted, _ = jax.lax.scan(body, x, (above, lora))
   if not with_base:
     return adapted
@@ -268,19 +287,21 @@ def hidden_states(params: dict, tokens, segment_mask, cfg: ModelConfig, position
 
 
 def forward(params: dict, tokens, segment_mask, cfg: ModelConfig, positions=None, *,
-            lora: Optional[dict] = None, lora_scale: float = 1.0):
+            lora: Optional[dict] = None, lora_scale: float = 1.0, frozen_hidden=None):
   """Full-sequence forward (training / scoring).
 
   Args:
     tokens: i32[B, T]; segment_mask: i32[B, T] (1 real, 0 padding).
     positions: i32[B, T] (default from the mask).
     lora: optional adapter tree; lora_scale: alpha / r (static).
+    frozen_hidden: optional f32[B, T, D], the output of the layers below the adapters
+      (`hidden_states`).
 
   Returns:
     logits f32[B, T, V].
   """
   x = hidden_states(params, tokens, segment_mask, cfg, positions, lora=lora,
-                    lora_scale=lora_scale)
+                    lora_scale=lora_scale, frozen_hidden=frozen_hidden)
   return _head(params, x, cfg)
 
 
@@ -322,7 +343,8 @@ def _cached_attention(q, k_new, v_new, k_cache, v_cache, old_mask, new_mask, cfg
 
 
 def forward_with_cache(params: dict, tokens, segment_mask, positions, cache: dict, cache_index,
-                       cfg: ModelConfig, last_only: bool = False):
+                       cfg: ModelConfig, last_only: bool = False,
+                       keep_layer: Optional[int] = None):
   """Forward of T new tokens that attend to the cache; returns (logits f32[B,T,V], cache).
 
   Args:
@@ -330,6 +352,10 @@ def forward_with_cache(params: dict, tokens, segment_mask, positions, cache: dic
     cache: from `init_cache` (or a previous call); cache_index: int32 scalar, first free slot
       (the Python int 0 marks a prefill into an empty cache, which skips the cache scores).
     last_only: compute logits for the last position only (prefill before sampling), f32[B,1,V].
+    keep_layer: static k in [1, L): also return the residual stream after the first k layers,
+      f32[B, T, D], as a third output (carried through the layer scan, each layer's
+      computation unchanged). Under LoRA on the top L - k layers that is the input
+      of the adapted layers, which the update can start from (`hidden_states(frozen_hidden=)`).
 
   The layers read the cache without modifying it; the new keys and values of all layers are
   written into slots cache_index .. cache_index + T - 1 once, after the layer scan, so a decode
@@ -356,14 +382,33 @@ def forward_with_cache(params: dict, tokens, segment_mask, positions, cache: dic
     head_major = lambda a: a.transpose(0, 2, 1, 3).astype(k_cache.dtype)  # [B, KV, T, hd]
     return _finish_block(cfg, p, x, att), (head_major(k), head_major(v))
 
-  x, (k_all, v_all) = jax.lax.scan(body, x, (params["layers"], cache["k"], cache["v"]))
+  if keep_layer is None:
+    x, (k_all, v_all) = jax.lax.scan(body, x, (params["layers"], cache["k"], cache["v"]))
+  else:
+    if not 0 < keep_layer < cfg.n_layers:
+      raise ValueError(f"keep_layer={keep_layer}: use a layer count in [1, {cfg.n_layers}).")
+
+    def keeping(carry, inputs):  # the same scan, carrying the output of layer keep_layer - 1
+      x, kept = carry
+      layer, rest = inputs
+      x, kv = body(x, rest)
+      return (x, jnp.where(layer == keep_layer - 1, x, kept)), kv
+
+    # One scan over the whole cache: two scans over its slices copied the cache every decode
+    # step (a 16-row, 576-slot generate took 1.18x as long).
+    (x, kept), (k_all, v_all) = jax.lax.scan(
+        keeping, (x, jnp.zeros_like(x)),
+        (jnp.arange(cfg.n_layers), (params["layers"], cache["k"], cache["v"])))
   new_cache = {
       "k": jax.lax.dynamic_update_slice(cache["k"], k_all, (0, 0, 0, cache_index, 0)),
       "v": jax.lax.dynamic_update_slice(cache["v"], v_all, (0, 0, 0, cache_index, 0)),
       "mask": jax.lax.dynamic_update_slice(cache["mask"], segment_mask.astype(jnp.int32),
                                            (0, cache_index)),
   }
-  return _head(params, x[:, -1:] if last_only else x, cfg), new_cache
+  logits = _head(params, x[:, -1:] if last_only else x, cfg)
+  if keep_layer is None:
+    return logits, new_cache
+  return logits, new_cache, kept
 
 
 def param_count(params) -> int:

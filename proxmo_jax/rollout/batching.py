@@ -89,3 +89,32 @@ def build_update_batch(episodes: Sequence[Episode],
     resp[i, p:p + lr] = 1.0
   tokens = TokenBatch(jnp.asarray(ids), jnp.asarray(attn), jnp.asarray(resp), prompt_len=p)
   return batch, tokens
+
+
+def frozen_hidden_batch(episodes: Sequence[Episode], tokens: TokenBatch) -> np.ndarray:
+  """The rollout's residual stream after the frozen layers (`StepRecord.frozen_hidden`) in the
+  token layout of `tokens` (the batch `build_update_batch` made of the same episodes): host
+  f32[B, L, D].
+
+  Row i's prompt + response tokens occupy columns P - lp .. P + lr - 1; the sampler kept the
+  states of all of them but the last response token (never fed back, and its output scores no
+  token), whose column stays 0, as padding does: a zero residual stream is normalised to 0,
+  which keeps every later layer finite, and causal attention keeps it from the scored
+  positions.
+  """
+  steps = [s for e in episodes for s in e.steps]
+  b, length = tokens.input_ids.shape
+  p = tokens.prompt_len
+  if not steps or steps[0].frozen_hidden is None:
+    raise ValueError("frozen_hidden_batch: the step samples carry no hidden states; roll out "
+                     "with RolloutRunner.run(keep_layer=...).")
+  out = np.zeros((b, length, steps[0].frozen_hidden.shape[-1]), np.float32)
+  for i, s in enumerate(steps):
+    lp, lr = len(s.prompt_ids), len(s.response_ids)
+    h = s.frozen_hidden
+    if h is None or h.shape[0] != lp + lr - 1:
+      raise ValueError(f"frozen_hidden_batch: step sample {i} has hidden states for "
+                       f"{None if h is None else h.shape[0]} tokens, expected {lp + lr - 1} "
+                       "(its prompt and response but the last token).")
+    out[i, p - lp:p + lr - 1] = h
+  return out

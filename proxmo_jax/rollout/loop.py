@@ -11,7 +11,8 @@ Pluggable pieces:
   * `VectorEnv`: resets and steps many environments (in-process `SerialVectorEnv`, or a worker
     pool with the same two methods);
   * `Agent` (environments/interface.py): the environment-specific prompt builder and projection;
-  * `sample_fn`: prompts (token-id lists) -> (response ids, sampler log-probs) per prompt;
+  * `sample_fn`: prompts (token-id lists) -> (response ids, sampler log-probs[, hidden states
+    after the frozen layers]) per prompt;
   * `encode_prompt(text) -> ids` (the policy's: chat template, truncation) and
     `decode(ids) -> text`.
 
@@ -128,13 +129,15 @@ def run_rollout(vec_env: VectorEnv, groups: Sequence[tuple[Task, int]], group_si
     stats.time_prompt += t1 - t
     stats.time_sample += t2 - t1
     actions, records = {}, {}
-    for k, ids, (resp, logps) in zip(idx, prompts, outputs):
+    for k, ids, out in zip(idx, prompts, outputs):
+      resp, logps = out[0], out[1]
       text = decode(resp)
       action, valid = agent.project(text, current[k].admissible_actions)
       actions[k] = action
       records[k] = StepRecord(prompt_ids=ids, response_ids=list(resp),
                               observation=current[k].observation, action=action, valid=valid,
-                              reward=0.0, sample_logprobs=logps)
+                              reward=0.0, sample_logprobs=logps,
+                              frozen_hidden=out[2] if len(out) > 2 else None)
       stats.sampled_tokens += len(resp)
     t3 = clock()
     stats.time_decode += t3 - t2

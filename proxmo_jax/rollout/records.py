@@ -24,6 +24,9 @@ class StepRecord:
     reward: env reward of this step.
     sample_logprobs: the sampler's log-probs of response_ids; PPO's old log-probs when
       config.ppo.old_logprobs="sampled" (else the update recomputes them, as the reference).
+    frozen_hidden: with config.ppo.frozen_hidden="rollout" (LoRA on the top N layers), the
+      sampler's residual stream after the L - N frozen layers, f32[len(prompt_ids) +
+      len(response_ids) - 1, D]; the update starts its forward there. Never stored on disk.
   """
   prompt_ids: list[int]
   response_ids: list[int]
@@ -32,6 +35,7 @@ class StepRecord:
   valid: bool
   reward: float
   sample_logprobs: Optional[list[float]] = None
+  frozen_hidden: Optional[Any] = None
 
 
 @dataclasses.dataclass

@@ -31,13 +31,15 @@ class RolloutRunner:
       self.vec_env = EnvPool(spec.env_factory, num_envs=self.num_envs, num_workers=num_workers)
 
   def run(self, groups: Sequence[tuple[Task, int]], group_size: int, temperature: float, rng,
-          params=None, max_steps: Optional[int] = None):
+          params=None, max_steps: Optional[int] = None, keep_layer: Optional[int] = None):
     """Rolls out `group_size` episodes of each (task, seed); params default to the policy's
-    (a process-local copy on multi-host). Returns (episodes, RolloutStats)."""
+    (a process-local copy on multi-host). `keep_layer`: every step sample keeps the residual
+    stream after that many layers (`StepRecord.frozen_hidden`). Returns (episodes,
+    RolloutStats)."""
     params = multihost.local_copy(self.policy.params) if params is None else params
     sampler_seconds = dict(self.policy.sampler.seconds)
-    episodes, stats = loop.run_rollout(self.vec_env, groups, group_size,
-                                       self.policy.sample_fn(rng, temperature, params),
+    sample_fn = self.policy.sample_fn(rng, temperature, params, keep_layer=keep_layer)
+    episodes, stats = loop.run_rollout(self.vec_env, groups, group_size, sample_fn,
                                        self.policy.prompt_ids, self.policy.tokenizer.decode,
                                        self.spec.agent, max_steps or self.max_steps)
     stats.time_prefill = self.policy.sampler.seconds["prefill"] - sampler_seconds["prefill"]

@@ -52,6 +52,16 @@ def validate(c) -> None:
            "at once.")
   _require(c.ppo.get("old_logprobs", "recompute") in ("recompute", "sampled"),
            "ppo.old_logprobs", f"{c.ppo.get('old_logprobs')!r}; use 'recompute' or 'sampled'.")
+  frozen = c.ppo.get("frozen_hidden", "recompute")
+  _require(frozen in ("recompute", "rollout"), "ppo.frozen_hidden",
+           f"{frozen!r}; use 'recompute' or 'rollout'.")
+  if frozen == "rollout":
+    _require(lora is not None and lora.rank > 0 and lora.get("layers", 0) > 0,
+             "ppo.frozen_hidden", "'rollout' keeps the output of the layers below the adapters; "
+             "it needs LoRA on the top N layers (model.lora.rank > 0, model.lora.layers=N).")
+    _require(c.model.dtype == "float32", "ppo.frozen_hidden",
+             f"'rollout' needs model.dtype='float32' (not {c.model.dtype!r}): the sampler's "
+             "cached forward and the update's full one agree to float32 rounding only there.")
   rules = c.get("sharding_rules", None)
   for rule in rules or ():
     _require(len(rule) == 2, "sharding_rules", f"{rule!r}: each rule is (logical axis, mesh "

@@ -135,6 +135,19 @@ class Trainer:
     self.ref_in_update = (self.lora_cfg is not None and
                           self.lora_cfg.adapted_layers(policy.model_cfg) < n_layers)
     self.use_sampled_logprobs = sampled_old_logprobs_apply(config)
+    # ppo.frozen_hidden="rollout": the sampler keeps the output of the L - N frozen layers and
+    # the update starts there (update.py), so the update runs N layers instead of L.
+    self.keep_layer = None
+    if config.ppo.get("frozen_hidden", "recompute") == "rollout":
+      from proxmo_jax.errors import ConfigError  # pylint: disable=import-outside-toplevel
+      if not self.ref_in_update:
+        raise ConfigError("config.ppo.frozen_hidden='rollout' needs LoRA on the top N < L "
+                          f"layers (model.lora.layers between 1 and {n_layers - 1}); use "
+                          "'recompute' otherwise.")
+      if multihost.count() > 1:
+        raise ConfigError("config.ppo.frozen_hidden='rollout' runs on one process only; use "
+                          "'recompute' on several hosts.")
+      self.keep_layer = n_layers - self.lora_cfg.adapted_layers(policy.model_cfg)
     self.compiles = profiling.CompileCounter()
     self.ckpt = checkpointing.Checkpointer(os.path.join(workdir, "checkpoints"),
                                            keep=config.checkpoint.keep)
@@ -193,7 +206,8 @@ class Trainer:
     rng = jax.random.fold_in(jax.random.PRNGKey(c.seed), 1000 + it)
     groups = multihost.share(self.sample_tasks(it))  # all of them on one host
     episodes, stats = self.runner.run(groups, c.env.group_size, c.rollout.temperature,
-                                      jax.random.fold_in(rng, multihost.index()))
+                                      jax.random.fold_in(rng, multihost.index()),
+                                      keep_layer=self.keep_layer)
     t_rollout = time.perf_counter() - t0
     t1 = time.perf_counter()
     mult = dict(row_multiple=c.ppo.mini_batch, prompt_multiple=64, response_multiple=32)
@@ -219,6 +233,11 @@ class Trainer:
           tokens.prompt_len, tokens.input_ids.shape[1])) * tokens.response_mask
     g = multihost.global_batch(local, lambda ndim: parallel.batch_sharding(self.mesh, ndim)) \
         if multihost.count() > 1 else local
+    if self.keep_layer:  # a host array, sliced per micro-batch by the update
+      g = dict(g, frozen_hidden=batching.frozen_hidden_batch(episodes, tokens))
+      for e in episodes:  # the batch holds them now; free the per-step copies
+        for s in e.steps:
+          s.frozen_hidden = None
     ids, attn, idx = g["input_ids"], g["attention_mask"], g["score_index"]
     if self.use_sampled_logprobs:
       old_lp = g["old_logp"]

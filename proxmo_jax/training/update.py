@@ -37,6 +37,12 @@ the columns of each row's response tokens). The policy then runs its LM head on 
 positions only and the loss is computed on [M, R] gathers of old/ref log-probs and the mask; the
 loss is the same sum over the same tokens.
 
+Frozen layers from the rollout: under LoRA on the top N < L layers, a mini-batch may carry
+`frozen_hidden` f32[M, L, D], the residual stream after the L - N layers below the adapters as
+the sampler computed it (`rollout.batching.frozen_hidden_batch`); the policy's forward then
+starts there and runs the top N layers only (the base layers never change, so these are the
+update's own inputs up to float32 rounding). It stays a host array, sliced per micro-batch.
+
 LoRA: with `base` given, `state.params` is the adapter tree and the policy is
 `logprob_fn(base, ..., lora=state.params)`; the gradient, the optimizer state and the update are
 the adapters' only, and `base` is read, never donated or copied. The reference policy is then
@@ -61,7 +67,7 @@ from proxmo_jax.training import losses
 from proxmo_jax.training.train_state import TrainState
 
 MINIBATCH_KEYS = ("input_ids", "attention_mask", "response_mask", "old_logp", "advantages")
-OPTIONAL_KEYS = ("ref_logp", "score_index")
+OPTIONAL_KEYS = ("ref_logp", "score_index", "frozen_hidden")
 
 
 def _micro_loss(params, mb, base, denominator, logprob_fn, loss_cfg):
@@ -69,6 +75,8 @@ def _micro_loss(params, mb, base, denominator, logprob_fn, loss_cfg):
   if base is not None:
     kw["lora"] = params
     params = base
+  if "frozen_hidden" in mb:  # the layers below the adapters, as the rollout computed them
+    kw["frozen_hidden"] = mb["frozen_hidden"]
   ref_inside = "ref_logp" not in mb  # the base model's log-probs from this forward (LoRA)
   if "score_index" in mb:
     idx = mb["score_index"]
@@ -132,7 +140,9 @@ def _apply(state: TrainState, grads, loss, *, tx: optax.GradientTransformation):
   return state, gnorm, (~ok).astype(jnp.float32)
 
 
-ROW_KEYS = ("input_ids", "attention_mask", "response_mask", "old_logp", "ref_logp")  # [M, L]
+# [M, L] (frozen_hidden [M, L, D]): their columns are trimmed together.
+ROW_KEYS = ("input_ids", "attention_mask", "response_mask", "old_logp", "ref_logp",
+            "frozen_hidden")
 # Micro-batch widths are multiples of this: at most 1 + L / 64 shapes to compile per response
 # width, and under 64 padding columns per micro-batch.
 WIDTH_MULTIPLE = 64
@@ -167,11 +177,13 @@ def plan_micro_batches(attention_mask, scored, micro_batch: int) -> list[tuple[n
 
 def take_columns(batch: dict, rows, lo: int) -> dict:
   """Rows `rows` of a batch, its [N, L] arrays (ROW_KEYS) from column `lo` on; `score_index`
-  shifted by lo (its real entries point at response columns, all >= lo + 1; 0 is padding)."""
+  shifted by lo (its real entries point at response columns, all >= lo + 1; 0 is padding).
+  Host (numpy) arrays are sliced on the host, so only the micro-batch's rows are copied to the
+  device (the update's frozen_hidden: f32[N, L, D], 4 D bytes a token)."""
   take = jnp.asarray(rows)
   out = {}
   for k, v in batch.items():
-    v = jnp.take(v, take, axis=0)
+    v = v[np.asarray(rows)] if isinstance(v, np.ndarray) else jnp.take(v, take, axis=0)
     if k in ROW_KEYS:
       v = v[:, lo:]
     elif k == "score_index":
