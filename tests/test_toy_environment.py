@@ -248,14 +248,15 @@ def test_lora_trains_adapters_only_with_sampled_old_logprobs(tmp_path, top_layer
   assert np.abs(merged - base["layers"]["wq"]).max() > 0.0
 
 
-def test_update_from_the_rollouts_frozen_layers_is_the_recomputed_update(tmp_path,
-                                                                          monkeypatch):
+@pytest.mark.parametrize("old_logprobs", ["sampled", "recompute"])
+def test_update_from_the_rollouts_frozen_layers_is_the_recomputed_update(tmp_path, monkeypatch,
+                                                                          old_logprobs):
   """ppo.frozen_hidden="rollout" (LoRA on the top layer): the sampler keeps the bottom layer's
-  output and the update starts from it. One iteration gives the episodes, update metrics and
-  adapters of the same run with the update's own forward, to float32 rounding: the kept states
-  agree with the full forward's to ~1e-8 here (test_model), which moves the loss's last digits
-  and, through the iteration's Adam steps, the adapters. Without LoRA below the top the option
-  is refused."""
+  output and the update (and, with ppo.old_logprobs=recompute, the old log-probs' pass) starts
+  from it. One iteration gives the episodes, update metrics and adapters of the same run with
+  the full forward, to float32 rounding: the kept states agree with the full forward's to
+  float32 rounding (test_model), which moves the loss's last digits and, through the
+  iteration's Adam steps, the adapters. Without LoRA below the top the option is refused."""
   import jax  # pylint: disable=import-outside-toplevel
   import numpy as np  # pylint: disable=import-outside-toplevel
   from proxmo_jax.errors import ConfigError  # pylint: disable=import-outside-toplevel
@@ -269,7 +270,7 @@ def test_update_from_the_rollouts_frozen_layers_is_the_recomputed_update(tmp_pat
   for mode in ("recompute", "rollout"):
     c = _config(tmp_path)
     c.model.lora.rank, c.model.lora.targets, c.model.lora.layers = 4, "q,v", 1
-    c.ppo.old_logprobs, c.ppo.frozen_hidden = "sampled", mode
+    c.ppo.old_logprobs, c.ppo.frozen_hidden = old_logprobs, mode
     c.optim.learning_rate = 1e-2
     run = train.Run(c, str(tmp_path / mode))
     try:

@@ -314,7 +314,7 @@ class Sampler:
     if not prompts:
       return SampleOutput([], [], [] if keep_layer else None)
     kept = {"keep_layer": keep_layer} if keep_layer else {}
-    prompt_hidden = {}  # unique prompt -> f32[len, D] (host), with keep_layer
+    prefill_hidden = []  # with keep_layer: (device f32[n, P, D], its n prompts) per prefill
     rows = buckets.from_ladder(len(prompts), self.batch_buckets)
     if self.share_prompts:
       distinct = {}
@@ -332,7 +332,7 @@ class Sampler:
                             max_new_tokens=max_new_tokens, **kept)
       last, cache, next_pos = out[:3]
       if keep_layer:
-        self._keep_prompt_hidden(prompt_hidden, out[3], unique)
+        prefill_hidden.append((out[3], unique))
     else:  # shared prompts prefilled once, unequal lengths in groups
       parts = []
       for a, b in groups:
@@ -343,7 +343,7 @@ class Sampler:
                               max_new_tokens=max_new_tokens, **kept)
         last, cache, next_pos = out[:3]
         if keep_layer:
-          self._keep_prompt_hidden(prompt_hidden, out[3], members)
+          prefill_hidden.append((out[3], members))
         parts.append((last[:len(members)], cache, next_pos[:len(members)]))
       width = buckets.from_ladder(len(unique[order[-1]]), self.prompt_buckets)
       position = {u: k for k, u in enumerate(order)}  # a unique prompt's row in the groups
@@ -357,6 +357,9 @@ class Sampler:
                         max_new_tokens=max_new_tokens, top_k=top_k, **kept)
     toks, lps, lens = np.asarray(out[0]), np.asarray(out[1]), np.asarray(out[2])
     response_hidden = np.asarray(out[3]) if keep_layer else None
+    prompt_hidden = {}  # unique prompt -> host f32[len, D]
+    for hidden, members in prefill_hidden:
+      self._keep_prompt_hidden(prompt_hidden, hidden, members)
     self.seconds["prefill"] += t1 - t0
     self.seconds["decode"] += time.perf_counter() - t1
     out_t, out_l, out_h = [], [], []

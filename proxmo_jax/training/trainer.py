@@ -234,17 +234,15 @@ class Trainer:
     g = multihost.global_batch(local, lambda ndim: parallel.batch_sharding(self.mesh, ndim)) \
         if multihost.count() > 1 else local
     if self.keep_layer:  # a host array, sliced per micro-batch by the update
-      g = dict(g, frozen_hidden=batching.frozen_hidden_batch(episodes, tokens))
-      for e in episodes:  # the batch holds them now; free the per-step copies
-        for s in e.steps:
-          s.frozen_hidden = None
+      g = dict(g, frozen_hidden=batching.frozen_hidden_batch(episodes, tokens, release=True))
     ids, attn, idx = g["input_ids"], g["attention_mask"], g["score_index"]
     if self.use_sampled_logprobs:
       old_lp = g["old_logp"]
     elif self.lora_cfg is None:
       old_lp = self.score(self.state.params, ids, attn, idx)
     else:
-      old_lp = self.score(self.base, ids, attn, idx, lora=self.state.params)
+      old_lp = self.score(self.base, ids, attn, idx, lora=self.state.params,
+                          frozen_hidden=g.get("frozen_hidden"))
     mb = dict(g, old_logp=old_lp * g["response_mask"])
     if not self.ref_in_update:
       mb["ref_logp"] = self.score(self.ref_params, ids, attn, idx) * g["response_mask"]
@@ -276,10 +274,11 @@ class Trainer:
     self.iteration += 1
     return out
 
-  def score(self, params, ids, attn, idx, **kw):
+  def score(self, params, ids, attn, idx, frozen_hidden=None, **kw):
     """Log-probs f32[N, L] of the update batch (`logprob_fn` with score_index=idx; 0 where no
     token is scored), computed ppo.micro_batch rows per data-parallel shard at a time, as the
-    update's forward is: one forward over all N rows would hold every row's attention
+    update's forward is (from `frozen_hidden`, the host array f32[N, L, D] of the rollout's
+    frozen-layer states, when given): one forward over all N rows would hold every row's attention
     probabilities at once (at 135M parameters and ~1000-token rows, 100 rows need over 10 GiB).
     As in the update (`update.plan_micro_batches`), rows are sorted by length and each chunk
     drops the columns that are padding in all its rows; rows are independent and positions
@@ -289,13 +288,18 @@ class Trainer:
     n = ids.shape[0]
     shards = n // parallel.batch_sharding(self.mesh, 2).shard_shape(ids.shape)[0]
     chunk = self.config.ppo.micro_batch * shards
+    if frozen_hidden is not None:
+      kw = dict(kw, frozen_hidden=frozen_hidden)
     if n <= chunk or n % chunk or multihost.count() > 1:
       return self._logprob_jit(params, ids, attn, score_index=idx, **kw)[0]
     out = jnp.zeros(ids.shape, jnp.float32)
     scored = np.asarray(idx).any(axis=1)
     for rows, lo in update.plan_micro_batches(attn, scored, chunk):
-      part = update.take_columns({"input_ids": ids, "attention_mask": attn, "score_index": idx},
-                                 rows, lo)
+      part = update.take_columns({"input_ids": ids, "attention_mask": attn, "score_index": idx,
+                                  **({"frozen_hidden": frozen_hidden}
+                                     if frozen_hidden is not None else {})}, rows, lo)
+      if frozen_hidden is not None:
+        kw["frozen_hidden"] = part["frozen_hidden"]
       lp = self._logprob_jit(params, part["input_ids"], part["attention_mask"],
                              score_index=part["score_index"], **kw)[0]
       out = out.at[jnp.asarray(rows), lo:].set(lp)
