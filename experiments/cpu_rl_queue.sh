@@ -330,14 +330,20 @@ fi
 #   checkpoints to 16 unless ProxMO's gain at 8 clears its interval (compare_estimators.py
 #   continues a run recorded with fewer iterations; the learning rate is constant after warm-up
 #   and keys derive from (seed, iteration), so these are the runs a 16-iteration pair makes).
-# The rest as step 15 (PAIR_SETTINGS), code pinned at 06c980e, whose training code is c846a2f's,
-# whose history keeps the share of step samples with a nonzero advantage and whose runs record
-# what they ran on (<run>/environment.jsonl, copied to <dir>/environment_<run>.jsonl, which is
-# committed with the results). About 8.5 h to the
-# evaluations at 8 (the start's 75 min, 8 iterations of each run at 15-20 min, two
-# evaluations), 7.2 h more to 16. experiments/make_results.py sets it against step 15 iteration
+# - ppo.frozen_hidden=rollout (added 2026-12-06, twenty-third session, before step 16 had
+#   started): the update starts from the sampler's output of the 22 layers below the top-8
+#   adapters instead of running all 30. One ALFWorld iteration from start v3 (2 groups) gave the
+#   same 240 step samples, 3684 sampled tokens and logged loss, KL, gradient norm and entropy
+#   either way, in 426.9 s against 532.6 s (1.25x; the update 1.61x); docs/performance.md.
+# The rest as step 15 (PAIR_SETTINGS), code pinned at 91b1dbb: step 15's training code
+# (c846a2f) with that option, the history's share of step samples with a nonzero advantage
+# and runs that record what they ran on (<run>/environment.jsonl, copied to
+# <dir>/environment_<run>.jsonl, which is committed with the results). About 7.5 h to the
+# evaluations at 8 (the start's 75 min, 8 iterations of each run at about 14 min if step 15's
+# 15-20 min gain the 1.25x measured at 2 groups, two evaluations), 6.2 h more to 16. experiments/make_results.py sets it against step 15 iteration
 # by iteration in its section (experiments/remake_check.py, from the file remake_of): how far
-# the two draws go together.
+# the two draws go together (another machine, and the update from the kept states: both
+# change float32 rounding only).
 V4=experiments/results/compare_alfworld_smollm2_v4
 V5=experiments/results/compare_alfworld_smollm2_v4_240
 keep_environments() {  # keep_environments <comparison dir>: its runs' records, where committed
@@ -351,12 +357,13 @@ keep_environments() {  # keep_environments <comparison dir>: its runs' records, 
 if test "$BEST" = v4 && test -f "$BEST_SFT/params.npz"; then
   mkdir -p "$V5"
   test -f "$V5/remake_of" || echo "$V4" > "$V5/remake_of"
-  PIN=06c980e alfworld_pair "$BEST_SFT" "$V5" --set eval.num_tasks=240 --set eval.every=8
+  PIN=91b1dbb alfworld_pair "$BEST_SFT" "$V5" --set eval.num_tasks=240 --set eval.every=8 \
+    --set ppo.frozen_hidden=rollout
   keep_environments "$V5"
   E8="$V5/eval_episodes/proxmo_s0/iter_8/eval"
   if test -d "$E8" && ! paired_gain "$E8" "$V5/eval_episodes/proxmo_s0/iter_0/eval"; then
-    PIN=06c980e alfworld_pair "$BEST_SFT" "$V5" --set eval.num_tasks=240 --set eval.every=8 \
-      --set iterations=16
+    PIN=91b1dbb alfworld_pair "$BEST_SFT" "$V5" --set eval.num_tasks=240 --set eval.every=8 \
+      --set ppo.frozen_hidden=rollout --set iterations=16
     keep_environments "$V5"
   elif ! test -d "$E8"; then  # recorded at 8 on an earlier checkout, its episodes gone with it
     echo "[queue $(date -u +%FT%TZ)] step 16: no stored evaluation at iteration 8 ($E8), so" \

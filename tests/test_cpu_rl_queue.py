@@ -68,7 +68,8 @@ def _choose(tmp_path, v3_rate, v4_rate, v4_params=False, iteration_8=False,
 G8 = "--set env.group_size=8 --set env.groups_per_batch=4"
 V5 = "experiments/results/compare_alfworld_smollm2_v4_240"
 STEP_15 = "pair runs/v4/sft experiments/results/compare_alfworld_smollm2_v4"
-STEP_16 = f"pair runs/v4/sft {V5} --set eval.num_tasks=240 --set eval.every=8"
+STEP_16 = (f"pair runs/v4/sft {V5} --set eval.num_tasks=240 --set eval.every=8 "
+           "--set ppo.frozen_hidden=rollout")
 
 
 @pytest.mark.parametrize("v3, v4, calls", [
@@ -125,6 +126,20 @@ def test_step_16_runs_from_start_v4_made_again_and_goes_on_unless_proxmo_gained(
   # The first pair is named for experiments/make_results.py's comparison of the two draws.
   first = "experiments/results/compare_alfworld_smollm2_v4\n"
   assert (tmp_path / V5 / "remake_of").read_text() == first
+
+
+def test_step_16_pins_one_commit_that_knows_its_settings():
+  """Both of step 16's pair calls (to 8 and on to 16) run one pinned commit, and that commit's
+  config has every field the calls set (a pin from before ppo.frozen_hidden would fail)."""
+  text = open(QUEUE).read()
+  section = _section(text, "if test \"$BEST\" = v4", "# 0. The WebShop start")
+  pins = re.findall(r"PIN=(\w+) alfworld_pair", section)
+  assert len(pins) == 2 and pins[0] == pins[1]
+  common = subprocess.run(["git", "show", f"{pins[0]}:configs/common.py"], capture_output=True,
+                          text=True, check=True, cwd=os.path.dirname(QUEUE)).stdout
+  for field in re.findall(r"--set (\w+\.\w+)=", section):
+    section_name, key = field.split(".")
+    assert f"c.{section_name}.{key} =" in common, field
 
 
 def test_step_16_waits_for_start_v4_and_needs_it_best(tmp_path):
