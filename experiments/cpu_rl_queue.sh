@@ -424,7 +424,7 @@ if ! test -f experiments/results/warm_start/webshop_smollm2_bc2/eval_metrics.jso
   publish runs/smollm2_webshop_bc2 "$W" experiments/results/warm_start/webshop_smollm2_bc2
 fi
 
-# 3. WebShop v2, pinned to $PIN (above), so that ProxMO and GRPO run the same code. It was
+# 3. WebShop v2, pinned to $WEBSHOP_PIN (below), so that ProxMO and GRPO run the same code. It was
 # planned at 6accdf0 (the update's micro-batches sorted by length and trimmed, 1.35x); d0da81b
 # added grouped prefills (sampling batches of 16 WebShop compact prompts of 84-754 tokens took
 # 2.52x less time, greedy 16 new tokens; docs/performance.md), 22620ff evaluations that resume
@@ -444,15 +444,20 @@ fi
 # - 16 goals per iteration: 9 of the 40 groups measured had unequal returns, and v1's 4-goal
 #   training success ranged 6-69 % between iterations;
 # - LoRA on the top 8 layers: the update runs 2.2-2.4x faster than the full update and puts
-#   the KL reference inside it (docs/performance.md), which pays for the larger batch.
+#   the KL reference inside it (docs/performance.md), which pays for the larger batch;
+# - ppo.frozen_hidden=rollout (2026-12-06, with the pin moved from c846a2f to 91b1dbb; neither
+#   run had started): the update starts from the sampler's output of the 22 frozen layers
+#   (docs/performance.md: the update 1.74x, an ALFWorld iteration 1.25x; not measured on
+#   WebShop, whose prompts are as long and responses as short).
+WEBSHOP_PIN=91b1dbb
 V2="--set iterations=12 --set eval.every=6 --set model.lora.layers=8 \
-  --set env.groups_per_batch=16 --set rollout.temperature=0.4"
+  --set env.groups_per_batch=16 --set rollout.temperature=0.4 --set ppo.frozen_hidden=rollout"
 # shellcheck disable=SC2086
-webshop_comparison "$PIN" proxmo experiments/results/compare_webshop_smollm2_v2 $V2
+webshop_comparison "$WEBSHOP_PIN" proxmo experiments/results/compare_webshop_smollm2_v2 $V2
 
 # 7. The paired baseline of step 3 (compare_estimators skips the finished ProxMO run).
 # shellcheck disable=SC2086
-webshop_comparison "$PIN" proxmo,grpo experiments/results/compare_webshop_smollm2_v2 $V2
+webshop_comparison "$WEBSHOP_PIN" proxmo,grpo experiments/results/compare_webshop_smollm2_v2 $V2
 # 5. Resumes from <workdir>/bc_state every 10 steps. Steps 5 and 6 are skipped once step 6's rows
 # are published (they were, on 2026-12-04): remaking this start costs about 1.3 h of behaviour
 # cloning and 2 h of evaluation, and later starts supersede it (see the header).
