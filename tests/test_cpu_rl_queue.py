@@ -142,6 +142,19 @@ def test_step_16_pins_one_commit_that_knows_its_settings():
     assert f"c.{section_name}.{key} =" in common, field
 
 
+def test_webshop_v2_pin_knows_its_settings():
+  """The WebShop v2 pair's pinned commit has every config field its settings (V2) set."""
+  text = open(QUEUE).read()
+  pin = re.search(r"^WEBSHOP_PIN=(\w+)$", text, re.M).group(1)
+  settings = re.search(r'^V2="(.*?)"$', text, re.M | re.S).group(1)
+  common = subprocess.run(["git", "show", f"{pin}:configs/common.py"], capture_output=True,
+                          text=True, check=True, cwd=os.path.dirname(QUEUE)).stdout
+  fields = re.findall(r"--set (\w+)\.(\w+)=", settings)
+  assert ("ppo", "frozen_hidden") in fields
+  for section_name, key in fields:
+    assert f"c.{section_name}.{key} =" in common, (section_name, key)
+
+
 def test_step_16_waits_for_start_v4_and_needs_it_best(tmp_path):
   """Without start v4's params (being made again) no step 16; with them, v3 on a tie keeps it
   from running."""
