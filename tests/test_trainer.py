@@ -71,11 +71,13 @@ def test_iteration_checkpoint_and_identical_resume(data_dir, tmp_path):
   assert _comparable(m2b) == pytest.approx(_comparable(m2), rel=1e-5, abs=1e-6)
 
 
-def test_scoring_in_micro_batches_matches_one_forward(data_dir, tmp_path):
-  """Old and reference log-probs are computed ppo.micro_batch rows at a time (memory), rows
-  sorted by length and each chunk without its all-padding columns; rows are independent and
-  positions come from the mask, so only the matmul kernels' blocking may differ: float32
-  rounding, far below 1e-5 on log-probs of magnitude < 10."""
+def test_scoring_in_micro_batches_matches_one_forward(data_dir, tmp_path, monkeypatch):
+  """Old and reference log-probs are computed ppo.micro_batch rows per data-parallel shard at a
+  time (memory), rows sorted by length and each chunk without its all-padding columns; rows are
+  independent and positions come from the mask, so only the matmul kernels' blocking may
+  differ: float32 rounding, far below 1e-5 on log-probs of magnitude < 10. On the tests' 8
+  devices a chunk is 2 x 8 = 16 rows, so 32 rows make two (8 rows were one call, and the test
+  compared that call with itself)."""
   import jax.numpy as jnp
   import numpy as np
   from proxmo_jax.models import logprobs
@@ -83,26 +85,43 @@ def test_scoring_in_micro_batches_matches_one_forward(data_dir, tmp_path):
   c = _config(data_dir)
   c.ppo.micro_batch = 2
   run = train.Run(c, str(tmp_path / "s"))
+  plans = []
+  plan = update.plan_micro_batches
+  monkeypatch.setattr(update, "plan_micro_batches",
+                      lambda *a: (lambda p: (plans.append(p), p)[1])(plan(*a)))
   try:
     t = run.trainer
     rng = np.random.default_rng(0)
-    ids = jnp.asarray(rng.integers(1, t.policy.model_cfg.vocab_size, (8, 160)), jnp.int32)
-    attn = np.ones((8, 160), np.int32)
-    for i in range(8):                       # left padding: 0, 17, ..., 119 columns
-      attn[i, :17 * i] = 0
-    resp = np.zeros((8, 160), np.float32)
+    ids = jnp.asarray(rng.integers(1, t.policy.model_cfg.vocab_size, (32, 160)), jnp.int32)
+    attn = np.ones((32, 160), np.int32)
+    for i in range(32):                      # left padding: 0, 4, ..., 124 columns
+      attn[i, :4 * i] = 0
+    resp = np.zeros((32, 160), np.float32)
     resp[:, 152:] = 1.0
-    resp[7] = 0.0                            # a padding row: nothing scored
+    resp[31] = 0.0                           # a padding row: nothing scored
     idx = jnp.asarray(logprobs.response_index(resp, multiple=8))
     attn = jnp.asarray(attn)
     whole = t._logprob_jit(t.ref_params, ids, attn, score_index=idx)[0] * resp
     chunked = t.score(t.ref_params, ids, attn, idx)
-    assert chunked.shape == whole.shape == (8, 160)
-    # Sorted pairs of 160/143, 126/109, 92/75 and 58/41 real columns: the last three pairs run
-    # on 128, 128 and 64 columns.
-    plan = update.plan_micro_batches(attn, resp.any(axis=1), 2)
-    assert [160 - lo for _, lo in plan] == [160, 128, 128, 64]
+    assert chunked.shape == whole.shape == (32, 160)
+    # Two sorted chunks of 16 rows: 160 to 100 real columns, then 96 to 36 (128 kept columns).
+    assert [[len(rows), 160 - lo] for rows, lo in plans[0]] == [[16, 160], [16, 128]]
     np.testing.assert_allclose(np.asarray(chunked), np.asarray(whole), rtol=0, atol=1e-5)
     assert float(jnp.max(jnp.abs(whole))) > 0
+    # From the kept states of the layers below adapters on the top layer (ppo.frozen_hidden):
+    # each chunk gets its rows' and columns' states, so the chunks give the same numbers.
+    import jax  # pylint: disable=import-outside-toplevel
+    from proxmo_jax.models import lora, transformer  # pylint: disable=import-outside-toplevel
+    cfg = t.policy.model_cfg
+    adapters = jax.tree_util.tree_map(lambda x: x + 0.05, lora.init_lora(
+        cfg, lora.LoraConfig(rank=2, alpha=2.0, targets="q,v", layers=1), jax.random.PRNGKey(1)))
+    bottom = dict(t.ref_params, layers=jax.tree_util.tree_map(
+        lambda w: w[:cfg.n_layers - 1], t.ref_params["layers"]))
+    kept = np.asarray(transformer.hidden_states(bottom, ids, attn,
+                                                cfg.replace(n_layers=cfg.n_layers - 1)))
+    whole = t._logprob_jit(t.ref_params, ids, attn, score_index=idx, lora=adapters)[0] * resp
+    chunked = t.score(t.ref_params, ids, attn, idx, lora=adapters, frozen_hidden=kept)
+    assert len(plans) == 2
+    np.testing.assert_allclose(np.asarray(chunked), np.asarray(whole), rtol=0, atol=1e-5)
   finally:
     run.close()
