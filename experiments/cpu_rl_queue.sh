@@ -335,9 +335,11 @@ fi
 #   adapters instead of running all 30. One ALFWorld iteration from start v3 (2 groups) gave the
 #   same 240 step samples, 3684 sampled tokens and logged loss, KL, gradient norm and entropy
 #   either way, in 426.9 s against 532.6 s (1.25x; the update 1.61x); docs/performance.md.
-# The rest as step 15 (PAIR_SETTINGS), code pinned at 91b1dbb: step 15's training code
-# (c846a2f) with that option, the history's share of step samples with a nonzero advantage
-# and runs that record what they ran on (<run>/environment.jsonl, copied to
+# The rest as step 15 (PAIR_SETTINGS), code pinned at 91b1dbb: the planned pin 06c980e
+# (step 15's training code, c846a2f's; `git diff --stat 06c980e ed30d39~1 -- proxmo_jax configs
+# environments experiments/compare_estimators.py` shows one line of the environment record)
+# with that option: the history's share of step samples with a nonzero advantage and runs
+# that record what they ran on (<run>/environment.jsonl, copied to
 # <dir>/environment_<run>.jsonl, which is committed with the results). About 7.5 h to the
 # evaluations at 8 (the start's 75 min, 8 iterations of each run at about 14 min if step 15's
 # 15-20 min gain the 1.25x measured at 2 groups, two evaluations), 6.2 h more to 16. experiments/make_results.py sets it against step 15 iteration
