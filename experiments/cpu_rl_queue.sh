@@ -332,9 +332,11 @@ fi
 #   and keys derive from (seed, iteration), so these are the runs a 16-iteration pair makes).
 # - ppo.frozen_hidden=rollout (added 2026-12-06, twenty-third session, before step 16 had
 #   started): the update starts from the sampler's output of the 22 layers below the top-8
-#   adapters instead of running all 30. One ALFWorld iteration from start v3 (2 groups) gave the
-#   same 240 step samples, 3684 sampled tokens and logged loss, KL, gradient norm and entropy
-#   either way, in 426.9 s against 532.6 s (1.25x; the update 1.61x); docs/performance.md.
+#   adapters instead of running all 30. One ALFWorld iteration from start v3 (2 groups, no
+#   episode won, so no advantage) gave the same 240 step samples and 3684 sampled tokens either
+#   way, loss, KL, gradient norm and entropy within 1e-4 relative, in 426.9 s against 532.6 s
+#   (1.25x; the update 1.61x); docs/performance.md. The toy tests compare updates with
+#   advantages (tests/test_toy_environment.py).
 # The rest as step 15 (PAIR_SETTINGS), code pinned at 91b1dbb: the planned pin 06c980e
 # (step 15's training code, c846a2f's; `git diff --stat 06c980e ed30d39~1 -- proxmo_jax configs
 # environments experiments/compare_estimators.py` shows one line of the environment record)

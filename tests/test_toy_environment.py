@@ -258,9 +258,17 @@ def test_update_from_the_rollouts_frozen_layers_is_the_recomputed_update(tmp_pat
   float32 rounding (test_model), which moves the loss's last digits and, through the
   iteration's Adam steps, the adapters. Without LoRA below the top the option is refused."""
   import jax  # pylint: disable=import-outside-toplevel
+  import jax.numpy as jnp  # pylint: disable=import-outside-toplevel
   import numpy as np  # pylint: disable=import-outside-toplevel
   from proxmo_jax.errors import ConfigError  # pylint: disable=import-outside-toplevel
+  from proxmo_jax.training import trainer as trainer_lib  # pylint: disable=import-outside-toplevel
   from proxmo_jax.training import update  # pylint: disable=import-outside-toplevel
+  # No episode of the untrained policy wins, so every advantage would be 0 and only the entropy
+  # and KL terms would move the adapters: both runs get the same fixed, nonzero advantages
+  # (+-1 by row), so the policy-gradient term goes through the kept states as well.
+  compute = trainer_lib.compute_advantages
+  monkeypatch.setattr(trainer_lib, "compute_advantages", lambda *a, **k: (lambda adv: adv.replace(
+      total=jnp.where(jnp.arange(adv.total.shape[0]) % 2 == 0, 1.0, -1.0)))(compute(*a, **k)))
   seen = []
   epoch = update.ppo_epoch
   monkeypatch.setattr(update, "ppo_epoch",
@@ -290,6 +298,7 @@ def test_update_from_the_rollouts_frozen_layers_is_the_recomputed_update(tmp_pat
   (m0, p0, e0), (m1, p1, e1) = out["recompute"], out["rollout"]
   assert [[s[:2] for s in e] for e in e0] == [[s[:2] for s in e] for e in e1]
   assert all(s[2] is None for e in e0 + e1 for s in e)  # freed once in the batch
+  assert m0["adv/total_nonzero"] > 0  # the policy-gradient term moves the adapters too
   for k in ("loss", "kl", "pg_loss", "grad_norm"):  # measured: at most 4e-6 apart (kl)
     np.testing.assert_allclose(m1[k], m0[k], rtol=1e-5, err_msg=k)
   # Adam moves a weight by lr * m / (sqrt(v) + eps) a step: about lr whatever the gradient's
