@@ -288,20 +288,16 @@ class Trainer:
     n = ids.shape[0]
     shards = n // parallel.batch_sharding(self.mesh, 2).shard_shape(ids.shape)[0]
     chunk = self.config.ppo.micro_batch * shards
+    # Named as `logprob_fn`'s arguments, so a chunk (`update.take_columns`) is passed as is.
+    arrays = {"input_ids": ids, "attention_mask": attn, "score_index": idx}
     if frozen_hidden is not None:
-      kw = dict(kw, frozen_hidden=frozen_hidden)
+      arrays["frozen_hidden"] = frozen_hidden
     if n <= chunk or n % chunk or multihost.count() > 1:
-      return self._logprob_jit(params, ids, attn, score_index=idx, **kw)[0]
+      return self._logprob_jit(params, **arrays, **kw)[0]
     out = jnp.zeros(ids.shape, jnp.float32)
     scored = np.asarray(idx).any(axis=1)
     for rows, lo in update.plan_micro_batches(attn, scored, chunk):
-      part = update.take_columns({"input_ids": ids, "attention_mask": attn, "score_index": idx,
-                                  **({"frozen_hidden": frozen_hidden}
-                                     if frozen_hidden is not None else {})}, rows, lo)
-      if frozen_hidden is not None:
-        kw["frozen_hidden"] = part["frozen_hidden"]
-      lp = self._logprob_jit(params, part["input_ids"], part["attention_mask"],
-                             score_index=part["score_index"], **kw)[0]
+      lp = self._logprob_jit(params, **update.take_columns(arrays, rows, lo), **kw)[0]
       out = out.at[jnp.asarray(rows), lo:].set(lp)
     return out
 
