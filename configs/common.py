@@ -164,7 +164,7 @@ def base_config(env: str, estimator: str = "proxmo") -> ml_collections.ConfigDic
   # "recompute" (the update's forward runs all L layers) or "rollout" (the sampler keeps the
   # residual stream after the L - N frozen layers, 4 D bytes a token of host memory, and the
   # update runs the top N layers from it: the same numbers up to float32 rounding; float32
-  # and one process only).
+  # only; on several processes the kept states become a global array on the devices).
   c.ppo.frozen_hidden = "recompute"
 
   c.mesh = ml_collections.ConfigDict({"data": -1, "fsdp": 1, "tensor": 1})

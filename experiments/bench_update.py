@@ -156,10 +156,9 @@ def worker(args):
                                         jax.random.PRNGKey(1))
   full_params = lambda: jax.tree_util.tree_map(jnp.copy, params)
   no_ref = {k: v for k, v in dict(batch, score_index=idx).items() if k != "ref_logp"}
-  frozen = lambda: np.asarray(transformer.hidden_states(  # host f32[B, L, D], as the trainer's
-      dict(params, layers=jax.tree_util.tree_map(lambda w: w[:cfg.n_layers - args.lora_top],
-                                                 params["layers"])),
-      ids, attn, cfg.replace(n_layers=cfg.n_layers - args.lora_top)))
+  below, below_cfg = transformer.first_layers(params, cfg, cfg.n_layers - args.lora_top)
+  # host f32[B, L, D], as the trainer's
+  frozen = lambda: np.asarray(transformer.hidden_states(below, ids, attn, below_cfg))
   with_frozen = lambda: dict(no_ref, frozen_hidden=frozen())
   variants = {  # name -> (fresh trainable tree, minibatch, base, policy, trim)
       "full": (full_params, batch, None, lp_fn, False),

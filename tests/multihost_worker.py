@@ -1,4 +1,5 @@
-"""One process of the two-process test (tests/test_multihost.py): a tiny WebShop iteration.
+"""One process of the two-process test (tests/test_multihost.py): a tiny WebShop iteration, an
+evaluation, and one iteration each way of ppo.frozen_hidden under top-layer LoRA.
 
 Usage: python -m tests.multihost_worker PROCESS_ID PORT WORKDIR DATA_DIR OUT_JSON
 """
@@ -11,15 +12,8 @@ os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
 os.environ["JAX_PLATFORMS"] = "cpu"
 
 
-def main():
-  pid, port, workdir, data_dir, out = sys.argv[1:6]
-  os.environ.update(PROXMO_COORDINATOR=f"127.0.0.1:{port}", PROXMO_NUM_PROCESSES="2",
-                    PROXMO_PROCESS_ID=pid)
-  import jax  # pylint: disable=import-outside-toplevel
+def _config(data_dir):
   from configs import webshop  # pylint: disable=import-outside-toplevel
-  from proxmo_jax import parallel  # pylint: disable=import-outside-toplevel
-  from proxmo_jax.training import train  # pylint: disable=import-outside-toplevel
-  parallel.initialize()
   c = webshop.get_config("proxmo,tiny")
   c.env.data_dir = data_dir
   c.env.num_products = 200
@@ -31,7 +25,42 @@ def main():
   c.rollout.max_response_tokens = 16
   c.tokenizer.vocab_size = 512
   c.eval.before_train = False
-  run = train.Run(c, workdir)
+  return c
+
+
+def _frozen_hidden_iterations(data_dir, workdir):
+  """One iteration under LoRA on the top layer of two, with ppo.frozen_hidden "recompute" and
+  "rollout" (the kept states a global array over both hosts): each mode's metrics. The untrained
+  policy buys nothing, so every advantage would be 0: both modes get the same fixed ones (+-1 by
+  row), so the policy-gradient term goes through the kept states too."""
+  import jax.numpy as jnp  # pylint: disable=import-outside-toplevel
+  from proxmo_jax.training import train  # pylint: disable=import-outside-toplevel
+  from proxmo_jax.training import trainer as trainer_lib  # pylint: disable=import-outside-toplevel
+  compute = trainer_lib.compute_advantages
+  trainer_lib.compute_advantages = lambda *a, **k: (lambda adv: adv.replace(total=jnp.where(
+      jnp.arange(adv.total.shape[0]) % 2 == 0, 1.0, -1.0)))(compute(*a, **k))
+  out = {}
+  for mode in ("recompute", "rollout"):
+    c = _config(data_dir)
+    c.model.lora.rank, c.model.lora.targets, c.model.lora.layers = 4, "q,v", 1
+    c.ppo.frozen_hidden = mode
+    run = train.Run(c, f"{workdir}_frozen_{mode}")
+    try:
+      out[mode] = {k: float(v) for k, v in run.trainer.train_iteration().items()}
+    finally:
+      run.close()
+  return out
+
+
+def main():
+  pid, port, workdir, data_dir, out = sys.argv[1:6]
+  os.environ.update(PROXMO_COORDINATOR=f"127.0.0.1:{port}", PROXMO_NUM_PROCESSES="2",
+                    PROXMO_PROCESS_ID=pid)
+  import jax  # pylint: disable=import-outside-toplevel
+  from proxmo_jax import parallel  # pylint: disable=import-outside-toplevel
+  from proxmo_jax.training import train  # pylint: disable=import-outside-toplevel
+  parallel.initialize()
+  run = train.Run(_config(data_dir), workdir)
   t = run.trainer
   try:
     metrics = t.train_iteration()
@@ -45,6 +74,7 @@ def main():
               "steps": [int(s) for s in t.ckpt.steps()]}
   finally:
     run.close()
+  result["frozen_hidden"] = _frozen_hidden_iterations(data_dir, workdir)
   with open(out, "w") as f:
     json.dump(result, f)
 

@@ -263,19 +263,13 @@ def test_causal_attention_in_query_chunks_equals_the_whole_and_the_naive_form():
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=2e-5, rtol=1e-5)
 
 
-def _bottom(params, k):
-  """The model of the first k layers (its `hidden_states` is the residual stream after k)."""
-  return dict(params, layers=jax.tree_util.tree_map(lambda w: w[:k], params["layers"]))
-
-
 def test_sampler_keeps_the_frozen_layers_output_of_every_fed_token():
   """keep_layer=1: per prompt, the residual stream after layer 1 of the prompt's tokens and of
   every response token but the last, as the bottom layer's full forward computes it (float32
   rounding of the cached, left-padded forward: the 1e-5 of the cache test above); the tokens and
   log-probs are those of sampling without it. Shared prompts and a long one (its own prefill
   group) take the grouped-prefill path, distinct prompts of one bucket the single prefill."""
-  low_cfg = CFG.replace(n_layers=1)
-  low = _bottom(PARAMS, 1)
+  low, low_cfg = transformer.first_layers(PARAMS, CFG, 1)
   s = sampler.Sampler(CFG, eos_ids=[3])
   for prompts in ([[5, 6, 7]] * 2 + [[8, 9]] + [list(range(10, 60))], [[5, 6, 7], [8, 9]]):
     plain = s.sample(PARAMS, prompts, jax.random.PRNGKey(1), max_new_tokens=8, temperature=1.0)
@@ -307,7 +301,8 @@ def test_forward_from_the_frozen_layers_output_is_the_full_forward():
   toks = jnp.array([[0, 0, 5, 6, 7, 8, 9], [1, 2, 3, 4, 5, 6, 7]], jnp.int32)
   mask = jnp.array([[0, 0, 1, 1, 1, 1, 1], [1] * 7], jnp.int32)
   idx = jnp.array([[4, 5, 6], [4, 5, 0]], jnp.int32)
-  below = transformer.hidden_states(_bottom(PARAMS, 1), toks, mask, CFG.replace(n_layers=1))
+  low, low_cfg = transformer.first_layers(PARAMS, CFG, 1)
+  below = transformer.hidden_states(low, toks, mask, low_cfg)
   below = below * (mask[:, :, None] > 0)
   below = below.at[:, -1].set(0.0)  # the last token's state reaches no scored position
   kw = dict(lora=adapters, lora_scale=lcfg.scale, score_index=idx, with_reference=True)

@@ -54,6 +54,16 @@ def test_two_process_iteration(tmp_path):
   assert r0["metrics"]["step_samples"] >= 2  # one group of two episodes on each host
   assert r0["eval"] == r1["eval"]
   assert r0["steps"] == r1["steps"] == [1]
+  # ppo.frozen_hidden="rollout" on two processes (the kept states a global array): the same
+  # iteration as the full forward's, to float32 rounding (the single-process bound,
+  # test_toy_environment), on both hosts.
+  f0, f1 = r0["frozen_hidden"], r1["frozen_hidden"]
+  for key in ("loss", "kl", "pg_loss", "grad_norm", "entropy"):
+    assert f0["rollout"][key] == pytest.approx(f1["rollout"][key], rel=1e-6), key
+    assert f0["rollout"][key] == pytest.approx(f0["recompute"][key], rel=1e-5), key
+  for key in ("step_samples", "sampled_tokens", "adv/total_nonzero"):
+    assert f0["rollout"][key] == f0["recompute"][key], key
+  assert f0["rollout"]["adv/total_nonzero"] > 0
 
 
 def test_primary_failure_stops_every_process(tmp_path):

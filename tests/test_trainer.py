@@ -115,10 +115,8 @@ def test_scoring_in_micro_batches_matches_one_forward(data_dir, tmp_path, monkey
     cfg = t.policy.model_cfg
     adapters = jax.tree_util.tree_map(lambda x: x + 0.05, lora.init_lora(
         cfg, lora.LoraConfig(rank=2, alpha=2.0, targets="q,v", layers=1), jax.random.PRNGKey(1)))
-    bottom = dict(t.ref_params, layers=jax.tree_util.tree_map(
-        lambda w: w[:cfg.n_layers - 1], t.ref_params["layers"]))
-    kept = np.asarray(transformer.hidden_states(bottom, ids, attn,
-                                                cfg.replace(n_layers=cfg.n_layers - 1)))
+    bottom, bottom_cfg = transformer.first_layers(t.ref_params, cfg, cfg.n_layers - 1)
+    kept = np.asarray(transformer.hidden_states(bottom, ids, attn, bottom_cfg))
     whole = t._logprob_jit(t.ref_params, ids, attn, score_index=idx, lora=adapters)[0] * resp
     chunked = t.score(t.ref_params, ids, attn, idx, lora=adapters, frozen_hidden=kept)
     assert len(plans) == 2

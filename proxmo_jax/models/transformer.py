@@ -286,6 +286,16 @@ def hidden_states(params: dict, tokens, segment_mask, cfg: ModelConfig, position
   return adapted, base
 
 
+def first_layers(params: dict, cfg: ModelConfig, k: int) -> tuple[dict, ModelConfig]:
+  """The model made of the first k of the L layers: (params, cfg). Its `hidden_states` is the
+  full model's residual stream after layer k, what `forward_with_cache(keep_layer=k)` keeps and
+  `hidden_states(frozen_hidden=...)` starts from."""
+  if not 0 < k <= cfg.n_layers:
+    raise ValueError(f"first_layers: k={k} is not between 1 and n_layers={cfg.n_layers}.")
+  return (dict(params, layers=jax.tree_util.tree_map(lambda w: w[:k], params["layers"])),
+          cfg.replace(n_layers=k))
+
+
 def forward(params: dict, tokens, segment_mask, cfg: ModelConfig, positions=None, *,
             lora: Optional[dict] = None, lora_scale: float = 1.0, frozen_hidden=None):
   """Full-sequence forward (training / scoring).

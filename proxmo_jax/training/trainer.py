@@ -144,9 +144,6 @@ class Trainer:
         raise ConfigError("config.ppo.frozen_hidden='rollout' needs LoRA on the top N < L "
                           f"layers (model.lora.layers between 1 and {n_layers - 1}); use "
                           "'recompute' otherwise.")
-      if multihost.count() > 1:
-        raise ConfigError("config.ppo.frozen_hidden='rollout' runs on one process only; use "
-                          "'recompute' on several hosts.")
       self.keep_layer = n_layers - self.lora_cfg.adapted_layers(policy.model_cfg)
     self.compiles = profiling.CompileCounter()
     self.ckpt = checkpointing.Checkpointer(os.path.join(workdir, "checkpoints"),
@@ -231,10 +228,12 @@ class Trainer:
       local["old_logp"] = jnp.asarray(logprobs_lib.sampled_logprobs(
           [s.sample_logprobs for e in episodes for s in e.steps], tokens.input_ids.shape[0],
           tokens.prompt_len, tokens.input_ids.shape[1])) * tokens.response_mask
+    if self.keep_layer:
+      local["frozen_hidden"] = batching.frozen_hidden_batch(episodes, tokens, release=True)
+    # One process: frozen_hidden stays a host array, sliced per micro-batch by the update.
+    # Several: it becomes a global array like the others, each host's rows on its devices.
     g = multihost.global_batch(local, lambda ndim: parallel.batch_sharding(self.mesh, ndim)) \
         if multihost.count() > 1 else local
-    if self.keep_layer:  # a host array, sliced per micro-batch by the update
-      g = dict(g, frozen_hidden=batching.frozen_hidden_batch(episodes, tokens, release=True))
     ids, attn, idx = g["input_ids"], g["attention_mask"], g["score_index"]
     if self.use_sampled_logprobs:
       old_lp = g["old_logp"]
