@@ -509,9 +509,12 @@ def _compare_section(directory: str, out_dir: str, level: str = "##") -> list:
     if progress:
       return ([f"{level} Learning comparison ({name})"] + progress + _remake_lines(directory)
               + [""] + _commands(directory) + _compare_notes(directory))
-    return [f"{level} Learning comparison ({name})", "",
-            "(runs.json holds no runs yet)" if os.path.exists(runs_file) else "(no runs.json yet)",
-            ""]
+    lines = [f"{level} Learning comparison ({name})", "",
+             "(runs.json holds no runs yet)" if os.path.exists(runs_file) else "(no runs.json yet)",
+             ""]
+    if _raw_commands(directory):  # started: what runs, and the notes on it so far
+      lines += _commands(directory) + _compare_notes(directory)
+    return lines
   spec = compare_estimators.table_spec(runs)
   # The table and plots are redrawn from runs.json, so a partial comparison reports too.
   table = compare_estimators.report(runs, directory)

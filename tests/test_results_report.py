@@ -370,6 +370,22 @@ def test_compare_section_reports_runs_still_training_from_their_progress(tmp_pat
   assert "- proxmo seed 0: 5 iterations done, 2.0 h of wall time so far" in text
 
 
+def test_a_comparison_started_without_progress_reports_its_command_and_notes(tmp_path):
+  """Started (command.txt) but nothing recorded yet, e.g. inside the start's evaluation at a
+  session's end, or on a checkout without the run directories: the section still gives the
+  command and the notes; not started, it only says so."""
+  d = tmp_path / "cmp"
+  d.mkdir()
+  text = "\n".join(make_results._compare_section(str(d), str(tmp_path)))
+  assert "(no runs.json yet)" in text and "Command" not in text
+  (d / "command.txt").write_text("python experiments/compare_estimators.py --env alfworld\n")
+  (d / "notes.md").write_text("It began at 12:36 UTC with the start's evaluation.\n")
+  text = "\n".join(make_results._compare_section(str(d), str(tmp_path)))
+  assert "(no runs.json yet)" in text
+  assert "Command: `python experiments/compare_estimators.py --env alfworld`" in text
+  assert "- It began at 12:36 UTC with the start's evaluation." in text
+
+
 def test_compare_section_tests_the_gain_against_the_binomial_interval_of_the_difference(tmp_path):
   # 100 tasks: 43 % -> 60 %, Newcombe [+3.2, +30.0]; 43 % -> 50 %, [-6.7, +20.4].
   pytest.importorskip("matplotlib")
