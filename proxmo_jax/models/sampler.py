@@ -311,6 +311,7 @@ class Sampler:
     Returns:
       SampleOutput(tokens, logprobs[, hidden]), one list per prompt.
     """
+    keep_layer = keep_layer or None  # 0 keeps nothing, as None: one compiled program for both
     if not prompts:
       return SampleOutput([], [], [] if keep_layer else None)
     prefill_hidden = []  # with keep_layer: (device f32[n, P, D], its n prompts) per prefill
@@ -328,7 +329,7 @@ class Sampler:
     if len(groups) == 1 and len(unique) == len(prompts):  # one prefill, rows as given
       ids, mask = self._pad_prompts(prompts, rows)
       out = prefill_prompts(params, ids, mask, None, cfg=self.cfg,
-                            max_new_tokens=max_new_tokens, keep_layer=keep_layer or None)
+                            max_new_tokens=max_new_tokens, keep_layer=keep_layer)
       last, cache, next_pos = out[:3]
       if keep_layer:
         prefill_hidden.append((out[3], unique))
@@ -339,7 +340,7 @@ class Sampler:
         ids, mask = self._pad_prompts(members,
                                       buckets.from_ladder(len(members), self.batch_buckets))
         out = prefill_prompts(params, ids, mask, None, cfg=self.cfg,
-                              max_new_tokens=max_new_tokens, keep_layer=keep_layer or None)
+                              max_new_tokens=max_new_tokens, keep_layer=keep_layer)
         last, cache, next_pos = out[:3]
         if keep_layer:
           prefill_hidden.append((out[3], members))
@@ -354,7 +355,7 @@ class Sampler:
     out = decode_tokens(params, cache, last, next_pos, rng, jnp.float32(temperature),
                         jnp.float32(top_p), self.eos, cfg=self.cfg,
                         max_new_tokens=max_new_tokens, top_k=top_k,
-                        keep_layer=keep_layer or None)
+                        keep_layer=keep_layer)
     toks, lps, lens = np.asarray(out[0]), np.asarray(out[1]), np.asarray(out[2])
     response_hidden = np.asarray(out[3]) if keep_layer else None
     prompt_hidden = {}  # unique prompt -> host f32[len, D]
