@@ -33,12 +33,10 @@ def _frozen_hidden_iterations(data_dir, workdir):
   "rollout" (the kept states a global array over both hosts): each mode's metrics. The untrained
   policy buys nothing, so every advantage would be 0: both modes get the same fixed ones (+-1 by
   row), so the policy-gradient term goes through the kept states too."""
-  import jax.numpy as jnp  # pylint: disable=import-outside-toplevel
   from proxmo_jax.training import train  # pylint: disable=import-outside-toplevel
   from proxmo_jax.training import trainer as trainer_lib  # pylint: disable=import-outside-toplevel
-  compute = trainer_lib.compute_advantages
-  trainer_lib.compute_advantages = lambda *a, **k: (lambda adv: adv.replace(total=jnp.where(
-      jnp.arange(adv.total.shape[0]) % 2 == 0, 1.0, -1.0)))(compute(*a, **k))
+  from tests import fixed_advantages  # pylint: disable=import-outside-toplevel
+  trainer_lib.compute_advantages = fixed_advantages.alternating(trainer_lib.compute_advantages)
   out = {}
   for mode in ("recompute", "rollout"):
     c = _config(data_dir)

@@ -13,6 +13,7 @@ from environments.interface import EnvSpec, EvalTable, StepResult, Task, TextEnv
 from environments.projection import ProtocolAgent
 from proxmo_jax.parallel import multihost
 from proxmo_jax.training import eval_store, train
+from tests import fixed_advantages
 
 
 class LockEnv(TextEnv):
@@ -258,7 +259,6 @@ def test_update_from_the_rollouts_frozen_layers_is_the_recomputed_update(tmp_pat
   float32 rounding (test_model), which moves the loss's last digits and, through the
   iteration's Adam steps, the adapters. Without LoRA below the top the option is refused."""
   import jax  # pylint: disable=import-outside-toplevel
-  import jax.numpy as jnp  # pylint: disable=import-outside-toplevel
   import numpy as np  # pylint: disable=import-outside-toplevel
   from proxmo_jax.errors import ConfigError  # pylint: disable=import-outside-toplevel
   from proxmo_jax.training import trainer as trainer_lib  # pylint: disable=import-outside-toplevel
@@ -266,9 +266,8 @@ def test_update_from_the_rollouts_frozen_layers_is_the_recomputed_update(tmp_pat
   # No episode of the untrained policy wins, so every advantage would be 0 and only the entropy
   # and KL terms would move the adapters: both runs get the same fixed, nonzero advantages
   # (+-1 by row), so the policy-gradient term goes through the kept states as well.
-  compute = trainer_lib.compute_advantages
-  monkeypatch.setattr(trainer_lib, "compute_advantages", lambda *a, **k: (lambda adv: adv.replace(
-      total=jnp.where(jnp.arange(adv.total.shape[0]) % 2 == 0, 1.0, -1.0)))(compute(*a, **k)))
+  monkeypatch.setattr(trainer_lib, "compute_advantages",
+                      fixed_advantages.alternating(trainer_lib.compute_advantages))
   seen = []
   epoch = update.ppo_epoch
   monkeypatch.setattr(update, "ppo_epoch",
