@@ -33,7 +33,7 @@ derivation read. `fd_state_id` is Fast Downward's state registry id, which inter
 ids iff equal planner states), so equal keys also mean equal applicable operators and goal
 test. No hashing is involved in equality: dictionary look-ups compare the keys themselves.
 
-Memory (see docs/environments.md): `GameCache` keeps at most `max_games` (16) loaded games per
+Memory: `GameCache` keeps at most `max_games` (16) loaded games per
 process, least recently used dropped; a dropped game lives on while an environment still plays
 it, then its planner library goes back to a free list for the next load. A loaded kitchen game
 takes about 8 MB (planner library and translated task). Its tables hold at most `max_entries`
