@@ -3,9 +3,11 @@
 import json
 import os
 
+import ml_collections
 import pytest
 
 from environments.alfworld import data, engine, generator as G, scenes
+from environments.alfworld import spec as alfworld_spec
 from environments.alfworld import env as env_lib
 from environments.interface import Task
 
@@ -71,6 +73,24 @@ def test_generated_split_loader(tmp_path):
   env.close()
   with pytest.raises(FileNotFoundError, match="generate it"):
     data.load_tasks("train", str(tmp_path))
+  assert data.interrupted_generation(str(tmp_path), "test") is None
+
+  # An interrupted generation of 2 games a type (its record left behind, its second game never
+  # made) is found and completed by the environment's make, with the recorded arguments.
+  with open(tmp_path / "test" / data.GENERATING, "w") as f:
+    json.dump({"per_task": 2, "task_types": ["pick_and_place_simple"], "seed_offset": 100000}, f)
+  cfg = ml_collections.ConfigDict(dict(
+      data_dir=str(tmp_path), train_split="test", eval_split="test", task_types="", room_types="",
+      generate_per_task=1, num_workers=1, prompt="compact", history_length=2,
+      choose_admissible=False))
+  spec = alfworld_spec.make(cfg)
+  assert len(spec.eval_tasks) == 2 and {t.task_type for t in spec.eval_tasks} == {
+      "pick_and_place_simple"}
+  assert data.interrupted_generation(str(tmp_path), "test") is None
+  with open(tmp_path / "test" / data.GENERATING, "w") as f:
+    f.write("{")
+  with pytest.raises(ValueError, match="unreadable record of an interrupted generation"):
+    alfworld_spec.make(cfg)
 
 
 def test_valid_seen_split_holds_new_games_in_the_train_scenes():

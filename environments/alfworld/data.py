@@ -75,18 +75,43 @@ def _make_one(args) -> GameRecord:
   return GameRecord(path, task, fp, seed, won, len(walk) - 1 if won else -1, time.time() - t0)
 
 
+# Written into a split's folder while its games are generated, removed when all are: a folder
+# that still holds it was interrupted, and `interrupted_generation` gives its arguments back.
+GENERATING = ".generating.json"
+
+
+def interrupted_generation(root: str, split: str) -> Optional[dict]:
+  """The `generate_split` arguments (per_task, task_types, seed_offset) of an interrupted
+  generation of root/<split>/, or None when none was interrupted there."""
+  path = os.path.join(root, split, GENERATING)
+  if not os.path.exists(path):
+    return None
+  try:
+    with open(path) as f:
+      args = json.load(f)
+    return {"per_task": int(args["per_task"]), "task_types": tuple(args["task_types"]),
+            "seed_offset": int(args["seed_offset"])}
+  except (OSError, ValueError, KeyError, TypeError) as err:
+    raise ValueError(f"{path}: unreadable record of an interrupted generation ({err}); delete "
+                     f"it and run `python experiments/generate_alfworld.py --root {root}` with "
+                     "the split's original arguments to complete it.") from err
+
+
 def generate_split(root: str, split: str = "train", per_task: int = 10,
                    task_types: Sequence[str] = TASK_TYPES, workers: int = 1,
                    seed_offset: Optional[int] = None, progress: bool = True) -> list[GameRecord]:
   """Generates and validates a split under `root/<split>/`; returns one record per game.
 
-  Games already present and marked solvable are reused, so an interrupted run resumes.
+  Games already present and marked solvable are reused, so an interrupted run resumes. While
+  games are made, `root/<split>/.generating.json` records the arguments, so that an interrupted
+  generation is found and resumed (`interrupted_generation`; the environment's `make` does it).
   seed_offset defaults to SPLIT_SEED_OFFSET[split] (train 0, valid_seen 50000, test 100000).
   """
   if split not in SPLIT_SCENES:
     raise ValueError(f"split {split!r}: use 'train', 'valid_seen' or 'test'.")
   offset = SPLIT_SEED_OFFSET[split] if seed_offset is None else seed_offset
   out = os.path.join(root, split)
+  marker = os.path.join(out, GENERATING)
   jobs = [(out,) + j for j in _plan(split, per_task, task_types, offset)]
   records, todo = [], []
   for job in jobs:
@@ -97,6 +122,10 @@ def generate_split(root: str, split: str = "train", per_task: int = 10,
                                 len(info.get("walkthrough", [])) - 1, 0.0))
     else:
       todo.append(job)
+  if todo:
+    os.makedirs(out, exist_ok=True)
+    with open(marker, "w") as f:
+      json.dump({"per_task": per_task, "task_types": list(task_types), "seed_offset": offset}, f)
   bar = tqdm(total=len(todo), desc=f"alfworld {split}", disable=not progress or not todo)
   if workers > 1 and len(todo) > 1:
     with mp.get_context("spawn").Pool(workers) as pool:
@@ -108,6 +137,8 @@ def generate_split(root: str, split: str = "train", per_task: int = 10,
       records.append(_make_one(job))
       bar.update()
   bar.close()
+  if os.path.exists(marker):
+    os.remove(marker)
   return sorted(records, key=lambda r: (r.task_type, r.floorplan, r.seed))
 
 

@@ -49,7 +49,8 @@ def validate(env_config) -> None:
 
 
 def make(env_config) -> EnvSpec:
-  """Generates missing splits, loads the selected games, builds the agent."""
+  """Generates missing splits (and completes interrupted generations), loads the selected
+  games, builds the agent."""
   from environments.alfworld import data as alf_data  # pylint: disable=import-outside-toplevel
   from environments.alfworld.env import AlfworldEnv  # pylint: disable=import-outside-toplevel
   from environments.alfworld.prompts import AlfworldAgent  # pylint: disable=import-outside-toplevel
@@ -57,11 +58,16 @@ def make(env_config) -> EnvSpec:
   types = comma_subset(e, "task_types", TASK_TYPES, "ALFWorld task types") or TASK_TYPES
   rooms = comma_subset(e, "room_types", ROOM_TYPES, "room types")
   for split in {e.train_split, e.eval_split}:
-    if not os.path.isdir(os.path.join(e.data_dir, split)) and not os.path.isdir(
-        os.path.join(e.data_dir, "json_2.1.1")):
+    if os.path.isdir(os.path.join(e.data_dir, "json_2.1.1")):
+      continue  # official data
+    if not os.path.isdir(os.path.join(e.data_dir, split)):
       print(f"generating ALFWorld {split} games into {e.data_dir} ...", flush=True)
       alf_data.generate_split(e.data_dir, split, e.generate_per_task, task_types=types,
                               workers=e.num_workers)
+    elif (pending := alf_data.interrupted_generation(e.data_dir, split)) is not None:
+      print(f"resuming the interrupted generation of ALFWorld {split} games in {e.data_dir} "
+            f"({pending['per_task']} per task type) ...", flush=True)
+      alf_data.generate_split(e.data_dir, split, workers=e.num_workers, **pending)
   keep = lambda t: t.task_type in types and (not rooms or alf_data.room_type(t.task_id) in rooms)
   train = [t for t in alf_data.load_tasks(e.train_split, e.data_dir) if keep(t)]
   test = [t for t in alf_data.load_tasks(e.eval_split, e.data_dir) if keep(t)]
