@@ -216,13 +216,23 @@ def test_multihost_table_of_a_split_with_types_the_other_lacks(tmp_path, monkeyp
 
 
 @pytest.mark.parametrize("top_layers", [0, 1])
-def test_lora_trains_adapters_only_with_sampled_old_logprobs(tmp_path, top_layers):
+def test_lora_trains_adapters_only_with_sampled_old_logprobs(tmp_path, monkeypatch, top_layers):
   """LoRA: the state holds the adapters (and their optimizer moments) only, the base params
   stay the reference, the sampler gets base + adapters; the sampler's log-probs serve as the
-  old log-probs, so the first update's ratio is 1 up to float32 rounding (clip fraction 0).
-  With adapters on the top layer only, the reference log-probs come from the update itself."""
+  old log-probs, so the first mini-batch's ratio is 1 up to float32 rounding (clip fraction 0).
+  With adapters on the top layer only, the reference log-probs come from the update itself.
+  The untrained policy wins nothing, so the advantages are fixed at +-1 by row: a ratio off 1
+  would then clip or move the loss."""
   import jax  # pylint: disable=import-outside-toplevel
   import numpy as np  # pylint: disable=import-outside-toplevel
+  from proxmo_jax.training import trainer as trainer_lib  # pylint: disable=import-outside-toplevel
+  from proxmo_jax.training import update  # pylint: disable=import-outside-toplevel
+  monkeypatch.setattr(trainer_lib, "compute_advantages",
+                      fixed_advantages.alternating(trainer_lib.compute_advantages))
+  first = []  # the first mini-batch's metrics, taken at the rollout's params
+  step = update.update_step
+  monkeypatch.setattr(update, "update_step", lambda *a, **k: (
+      lambda r: (first or first.append(jax.device_get(r[1])), r)[1])(step(*a, **k)))
   c = _config(tmp_path)
   c.model.lora.rank = 4
   c.model.lora.targets = "q,v"
@@ -240,7 +250,12 @@ def test_lora_trains_adapters_only_with_sampled_old_logprobs(tmp_path, top_layer
     m = t.train_iteration()
   finally:
     run.close()
-  assert m["clip_frac"] == 0.0 and math.isfinite(m["loss"]) and math.isfinite(m["kl"])
+  assert m["adv/total_nonzero"] > 0 and math.isfinite(m["loss"]) and math.isfinite(m["kl"])
+  # The sampler's and the update's log-probs agree to 1e-5 (float32, summed in other orders;
+  # test_model's bound), so the ratio exp(logp - old_logp) is within about 1e-5 of 1.
+  assert float(first[0]["clip_frac"]) == 0.0
+  assert abs(float(first[0]["ratio_max"]) - 1.0) < 1e-5
+  assert abs(float(first[0]["ratio_mean"]) - 1.0) < 1e-5
   jax.tree_util.tree_map(np.testing.assert_array_equal, base,
                          jax.tree_util.tree_map(np.asarray, t.base))
   moved = np.abs(np.asarray(t.state.params["wq"]["b"])).max()
