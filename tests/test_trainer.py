@@ -2,11 +2,15 @@
 
 import math
 
+import jax
+import numpy as np
 import pytest
 
 from configs import alfworld
 from environments.alfworld import data
 from proxmo_jax.training import train
+from proxmo_jax.training import trainer as trainer_lib
+from tests import fixed_advantages
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +44,13 @@ def _comparable(m):
           if not k.startswith(("time/", "compile/")) and "overhead" not in k}
 
 
-def test_iteration_checkpoint_and_identical_resume(data_dir, tmp_path):
+def test_iteration_checkpoint_and_identical_resume(data_dir, tmp_path, monkeypatch):
+  """Run b is stopped after its first iteration's checkpoint and resumed: its second iteration
+  gives the straight run's metrics, params and optimizer state. The untrained policy wins
+  nothing, so the advantages are fixed at +-1 by row: the policy-gradient term and Adam's
+  moments from iteration 1 then shape iteration 2's update."""
+  monkeypatch.setattr(trainer_lib, "compute_advantages",
+                      fixed_advantages.alternating(trainer_lib.compute_advantages))
   c = _config(data_dir)
   run = train.Run(c, str(tmp_path / "a"))
   straight = run.trainer
@@ -48,9 +58,11 @@ def test_iteration_checkpoint_and_identical_resume(data_dir, tmp_path):
     m1 = straight.train_iteration()
     straight.save()
     m2 = straight.train_iteration()
+    state_a = jax.device_get((straight.state.params, straight.state.opt_state))
   finally:
     run.close()
   assert m1["step_samples"] > 0 and math.isfinite(m1["loss"]) and m1["skipped"] == 0.0
+  assert m1["adv/total_nonzero"] > 0 and m2["adv/total_nonzero"] > 0
   assert set(m1) >= {"success_rate", "invalid_rate", "adv/step_std", "kl", "entropy",
                      "clip_frac", "time/rollout", "time/advantage", "adv_overhead_vs_grpo_pct"}
   # Run b stops after iteration 1 (as if killed after its checkpoint) and resumes.
@@ -66,9 +78,13 @@ def test_iteration_checkpoint_and_identical_resume(data_dir, tmp_path):
   try:
     assert resumed.iteration == 1
     m2b = resumed.train_iteration()
+    state_b = jax.device_get((resumed.state.params, resumed.state.opt_state))
   finally:
     run.close()
   assert _comparable(m2b) == pytest.approx(_comparable(m2), rel=1e-5, abs=1e-6)
+  # The same programs on the same inputs: the resumed run's state is the straight run's, bit
+  # for bit (Adam's moments and step count included).
+  jax.tree_util.tree_map(np.testing.assert_array_equal, state_b, state_a)
 
 
 def test_scoring_in_micro_batches_matches_one_forward(data_dir, tmp_path, monkeypatch):
