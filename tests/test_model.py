@@ -51,11 +51,18 @@ def test_greedy_sampling_is_deterministic_and_matches_argmax():
 
 
 def test_sampled_logprobs_and_eos_stop():
-  s = sampler.Sampler(CFG, eos_ids=[3])
+  """A row stops at its first end-of-turn token, which it keeps, and its draws up to there are
+  those of the same key without a stop token; every kept token's log-prob is the full
+  forward's."""
+  free = sampler.Sampler(CFG, eos_ids=[]).sample(
+      PARAMS, [[5, 6]] * 4, jax.random.PRNGKey(3), max_new_tokens=12, temperature=1.0).tokens
+  eos = free[0][4]  # a token row 0 draws at its fifth step: row 0 stops there
+  s = sampler.Sampler(CFG, eos_ids=[eos])
   out = s.sample(PARAMS, [[5, 6]] * 4, jax.random.PRNGKey(3), max_new_tokens=12,
                  temperature=1.0)
-  for toks, lps in zip(out.tokens, out.logprobs):
-    assert 1 <= len(toks) <= 12 and (3 not in toks[:-1])
+  assert len(out.tokens[0]) <= 5
+  for toks, lps, ref in zip(out.tokens, out.logprobs, free):
+    assert toks == (ref[:ref.index(eos) + 1] if eos in ref else ref)
     seq = jnp.asarray([[5, 6] + toks], jnp.int32)
     lp, _ = logprobs.logprobs_from_logits(FWD(PARAMS, seq, jnp.ones_like(seq), cfg=CFG), seq)
     np.testing.assert_allclose(lps, np.asarray(lp[0, 2:]), atol=1e-5)
