@@ -83,11 +83,17 @@ def test_singleton_groups_give_zero_step_advantage(name):
   trajs = [Trajectory("solo", ["you see a fridge 1"], [10.0]),
            Trajectory("pair", ["open the drawer", "nothing happens"], [0.0, 0.0])]
   _, adv = _adv(name, trajs)
-  np.testing.assert_allclose(np.asarray(adv.step)[:1], 0.0, atol=1e-7)
-  # Reference singleton rule: the lone sample keeps its raw score in the episode term.
-  assert float(adv.episode[0]) > 9.0
+  # Every group holds one trajectory, and no step sample has a neighbour: the solo row is alone
+  # in its step group, and the pair's two observations share no term (cosine 0, so ProxMO's
+  # softmax puts e^10 / (e^10 + 1) on the row itself), and their returns are 0 anyway.
+  np.testing.assert_allclose(np.asarray(adv.step)[:3], 0.0, atol=1e-7)
+  # Reference singleton rule: mu := 0, sigma := 1, so the lone sample keeps its raw score 10;
+  # with the success-rate modulation p = clip(mu, 0, 1) = 0, so a success gets w = 1 + r = 1.05.
+  modulated = name in ("proxmo", "proxmo_no_soft")
+  np.testing.assert_allclose(np.asarray(adv.episode)[:3], [10.5 if modulated else 10.0, 0, 0],
+                             rtol=1e-6)
   _, adv_zero = _adv(name, trajs, singleton="zero")
-  assert float(adv_zero.total[0]) == 0.0
+  np.testing.assert_array_equal(np.asarray(adv_zero.total)[:3], 0.0)
 
 
 @pytest.mark.parametrize("name", ALL)
