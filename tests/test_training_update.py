@@ -45,12 +45,14 @@ def test_non_finite_loss_skips_the_update():
   params, batch = _batch()
   before = jax.tree_util.tree_map(np.asarray, params)  # update_step donates the state
   state = train_state.create_train_state(params, TX)
+  opt_before = jax.tree_util.tree_map(np.asarray, state.opt_state)
   bad = dict(batch, advantages=batch["advantages"].at[0].set(jnp.nan))
   state, metrics = update.ppo_epoch(state, bad, mini_batch=8, micro_batch=8, tx=TX,
                                     logprob_fn=LOGPROB, loss_cfg=losses.LossConfig())
   assert metrics["skipped"] == 1.0 and int(state.skipped) == 1 and int(state.step) == 0
-  for a, b in zip(jax.tree_util.tree_leaves(state.params), jax.tree_util.tree_leaves(before)):
-    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+  # Neither the params nor the optimizer's moments and step count moved.
+  jax.tree_util.tree_map(np.testing.assert_array_equal, (state.params, state.opt_state),
+                         (before, opt_before))
 
 
 def test_one_update_on_8_devices_equals_1_device():
