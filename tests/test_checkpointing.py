@@ -15,7 +15,7 @@ def _state(v):
   return {"params": {"w": jnp.full((3, 2), v, jnp.float32)}, "step": jnp.int32(v)}
 
 
-def test_save_restore_keep_and_fallback(tmp_path):
+def test_save_restore_keep_and_fallback(tmp_path, caplog):
   ck = Checkpointer(str(tmp_path / "ck"), keep=2)
   for s in (1, 2, 3):
     ck.save(s, _state(float(s)), {"sampler": {"cursor": s}})
@@ -29,9 +29,12 @@ def test_save_restore_keep_and_fallback(tmp_path):
       with open(f, "wb") as fh:
         fh.write(b"garbage")
   ck2 = Checkpointer(str(tmp_path / "ck"), keep=2)
-  step, state, host = ck2.restore_latest(_state(0.0))
-  assert step == 2 and host["sampler"]["cursor"] == 2
+  with caplog.at_level("WARNING"):
+    step, state, host = ck2.restore_latest(_state(0.0))
+  assert step == 2 and host["sampler"]["cursor"] == 2 and int(state["step"]) == 2
   np.testing.assert_array_equal(np.asarray(state["params"]["w"]), 2.0)
+  assert any("checkpoint step 3" in r.getMessage() and "unreadable" in r.getMessage()
+             for r in caplog.records)
   ck.close()
   ck2.close()
 
@@ -41,7 +44,7 @@ def test_shape_mismatch_is_named(tmp_path):
   ck.save(1, _state(1.0))
   ck.wait()
   wrong = {"params": {"w": jnp.zeros((4, 2))}, "step": jnp.int32(0)}
-  with pytest.raises(CheckpointMismatch, match="model"):
+  with pytest.raises(CheckpointMismatch, match="checkpoint step 1 .* does not match the model"):
     ck.restore_latest(wrong)
   ck.close()
 
