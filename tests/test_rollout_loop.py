@@ -63,3 +63,30 @@ def test_groups_share_task_and_episodes_end_or_truncate():
   assert stats.env_steps == sum(calls) == sum(e.length for e in episodes)
   m = stats.metrics()
   assert m["rollout/env_steps"] == stats.env_steps and m["time/sample"] >= 0.0
+
+
+def test_step_limit_truncates_and_invalid_outputs_are_marked():
+  """A task the step limit cuts short ends truncated, not won, with no reward; an output outside
+  the admissible actions is marked invalid and still stepped (it does nothing here)."""
+  task = Task("toy", "t", "count", payload=5)  # 5 "up"s needed (one seed a group), 3 allowed
+  turn = []
+
+  def sample_fn(prompts):
+    turn.append(len(prompts))
+    # Row 0 says "x" (not admissible) on the first turn; every other output is "up".
+    return [([3], None) if (len(turn) == 1 and i == 0) else ([1], None)
+            for i in range(len(prompts))]
+
+  envs = SerialVectorEnv([CounterEnv() for _ in range(2)])
+  tok = WordTokenizer()
+  episodes, stats = run_rollout(envs, [(task, 0)], group_size=2, sample_fn=sample_fn,
+                                encode_prompt=tok.encode, decode=tok.decode, agent=EchoAgent(),
+                                max_steps=3)
+  assert len(episodes) == 2 and stats.env_steps == 6
+  for e in episodes:
+    assert e.truncated and not e.won and e.length == 3 and e.total_reward == 0.0
+    assert [s.reward for s in e.steps] == [0.0, 0.0, 0.0]
+  assert [s.valid for s in episodes[0].steps] == [False, True, True]
+  assert all(s.valid for s in episodes[1].steps)
+  assert episodes[0].steps[1].observation == "count 0 of 5"  # "x" did not count
+  assert episodes[1].steps[1].observation == "count 1 of 5"

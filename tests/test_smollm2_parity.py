@@ -173,6 +173,7 @@ def test_logits_match_transformers(models):
 def test_greedy_continuations_match_transformers(models):
   cfg, params, tok, model, torch = models
   prompts = [p for p in _prompt_ids(tok, 20) if len(p) <= 512][:4]
+  assert len(prompts) == 4, "fewer than 4 environment prompts fit the 512-token bucket"
   steps = 48
   s = sampler.Sampler(cfg, eos_ids=[], pad_id=tok.pad_id, prompt_buckets=(512,))
   t0 = time.perf_counter()
