@@ -27,14 +27,17 @@ def corridor() -> EnvSpec:
   return registry.make(config())
 
 
-def random_episode(env, task, seed, rng):
-  """[(state_id, observation, command)] and the final result of one random-admissible episode."""
+def random_episode(env, task, seed, rng, rewards=None):
+  """[(state_id, observation, command)] and the final result of one random-admissible episode;
+  each step's reward is appended to `rewards` when given."""
   res = env.reset(task, seed)
   steps = []
   while not res.done:
     cmd = rng.choice(res.admissible_actions)
     steps.append((res.info["state_id"], res.observation, cmd))
     res = env.step(cmd)
+    if rewards is not None:
+      rewards.append(res.reward)
   return steps, res
 
 
@@ -229,9 +232,10 @@ def test_exact_values_match_monte_carlo_episodes_of_the_env(corridor):
   rng = random.Random(0)
   returns, by_first = [], collections.defaultdict(list)
   for k in range(n):
-    steps, last = random_episode(env, task, k, rng)
-    rewards = [0.0] * (len(steps) - 1) + [last.reward]
-    g = sum(r * gamma ** i for i, r in enumerate(rewards))
+    rewards = []
+    steps, last = random_episode(env, task, k, rng, rewards)
+    assert len(rewards) == len(steps) and rewards[-1] == last.reward
+    g = sum(r * gamma ** i for i, r in enumerate(rewards))  # the env's own rewards, every step
     returns.append(g)
     by_first[steps[0][2]].append(g)
     assert steps[0][0] == world.initial
