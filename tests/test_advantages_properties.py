@@ -178,17 +178,20 @@ def test_bad_batches_are_reported():
 
 
 def test_no_retrace_within_a_bucket():
+  """compute_advantages, the public path, compiles one program for batches of one bucket."""
   from proxmo_jax.advantages import registry
   sizes = dict(batch_size=64, num_groups=4, num_trajs=16, group_capacity=24)
-  fn = chex.assert_max_traces(registry.get("proxmo"), n=1)
-  jitted = jax.jit(fn, static_argnames="cfg")
   cfg = AdvantageConfig()
+  before = registry._jitted._cache_size()  # pylint: disable=protected-access
   for seed in range(3):
     trajs = random_trajectories(30 + seed, groups=3, n=4, max_len=4)
     batch, _ = build_trajectory_batch(
         trajs, featurizer=lambda t: tfidf.tfidf_features(t, pad_to=128), **sizes)
-    jitted(batch, cfg=cfg).total.block_until_ready()
-  chex.clear_trace_counter()
+    adv = compute_advantages("proxmo", batch, cfg)
+    chex.assert_shape([adv.episode, adv.step, adv.total], (64,))
+    chex.assert_type([adv.episode, adv.step, adv.total], jnp.float32)
+    chex.assert_tree_all_finite(adv)
+  assert registry._jitted._cache_size() - before <= 1  # pylint: disable=protected-access
 
 
 def test_usable_inside_an_outer_jit():

@@ -1,6 +1,5 @@
 """The decoder: cache == full forward, padding invariance, sampling, log-probs, sharding."""
 
-import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -111,17 +110,14 @@ def test_sharded_forward_on_8_devices_equals_unsharded():
 
 
 def test_no_retrace_across_decode_calls_in_a_bucket():
+  """Sampler.sample, the public path, compiles one prefill and one decode program for prompts
+  of one length bucket, whatever their lengths and temperatures."""
   s = sampler.Sampler(CFG, eos_ids=[])
-  pre = jax.jit(chex.assert_max_traces(sampler.prefill_prompts.__wrapped__, n=1),
-                static_argnames=("cfg", "max_new_tokens"))
-  dec = jax.jit(chex.assert_max_traces(sampler.decode_tokens.__wrapped__, n=1),
-                static_argnames=("cfg", "max_new_tokens", "top_k"))
-  for prompts in ([[5, 6]], [[7, 8, 9]], [[1] * 20]):
-    ids, mask = s._pad_prompts(prompts, 1)
-    last, cache, pos = pre(PARAMS, ids, mask, cfg=CFG, max_new_tokens=4)
-    dec(PARAMS, cache, last, pos, jax.random.PRNGKey(0), jnp.float32(1.0), jnp.float32(1.0),
-        s.eos, cfg=CFG, max_new_tokens=4)
-  chex.clear_trace_counter()
+  sizes = lambda: (sampler.prefill_prompts._cache_size(), sampler.decode_tokens._cache_size())  # pylint: disable=protected-access
+  before = sizes()
+  for prompts, temp in (([[5, 6]], 1.0), ([[7, 8, 9]], 0.7), ([[1] * 20], 1.0)):
+    s.sample(PARAMS, prompts, jax.random.PRNGKey(0), max_new_tokens=4, temperature=temp)
+  assert all(after - b <= 1 for after, b in zip(sizes(), before))
 
 
 def test_bad_config_is_reported():
