@@ -131,7 +131,7 @@ def test_state_key_is_exact_and_the_caches_are_bounded(games):
   task, walkthrough = games[1]
   game = fast_engine.FastGame(task.payload, max_entries=8)
   _, node = game.reset()
-  steps = []
+  steps, decoded = [], 0
   for cmd in walkthrough:
     misses = game.stats["misses"]
     feedback, node = game.step(node, cmd)
@@ -140,6 +140,8 @@ def test_state_key_is_exact_and_the_caches_are_bounded(games):
     if game.stats["misses"] > misses:  # the engine ran: the key decodes to exactly its facts
       facts = {game._bit_fact[i] for i, b in enumerate(bin(node.key[1])[:1:-1]) if b == "1"}
       assert facts == set(game._state.facts)
+      decoded += 1
+  assert decoded == len(walkthrough)  # a fresh game: every step ran the engine
   assert node.won and game.stats["clears"] > 0
   # After clears the same walkthrough gives the same texts and states, and ends won.
   _, node = game.reset()
