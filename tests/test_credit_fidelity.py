@@ -16,8 +16,20 @@ def test_exact_value_matches_monte_carlo():
     returns.append(sum(r * task.gamma ** t for t, r in enumerate(rewards)))
   # Returns lie in [0, 10]: 4000 samples give a standard error below 10 / (2 sqrt(4000)) = 0.08.
   assert abs(np.mean(returns) - v[0, task.start]) < 4 * 0.08
-  # V is the policy average of Q, so advantages average to zero under the policy.
-  np.testing.assert_allclose(np.sum(pi[None] * (q - v[:-1, :, None]), axis=-1), 0.0, atol=1e-9)
+  # Q from one-step look-aheads written out state by state (the rollout's rules: reward 10 on
+  # entering the goal, which ends the episode), independently of the vectorised recursion.
+  assert np.all(v[task.horizon] == 0.0)
+  for t in range(task.horizon):
+    for s in range(task.num_states):
+      for a in range(4):
+        want = 0.0
+        for s2 in range(task.num_states):
+          if p[s, a, s2] > 0.0:
+            win = s2 == task.goal
+            want += p[s, a, s2] * ((text_mdp.WIN if win else 0.0)
+                                   + (0.0 if win else task.gamma * v[t + 1, s2]))
+        assert abs(q[t, s, a] - want) < 1e-9
+      assert abs(v[t, s] - float(np.dot(pi[s], q[t, s]))) < 1e-9
 
 
 def test_observations_alias_and_share_words():
