@@ -47,6 +47,9 @@ def test_episodes_of_one_side_only_are_counted_and_left_out(tmp_path):
   assert (out["pairs"], out["both"], out["a_only"], out["b_only"],
           out["neither"]) == (3, 1, 1, 1, 0)
   assert out["difference_points"] == 0.0 and out["unpaired"] == {"a": 0, "b": 2}
+  # Both, A only, B only, neither = 1, 1, 1, 0: ad - bc = -1 < 0 keeps phi = -1 / sqrt(2 * 1 * 2
+  # * 1) = -0.5, which widens the interval to +-64.0 (+-53.3 with phi = 0).
+  assert out["interval_95"] == [-64.0, 64.0]
 
 
 def test_a_task_played_twice_pairs_in_order_across_chunks(tmp_path):

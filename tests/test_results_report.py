@@ -201,9 +201,10 @@ def test_sweep_reading_per_value_from_the_runs(tmp_path):
                       "seeds), above its start in 3 of 3 seeds; proxmo - gigpo +0.0 ± 2.5, the "
                       "interval includes 0; proxmo - grpo +5.0 ± 2.5, the interval excludes 0 "
                       "(proxmo higher).")
-  assert lines[2].startswith("- env.paraphrase_rate=1: proxmo 75.0 -> 68.3 held-out All (mean "
-                             "over seeds), above its start in 0 of 3 seeds; proxmo - grpo -1.7")
-  assert "gigpo" not in lines[2]
+  # Differences -10, +1, +4: mean -1.7, sd 7.371, t(2) 4.3027 x 7.371 / sqrt(3) = 18.3.
+  assert lines[2] == ("- env.paraphrase_rate=1: proxmo 75.0 -> 68.3 held-out All (mean over "
+                      "seeds), above its start in 0 of 3 seeds; proxmo - grpo -1.7 ± 18.3, the "
+                      "interval includes 0.")
 
 
 def test_warm_start_section_reads_both_splits_and_the_memorisation_gap(tmp_path):
@@ -434,6 +435,11 @@ def test_paired_difference_interval_reproduces_a_published_example():
   # ad - bc within [0, n/2] makes phi 0: the independent-samples interval on the same n.
   paired = make_results._paired_difference_interval(10, 10, 10, 10)
   assert paired == pytest.approx(make_results._difference_interval(0.5, 40, 0.5, 40))
+  # ad - bc < 0 keeps phi negative (ad - bc itself): Newcombe's own example (Statistics in
+  # Medicine 17, 2635, 1998, Table II, a = 36, b = 12, c = 2, d = 0): 0.2, method 10 [0.0569,
+  # 0.3404] (phi clamped to 0 would give [0.0645, 0.3371]).
+  d, lo, hi = make_results._paired_difference_interval(36, 12, 2, 0)
+  assert (round(d, 4), round(lo, 4), round(hi, 4)) == (0.2, 0.0569, 0.3404)
 
 
 def test_gain_sentence_pairs_the_tasks_when_the_runs_kept_their_outcomes(tmp_path):
