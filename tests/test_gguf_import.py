@@ -5,6 +5,7 @@ files fail with errors that name the problem."""
 import importlib.metadata
 import os
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -114,11 +115,19 @@ def test_bfloat16_params(tmp_path):
                                                                  jnp.bfloat16)
   np.testing.assert_array_equal(params["embed"],
                                 jnp.asarray(expect["token_embd.weight"], jnp.bfloat16))
+  # Every leaf: the float32 import rounded once to bfloat16.
+  _, full = gguf_import.load_gguf(str(path))
+  jax.tree_util.tree_map(
+      lambda b, f: np.testing.assert_array_equal(np.asarray(b), np.asarray(f).astype(b.dtype)),
+      params, full)
+  assert {np.asarray(x).dtype for x in jax.tree_util.tree_leaves(params)} == {np.dtype(jnp.bfloat16)}
 
 
-def test_llama_gguf_logits_match_transformers(tmp_path):
+def test_llama_gguf_logits_match_transformers(tmp_path, monkeypatch):
   """A tiny random HF Llama written as llama.cpp would (q/k rows permuted, F32) gives the same
-  logits: the un-permutation restores the rotary layout the decoder computes with."""
+  logits: the un-permutation restores the rotary layout the decoder computes with. The q and k
+  projections are scaled up so that attention is far from uniform, and without the
+  un-permutation the logits differ (the check can fail)."""
   torch = pytest.importorskip("torch")
   transformers = pytest.importorskip("transformers")
   torch.manual_seed(0)
@@ -132,6 +141,8 @@ def test_llama_gguf_logits_match_transformers(tmp_path):
     for name, p in model.named_parameters():
       if "norm" in name:
         p.add_(0.1 * torch.randn_like(p))
+      elif "q_proj" in name or "k_proj" in name:
+        p.mul_(20.0)  # HF's init (std 0.02) makes attention nearly uniform
   sd = {k: v.numpy() for k, v in model.state_dict().items()}
   names = {"input_layernorm.weight": "attn_norm.weight",
            "self_attn.q_proj.weight": "attn_q.weight", "self_attn.k_proj.weight": "attn_k.weight",
@@ -161,6 +172,11 @@ def test_llama_gguf_logits_match_transformers(tmp_path):
   got = np.asarray(transformer.forward(params, jnp.asarray(ids, jnp.int32),
                                        jnp.ones(ids.shape, jnp.int32), cfg))
   assert np.abs(got - ref).max() < 1e-4  # float32 round-off over two layers
+  monkeypatch.setattr(gguf_import, "unpermute_rows", lambda w, n: w)
+  cfg, params = gguf_import.load_gguf(str(path))
+  wrong = np.asarray(transformer.forward(params, jnp.asarray(ids, jnp.int32),
+                                         jnp.ones(ids.shape, jnp.int32), cfg))
+  assert np.abs(wrong - ref).max() > 1e-2
 
 
 def test_unknown_architecture(tmp_path):
