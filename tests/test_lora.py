@@ -213,6 +213,9 @@ def test_lora_updates_lower_the_loss_and_leave_the_base_alone():
     first = m["loss"] if first is None else first
   assert int(state.step) == 6 and m["skipped"] == 0.0
   assert m["loss"] < first - 1e-3, (first, m["loss"])
+  # The state holds the adapters only; the base params were neither donated nor changed.
+  assert jax.tree_util.tree_structure(state.params) == jax.tree_util.tree_structure(ad)
+  assert not any(x.is_deleted() for x in jax.tree_util.tree_leaves(PARAMS))
   for a, b in zip(jax.tree_util.tree_leaves(PARAMS), jax.tree_util.tree_leaves(base_before)):
     np.testing.assert_array_equal(np.asarray(a), b)
   # The reference policy is the base params without adapters, no copy needed.
@@ -223,6 +226,9 @@ def test_lora_updates_lower_the_loss_and_leave_the_base_alone():
   lp_m, _ = logprobs.token_logprobs(merged, batch["input_ids"], batch["attention_mask"], CFG)
   lp_u, _ = fn(PARAMS, batch["input_ids"], batch["attention_mask"], lora=state.params)
   np.testing.assert_allclose(np.asarray(lp_m), np.asarray(lp_u), atol=1e-5)
+  # ... and the adapters moved the policy away from that reference, far beyond that bound.
+  resp = np.asarray(batch["response_mask"]) > 0
+  assert np.abs(np.asarray(lp_u) - np.asarray(ref))[resp].max() > 1e-3
 
 
 def test_behaviour_cloning_with_lora_learns_and_returns_merged_params():
