@@ -32,6 +32,8 @@ def test_t_quantiles():
   assert ce.t975(2) == pytest.approx(4.3027)
   assert ce.t975(30) == pytest.approx(2.0423)
   stats = pytest.importorskip("scipy.stats")
+  for df in range(1, 31):  # the table, to its 4 decimals
+    assert ce.t975(df) == pytest.approx(stats.t.ppf(0.975, df), abs=5e-5), df
   for df in (31, 40, 60, 200):
     assert ce.t975(df) == pytest.approx(stats.t.ppf(0.975, df), abs=2e-4)
 
