@@ -103,7 +103,7 @@ def test_sweep_report_writes_summary(tmp_path):
           in text)
   saved = json.loads((tmp_path / "sweep.json").read_text())
   assert saved["dirs"] == ["env.paraphrase_rate=0", "env.paraphrase_rate=1"]
-  assert (tmp_path / "sweep.md").exists()
+  assert (tmp_path / "sweep.md").read_text().strip() == text.strip()
 
 
 def test_report_without_families_draws_no_bar_chart(tmp_path):
@@ -118,8 +118,9 @@ def test_report_without_families_draws_no_bar_chart(tmp_path):
 def test_parse_sweep():
   assert ce.parse_sweep("env.paraphrase_rate=0, 0.5,1") == ("env.paraphrase_rate",
                                                              ["0", "0.5", "1"])
-  with pytest.raises(SystemExit):
-    ce.parse_sweep("env.paraphrase_rate")
+  for bad in ("env.paraphrase_rate", "=0,1", "env.paraphrase_rate= ,"):
+    with pytest.raises(SystemExit, match=r"use FIELD=v1,v2"):
+      ce.parse_sweep(bad)
 
 
 def test_lockstep_turns_alternate_and_bring_resumed_runs_back_into_step():
