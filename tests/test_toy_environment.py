@@ -425,6 +425,13 @@ def test_bc_fit_scores_the_experts_responses_as_the_update_does(tmp_path):
   logp = np.asarray(logprobs.token_logprobs(policy.params, ids, attn, policy.model_cfg)[0])
   want = -(logp * np.asarray(resp)).sum(axis=1)
   assert [s["response_nll"] for s in scores] == pytest.approx(want, abs=1e-4)
+  # Greedy: the argmax after each position is the next response token, at every one of them.
+  from proxmo_jax.models import transformer  # pylint: disable=import-outside-toplevel
+  logits = np.asarray(transformer.forward(policy.params, ids, attn, policy.model_cfg))
+  nxt, ids_np, resp_np = logits.argmax(-1), np.asarray(ids), np.asarray(resp) > 0
+  greedy = [bool((nxt[i, :-1][resp_np[i, 1:]] == ids_np[i, 1:][resp_np[i, 1:]]).all())
+            for i in range(len(pairs))]
+  assert [s["greedy"] for s in scores] == greedy
   assert [s["verb"] for s in scores] == ["say"] * len(pairs)
   assert all(0.0 <= s["command_nll"] <= s["response_nll"] + 1e-6 for s in scores)
   summary = bc_fit.summarise(scores)
