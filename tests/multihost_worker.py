@@ -60,6 +60,10 @@ def main():
   parallel.initialize()
   run = train.Run(_config(data_dir), workdir)
   t = run.trainer
+  local = []  # this host's step samples in the training iteration
+  run_rollout = t.runner.run
+  t.runner.run = lambda *a, **k: (lambda r: (
+      local.append(sum(len(e.steps) for e in r[0])), r)[1])(run_rollout(*a, **k))
   try:
     metrics = t.train_iteration()
     _, row = run.evaluate(num_tasks=4, temperature=0.0)
@@ -69,7 +73,7 @@ def main():
               "devices": jax.device_count(), "local_devices": jax.local_device_count(),
               "metrics": {k: float(v) for k, v in metrics.items()},
               "eval": {k: None if v is None else float(v) for k, v in row.items()},
-              "steps": [int(s) for s in t.ckpt.steps()]}
+              "steps": [int(s) for s in t.ckpt.steps()], "local_step_samples": local[0]}
   finally:
     run.close()
   result["frozen_hidden"] = _frozen_hidden_iterations(data_dir, workdir)

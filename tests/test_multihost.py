@@ -51,7 +51,9 @@ def test_two_process_iteration(tmp_path):
   for key in ("loss", "kl", "entropy", "grad_norm", "step_samples", "success_rate",
               "invalid_rate", "episode_length"):
     assert r0["metrics"][key] == pytest.approx(r1["metrics"][key], rel=1e-6), key
-  assert r0["metrics"]["step_samples"] >= 2  # one group of two episodes on each host
+  # One group of two episodes on each host; the count is global: the two hosts' own summed.
+  assert r0["local_step_samples"] >= 2 and r1["local_step_samples"] >= 2
+  assert r0["metrics"]["step_samples"] == r0["local_step_samples"] + r1["local_step_samples"]
   assert r0["eval"] == r1["eval"]
   assert r0["steps"] == r1["steps"] == [1]
   # ppo.frozen_hidden="rollout" on two processes (the kept states a global array): the same
