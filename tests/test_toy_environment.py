@@ -98,6 +98,12 @@ def test_registered_toy_environment_trains_and_evaluates(tmp_path, monkeypatch):
   # The evaluation kept its episodes; the same command again resumes at the last checkpoint
   # (iteration 1, the end) and reads the final evaluation back instead of playing it.
   assert (tmp_path / "eval_episodes" / "iter_1" / "eval" / "p0_c0.json").exists()
+  # The table's "All" is the stored episodes' success rate.
+  from proxmo_jax.training import eval_files  # pylint: disable=import-outside-toplevel
+  records = eval_files.episode_records(str(tmp_path / "eval_episodes" / "iter_1" / "eval"))
+  assert len(records) == c.eval.num_tasks
+  assert rows["final"]["All"] == pytest.approx(
+      100.0 * sum(bool(e["won"]) for e in records) / len(records))
   loaded, load = [], eval_store.EvalStore.load
 
   def counted_load(store, split, start, *args):
