@@ -50,6 +50,32 @@ def _frozen_hidden_iterations(data_dir, workdir):
   return out
 
 
+def _advantages_of_a_host_local_batch(config, trainer):
+  """ProxMO on a batch whose groups differ between the hosts (as every host's own rollouts
+  do), with the trainer's estimator options against one device's: (max |difference|, max
+  |step advantage|). The groups split over several devices must each see this host's rows."""
+  import jax  # pylint: disable=import-outside-toplevel
+  import numpy as np  # pylint: disable=import-outside-toplevel
+  from proxmo_jax.advantages import (  # pylint: disable=import-outside-toplevel
+      Trajectory, build_trajectory_batch, compute_advantages)
+  from proxmo_jax.proximity import tfidf  # pylint: disable=import-outside-toplevel
+  from proxmo_jax.training import trainer as trainer_lib  # pylint: disable=import-outside-toplevel
+  p = jax.process_index()
+  rooms = ["kitchen", "garden", "cellar", "attic", "hallway", "library"]
+  trajs = []
+  for g in range(4):
+    for k in range(4):
+      won = (g + k + p) % 3 == 0
+      obs = [f"you are in the {rooms[(g + k + p + t) % 6]} near the {rooms[(k + 2 * p) % 6]}"
+             for t in range(3)]
+      trajs.append(Trajectory(f"host{p}-group{g}", obs, [0.0, 0.0, 10.0 if won else 0.0]))
+  batch, _ = build_trajectory_batch(trajs, featurizer=tfidf.tfidf_features)
+  split = compute_advantages("proxmo", batch, trainer.adv_cfg)
+  one = compute_advantages("proxmo", batch, trainer_lib.advantage_config(config, None))
+  return (float(np.max(np.abs(np.asarray(split.total) - np.asarray(one.total)))),
+          float(np.max(np.abs(np.asarray(one.step)))))
+
+
 def main():
   pid, port, workdir, data_dir, out = sys.argv[1:6]
   os.environ.update(PROXMO_COORDINATOR=f"127.0.0.1:{port}", PROXMO_NUM_PROCESSES="2",
@@ -67,13 +93,15 @@ def main():
   try:
     metrics = t.train_iteration()
     _, row = run.evaluate(num_tasks=4, temperature=0.0)
+    advantage_check = _advantages_of_a_host_local_batch(run.config, t)
     t.save()
     t.ckpt.wait()
     result = {"process": jax.process_index(), "processes": jax.process_count(),
               "devices": jax.device_count(), "local_devices": jax.local_device_count(),
               "metrics": {k: float(v) for k, v in metrics.items()},
               "eval": {k: None if v is None else float(v) for k, v in row.items()},
-              "steps": [int(s) for s in t.ckpt.steps()], "local_step_samples": local[0]}
+              "steps": [int(s) for s in t.ckpt.steps()], "local_step_samples": local[0],
+              "advantage_check": advantage_check}
   finally:
     run.close()
   result["frozen_hidden"] = _frozen_hidden_iterations(data_dir, workdir)

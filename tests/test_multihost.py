@@ -55,6 +55,11 @@ def test_two_process_iteration(tmp_path):
   assert r0["local_step_samples"] >= 2 and r1["local_step_samples"] >= 2
   assert r0["metrics"]["step_samples"] == r0["local_step_samples"] + r1["local_step_samples"]
   assert r0["eval"] == r1["eval"]
+  # Each host's ProxMO advantages of its own groups, with the groups split over its devices,
+  # equal the one-device computation (float32 summation order) on both hosts, and are not 0.
+  for r in (r0, r1):
+    difference, step = r["advantage_check"]
+    assert difference < 1e-5 and step > 0.1, r["advantage_check"]
   assert r0["steps"] == r1["steps"] == [1]
   # ppo.frozen_hidden="rollout" on two processes (the kept states a global array): the same
   # iteration as the full forward's, to float32 rounding (the single-process bound,

@@ -39,9 +39,22 @@ from proxmo_jax.rollout import batching
 from proxmo_jax.training import checkpointing, losses, metrics as metrics_lib, train_state, update
 
 
+def advantage_mesh(mesh):
+  """The mesh the proximity kernel splits a host's groups over: `mesh` on one process; on
+  several, a mesh of this process's own devices. Each host computes the advantages of its own
+  groups from its host-local batch (groups never span hosts), and a kernel over the global mesh
+  would treat that batch as the same on every host, giving a host's groups baselines built
+  from another host's rows (and, with a different group count per host, different programs
+  around one collective)."""
+  if multihost.count() == 1:
+    return mesh
+  return jax.sharding.Mesh(np.asarray(jax.local_devices()), ("data",))
+
+
 def advantage_config(config, mesh=None) -> AdvantageConfig:
   """The estimator options of config.algorithm; with a mesh whose data axis has more than one
-  device, the proximity kernel splits the groups over that axis."""
+  device, the proximity kernel splits the groups over that axis (a process-local mesh on
+  several processes: `advantage_mesh`)."""
   a = config.algorithm
   return AdvantageConfig(gamma=a.gamma, omega=a.omega, tau=a.tau, psc_alpha=a.psc_alpha,
                          psc_target_range=a.psc_target_range, p_mode=a.p_mode, stats=a.stats,
@@ -120,7 +133,7 @@ class Trainer:
         state)
     self.loss_cfg = losses.LossConfig(config.ppo.clip_eps, config.ppo.dual_clip_c,
                                       config.ppo.kl_coef, config.ppo.entropy_coef)
-    self.adv_cfg = advantage_config(config, mesh)
+    self.adv_cfg = advantage_config(config, advantage_mesh(mesh))
     self.featurizer = (make_featurizer(config, policy.tokenizer)
                        if adv_registry.info(config.algorithm.estimator).needs_features
                        else None)
