@@ -86,10 +86,10 @@ def main():
   parallel.initialize()
   run = train.Run(_config(data_dir), workdir)
   t = run.trainer
+  from tests import taps  # pylint: disable=import-outside-toplevel
   local = []  # this host's step samples in the training iteration
-  run_rollout = t.runner.run
-  t.runner.run = lambda *a, **k: (lambda r: (
-      local.append(sum(len(e.steps) for e in r[0])), r)[1])(run_rollout(*a, **k))
+  t.runner.run = taps.tap(t.runner.run,
+                          lambda r, *a, **k: local.append(sum(len(e.steps) for e in r[0])))
   try:
     metrics = t.train_iteration()
     _, row = run.evaluate(num_tasks=4, temperature=0.0)

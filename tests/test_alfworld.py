@@ -3,9 +3,9 @@
 import json
 import os
 
-import ml_collections
 import pytest
 
+from configs import alfworld as alfworld_config
 from environments.alfworld import data, engine, generator as G, scenes
 from environments.alfworld import spec as alfworld_spec
 from environments.alfworld import env as env_lib
@@ -79,10 +79,9 @@ def test_generated_split_loader(tmp_path):
   # made) is found and completed by the environment's make, with the recorded arguments.
   with open(tmp_path / "test" / data.GENERATING, "w") as f:
     json.dump({"per_task": 2, "task_types": ["pick_and_place_simple"], "seed_offset": 100000}, f)
-  cfg = ml_collections.ConfigDict(dict(
-      data_dir=str(tmp_path), train_split="test", eval_split="test", task_types="", room_types="",
-      generate_per_task=1, num_workers=1, prompt="compact", history_length=2,
-      choose_admissible=False))
+  cfg = alfworld_config.get_config("proxmo,tiny").env
+  cfg.data_dir, cfg.train_split, cfg.eval_split = str(tmp_path), "test", "test"
+  cfg.task_types, cfg.generate_per_task, cfg.num_workers = "", 1, 1
   spec = alfworld_spec.make(cfg)
   assert len(spec.eval_tasks) == 2 and {t.task_type for t in spec.eval_tasks} == {
       "pick_and_place_simple"}

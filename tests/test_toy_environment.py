@@ -13,7 +13,7 @@ from environments.interface import EnvSpec, EvalTable, StepResult, Task, TextEnv
 from environments.projection import ProtocolAgent
 from proxmo_jax.parallel import multihost
 from proxmo_jax.training import eval_store, train
-from tests import fixed_advantages
+from tests import fixed_advantages, taps
 
 
 class LockEnv(TextEnv):
@@ -236,9 +236,8 @@ def test_lora_trains_adapters_only_with_sampled_old_logprobs(tmp_path, monkeypat
   monkeypatch.setattr(trainer_lib, "compute_advantages",
                       fixed_advantages.alternating(trainer_lib.compute_advantages))
   first = []  # the first mini-batch's metrics, taken at the rollout's params
-  step = update.update_step
-  monkeypatch.setattr(update, "update_step", lambda *a, **k: (
-      lambda r: (first or first.append(jax.device_get(r[1])), r)[1])(step(*a, **k)))
+  monkeypatch.setattr(update, "update_step", taps.tap(
+      update.update_step, lambda r, *a, **k: first or first.append(jax.device_get(r[1]))))
   c = _config(tmp_path)
   c.model.lora.rank = 4
   c.model.lora.targets = "q,v"
@@ -290,10 +289,8 @@ def test_update_from_the_rollouts_frozen_layers_is_the_recomputed_update(tmp_pat
   monkeypatch.setattr(trainer_lib, "compute_advantages",
                       fixed_advantages.alternating(trainer_lib.compute_advantages))
   seen = []
-  epoch = update.ppo_epoch
-  monkeypatch.setattr(update, "ppo_epoch",
-                      lambda state, batch, **kw: (seen.append(sorted(batch)), epoch(state, batch,
-                                                                                    **kw))[1])
+  monkeypatch.setattr(update, "ppo_epoch", taps.tap(
+      update.ppo_epoch, lambda r, state, batch, **kw: seen.append(sorted(batch))))
   out = {}
   for mode in ("recompute", "rollout"):
     c = _config(tmp_path)
@@ -305,9 +302,7 @@ def test_update_from_the_rollouts_frozen_layers_is_the_recomputed_update(tmp_pat
       t = run.trainer
       assert t.keep_layer == (t.policy.model_cfg.n_layers - 1 if mode == "rollout" else None)
       episodes = []
-      run_rollout = t.runner.run
-      t.runner.run = lambda *a, **k: (lambda r: (episodes.extend(r[0]), r)[1])(
-          run_rollout(*a, **k))
+      t.runner.run = taps.tap(t.runner.run, lambda r, *a, **k: episodes.extend(r[0]))
       m = t.train_iteration()
       out[mode] = (m, jax.tree_util.tree_map(np.asarray, t.state.params),
                    [[(s.prompt_ids, s.response_ids, s.frozen_hidden) for s in e.steps]
