@@ -160,7 +160,8 @@ def test_an_interrupted_run_resumes_where_the_straight_run_ends(tmp_path, monkey
   inside iteration 2's evaluation after its first chunk of episodes, and continued, ends with
   the same evaluations as a straight 2-iteration run from the same start, reading that chunk
   back instead of running it again; so does the same run advanced in lockstep with another
-  estimator; the start given with --start is used, not cloned again."""
+  estimator, and a lockstep pair recorded at 1 iteration and continued to 2; the start given
+  with --start is used, not cloned again."""
   from proxmo_jax.training import eval_store  # pylint: disable=import-outside-toplevel
   over = {"sft.steps": "3", "env.group_size": "2", "env.groups_per_batch": "2",
           "eval.num_tasks": "4", "eval.batch": "2"}  # evaluations in 2 chunks of 2 episodes
@@ -250,6 +251,21 @@ def test_an_interrupted_run_resumes_where_the_straight_run_ends(tmp_path, monkey
   assert longer["final_kl"] == pytest.approx(straight["final_kl"], rel=1e-5)
   assert [(r["estimator"], r["budget"]["iterations"]) for r in ce.load_runs(str(ext))] == [
       ("grpo", 2)]
+  # The same in lockstep (how experiments/cpu_rl_queue.sh continues its ALFWorld pair from 8
+  # iterations to 16): both runs recorded at 1, asked for 2, end as the 2-iteration lockstep
+  # pair above, each recorded once.
+  ext_lock = str(tmp_path / "extended_lock")
+  ce.compare("corridor", "smoke", ["rloo", "grpo"], [0], {**shared, "iterations": "1"},
+             ext_lock, "tiny", sft, lockstep=True)
+  continued = ce.compare("corridor", "smoke", ["rloo", "grpo"], [0], shared, ext_lock, "tiny",
+                         sft, lockstep=True)
+  assert [(r["estimator"], r["budget"]["iterations"]) for r in ce.load_runs(ext_lock)] == [
+      ("rloo", 2), ("grpo", 2)]
+  for mine, theirs in zip(sorted(continued, key=lambda r: r["estimator"]),
+                          sorted(lock, key=lambda r: r["estimator"])):
+    assert mine["evals"] == theirs["evals"] and mine["outcomes"] == theirs["outcomes"]
+    assert [h["iteration"] for h in mine["history"]] == [1, 2]
+    assert mine["final_kl"] == pytest.approx(theirs["final_kl"], rel=1e-5)
   shutil.rmtree(ext / "grpo_s0")
   with pytest.raises(SystemExit, match="cannot be continued"):
     ce.compare("corridor", "smoke", ["grpo"], [0], {**shared, "iterations": "3"}, str(ext),
