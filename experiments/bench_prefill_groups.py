@@ -2,6 +2,7 @@
 
     python experiments/bench_prefill_groups.py [--demos runs/smollm2_alfworld_dart/bc_demos.json]
         [--batch 16] [--batches 3] [--new_tokens 16] [--repeats 2] [--threads 2] [--layers 0]
+        [--keep_layer 22]
 
 The prompts are real ones: behaviour-cloning demonstrations (`<workdir>/bc_demos.json`, written
 by experiments/sft.py) through SmolLM2-135M-Instruct's chat template and tokenizer, `--batches`
@@ -15,9 +16,18 @@ alternating (A B A B), each batch compiled in a warm-up pass first:
   one      every batch prefilled at its longest prompt's power-of-two bucket (the sampler
            before 2026-12-04: `group_overhead` huge, the power-of-two ladder).
 
+`--keep_layer k` compares instead the grouped sampler as it is with the same sampler keeping the
+residual stream after k layers of every token (`Sampler.sample(keep_layer=k)`, what a rollout
+under `ppo.frozen_hidden=rollout` runs, host copies per prompt included):
+
+  grouped  as above;
+  keep     the same, with keep_layer=k.
+
 Greedy decoding of `--new_tokens` tokens with EOS disabled, so both decode the same number of
 steps. Prints each batch's real and padded prompt tokens, the median seconds per pass over the
-batches and the ratio one / grouped. `--threads n` confines this process to n CPUs.
+batches and the ratio of the second to the first (one / grouped: how much longer one prefill
+per batch takes; keep / grouped: what keeping the states costs). `--threads n` confines this
+process to n CPUs.
 """
 
 from __future__ import annotations
@@ -65,14 +75,23 @@ def main():
   parser.add_argument("--repeats", type=int, default=2)
   parser.add_argument("--threads", type=int, default=0, help="confine to n CPUs (0: all)")
   parser.add_argument("--layers", type=int, default=0, help="first n layers (0: all 30)")
+  parser.add_argument("--keep_layer", type=int, default=0,
+                      help="k > 0: compare the grouped sampler without and with keep_layer=k")
   args = parser.parse_args()
   if args.threads:
     bench_update.confine_to_cpus(args.threads)()
   cfg = bench_update.smollm2_config(args.layers)
+  if args.keep_layer and not 0 < args.keep_layer < cfg.n_layers:
+    raise SystemExit(f"--keep_layer {args.keep_layer}: give a layer count in [1, {cfg.n_layers})"
+                     " (SmolLM2 with LoRA on the top 8 layers keeps layer 22).")
   params = transformer.init_params(cfg, jax.random.PRNGKey(0))
   batches = _prompts(args.demos, args.batch, args.batches)
   samplers = {"grouped": sampler.Sampler(cfg, eos_ids=[]),
               "one": sampler.Sampler(cfg, eos_ids=[], **sampler.ONE_PREFILL)}
+  # name -> (sampler, extra arguments of sample()); the first is the baseline.
+  runs = ({"grouped": (samplers["grouped"], {}),
+           "keep": (samplers["grouped"], {"keep_layer": args.keep_layer})}
+          if args.keep_layer else {name: (s, {}) for name, s in samplers.items()})
   for i, prompts in enumerate(batches):
     lengths = sorted(len(p) for p in prompts)
     grouped = sampler.prefill_groups(lengths, samplers["grouped"].batch_buckets,
@@ -87,26 +106,26 @@ def main():
           f"{padded} in {len(grouped)} groups, one {one}", flush=True)
 
   def run(name):
-    s = samplers[name]
+    s, kwargs = runs[name]
     for prompts in batches:
       s.sample(params, prompts, jax.random.PRNGKey(0), max_new_tokens=args.new_tokens,
-               temperature=0.0)
+               temperature=0.0, **kwargs)
 
-  for name in samplers:  # warm-up: compile every shape
+  for name in runs:  # warm-up: compile every shape
     t0 = time.perf_counter()
     run(name)
     print(f"warm-up {name}: {time.perf_counter() - t0:.1f} s", flush=True)
-  times = {name: [] for name in samplers}
+  times = {name: [] for name in runs}
   for _ in range(args.repeats):
-    for name in samplers:
+    for name in runs:
       t0 = time.perf_counter()
       run(name)
       times[name].append(time.perf_counter() - t0)
   med = {name: statistics.median(t) for name, t in times.items()}
-  print(f"seconds per pass over {args.batches} batches (median of {args.repeats}): grouped "
-        f"{med['grouped']:.2f} (runs {[round(t, 2) for t in times['grouped']]}), one "
-        f"{med['one']:.2f} (runs {[round(t, 2) for t in times['one']]}); one / grouped "
-        f"{med['one'] / med['grouped']:.2f}x", flush=True)
+  base, other = runs
+  print(f"seconds per pass over {args.batches} batches (median of {args.repeats}): " + ", ".join(
+      f"{name} {med[name]:.2f} (runs {[round(t, 2) for t in times[name]]})" for name in runs) +
+        f"; {other} / {base} {med[other] / med[base]:.2f}x", flush=True)
 
 
 if __name__ == "__main__":
