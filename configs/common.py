@@ -124,10 +124,6 @@ def base_config(env: str, estimator: str = "proxmo") -> ml_collections.ConfigDic
   # its longest prompt's power-of-two bucket, the fewest compiled programs (a device run whose
   # compile time counts against a short budget).
   c.rollout.prefill_groups = True
-  # The decode runs the layers unrolled over per-layer copies of the weights and cache, made once
-  # per call (on a CPU a scan copied every layer's weights on every token; docs/performance.md).
-  # False: the scan, for a smaller program and no second copy of the weights in memory.
-  c.rollout.unroll_decode = True
 
   c.algorithm = ml_collections.ConfigDict()
   c.algorithm.variant = estimator     # ESTIMATORS name; sets estimator (and gigpo_mode)

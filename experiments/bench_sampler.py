@@ -17,10 +17,6 @@ every fed token on the host (`Sampler.sample(keep_layer=k)`, what ppo.frozen_hid
 asks of a training rollout: k = L - N under LoRA on the top N layers) and prints its generate
 time against the plain one's.
 
-`--scan_decode` also times the JAX sampler with its decode scanning the stacked layers
-(`Sampler(unroll_decode=False)`, the decode before 2026-12-06) and prints its decode tokens/s
-and generate time against the default, unrolled decode's, and the seconds to compile each decode.
-
 `--group n`: every n consecutive rows share one prompt (a rollout group's first turn); the JAX
 sampler prefills each distinct prompt once, HF's generate prefills every row. Each thread
 count (`--threads 1,2`) runs in its own subprocess confined to n CPUs (os.sched_setaffinity, as
@@ -77,19 +73,7 @@ def _model(preset):
   return model, cfg_j, params
 
 
-def _decode_compile_seconds(params, cfg, ids, mask, new_tokens, unroll):
-  """Seconds to compile `decode_tokens` (greedy) for these prompts, unrolled or scanned."""
-  last, cache, next_pos = sampler.prefill_prompts(params, ids, mask, None, cfg=cfg,
-                                                  max_new_tokens=new_tokens)
-  t0 = time.perf_counter()
-  sampler.decode_tokens.lower(params, cache, last, next_pos, jax.random.PRNGKey(0),
-                              jnp.float32(0.0), jnp.float32(1.0), jnp.asarray([-1], jnp.int32),
-                              cfg=cfg, max_new_tokens=new_tokens, unroll=unroll).compile()
-  return time.perf_counter() - t0
-
-
-def bench(preset, batch, prompt_len, new_tokens, repeats, group=1, keep_layer=0,
-          scan_decode=False):
+def bench(preset, batch, prompt_len, new_tokens, repeats, group=1, keep_layer=0):
   import torch
   model, cfg_j, params = _model(preset)
   distinct = np.random.default_rng(0).integers(3, cfg_j.vocab_size,
@@ -122,11 +106,6 @@ def bench(preset, batch, prompt_len, new_tokens, repeats, group=1, keep_layer=0,
                      pad_token_id=0)
 
   fns = {"j_pre": j_prefill, "h_pre": h_prefill, "j_gen": j_generate, "h_gen": h_generate}
-  if scan_decode:
-    scan = sampler.Sampler(cfg_j, eos_ids=[], batch_buckets=s.batch_buckets,
-                           prompt_buckets=s.prompt_buckets, unroll_decode=False)
-    fns["j_scan"] = lambda: scan.sample(params, prompts, jax.random.PRNGKey(0),
-                                        max_new_tokens=new_tokens, temperature=0.0)
   if keep_layer:
     fns["j_keep"] = lambda: s.sample(params, prompts, jax.random.PRNGKey(0),
                                      max_new_tokens=new_tokens, temperature=0.0,
@@ -142,11 +121,7 @@ def bench(preset, batch, prompt_len, new_tokens, repeats, group=1, keep_layer=0,
   dec = lambda g, p: batch * new_tokens / max(g - p, 1e-9)
   return dict(preset=preset, batch=batch, j_pre=pre(j_pre), h_pre=pre(h_pre),
               j_dec=dec(j_gen, j_pre), h_dec=dec(h_gen, h_pre), j_total=j_gen, h_total=h_gen,
-              j_keep=statistics.median(times["j_keep"]) if keep_layer else None,
-              j_scan=statistics.median(times["j_scan"]) if scan_decode else None,
-              j_scan_dec=dec(statistics.median(times["j_scan"]), j_pre) if scan_decode else None,
-              compile={u: _decode_compile_seconds(params, cfg_j, pid, pmask, new_tokens, u)
-                       for u in (True, False)} if scan_decode else None)
+              j_keep=statistics.median(times["j_keep"]) if keep_layer else None)
 
 
 def main():
@@ -163,8 +138,6 @@ def main():
   parser.add_argument("--group", type=int, default=1, help="rows per shared prompt")
   parser.add_argument("--keep_layer", type=int, default=0,
                       help="k > 0: also time JAX generate keeping the states after k layers")
-  parser.add_argument("--scan_decode", action="store_true",
-                      help="also time JAX generate with the layer scan in its decode")
   parser.add_argument("--_worker", action="store_true", help=argparse.SUPPRESS)
   args = parser.parse_args()
   if args.model:
@@ -173,8 +146,8 @@ def main():
   if not args._worker:
     for n in threads:
       cmd = [sys.executable, os.path.abspath(__file__), "--_worker", f"--threads={n}"] + [
-          f"--{k}" if v is True else f"--{k}={v}" for k, v in vars(args).items()
-          if k not in ("threads", "_worker", "model") and v is not False]
+          f"--{k}={v}" for k, v in vars(args).items()
+          if k not in ("threads", "_worker", "model")]
       subprocess.run(cmd, check=True, preexec_fn=bench_update.confine_to_cpus(n))
     return
   import torch
@@ -189,7 +162,7 @@ def main():
   for preset in args.presets.split(","):
     for batch in (int(b) for b in args.batches.split(",")):
       r = bench(preset, batch, args.prompt_len, args.new_tokens, args.repeats, args.group,
-                args.keep_layer, args.scan_decode)
+                args.keep_layer)
       print(f"| {preset} | {batch} | {r['j_pre']:.0f} | {r['h_pre']:.0f} | "
             f"{r['j_pre'] / r['h_pre']:.2f}x | {r['j_dec']:.0f} | {r['h_dec']:.0f} | "
             f"{r['j_dec'] / r['h_dec']:.2f}x | {r['j_total']:.2f} | {r['h_total']:.2f} | "
@@ -198,12 +171,6 @@ def main():
         print(f"  {preset}, batch {batch}: JAX generate keeping the states after "
               f"{args.keep_layer} layers {r['j_keep']:.2f} s against {r['j_total']:.2f} s: "
               f"{r['j_keep'] / r['j_total']:.3f}x the time", flush=True)
-      if r["j_scan"]:
-        print(f"  {preset}, batch {batch}: JAX decode unrolled {r['j_dec']:.0f} tok/s, with the "
-              f"layer scan {r['j_scan_dec']:.0f} tok/s ({r['j_dec'] / r['j_scan_dec']:.2f}x); "
-              f"generate {r['j_total']:.2f} s against {r['j_scan']:.2f} s "
-              f"({r['j_scan'] / r['j_total']:.2f}x); compiling the decode {r['compile'][True]:.1f} s "
-              f"against {r['compile'][False]:.1f} s", flush=True)
 
 
 if __name__ == "__main__":

@@ -243,7 +243,6 @@ def build_policy(config, workdir: str, spec, init_params_dir: Optional[str] = No
   grouped = config.rollout.get("prefill_groups", True)
   sampler = sampler_lib.Sampler(model_cfg, eos_ids=stop_ids(tokenizer, agent_stops),
                                 pad_id=tokenizer.pad_id,
-                                unroll_decode=config.rollout.get("unroll_decode", True),
                                 **({} if grouped else sampler_lib.ONE_PREFILL))
   r = config.rollout
   return Policy(model_cfg=model_cfg, params=params, tokenizer=tokenizer, sampler=sampler,

@@ -120,29 +120,6 @@ def test_no_retrace_across_decode_calls_in_a_bucket():
   assert all(after - b <= 1 for after, b in zip(sizes(), before))
 
 
-def test_unrolled_decode_draws_what_the_layer_scan_draws():
-  """The decode over per-layer weights and cache (the default) runs each layer's products as the
-  scan over the stacks does: the same tokens, and log-probs and kept states equal up to float32
-  rounding (the two programs may fuse the elementwise work differently)."""
-  prompts = [[5, 6, 7], [8, 9, 10, 11, 12], [13]]
-  out = {unroll: sampler.Sampler(CFG, eos_ids=[], unroll_decode=unroll).sample(
-      PARAMS, prompts, jax.random.PRNGKey(11), max_new_tokens=8, temperature=1.0, keep_layer=1)
-         for unroll in (True, False)}
-  assert out[True].tokens == out[False].tokens
-  np.testing.assert_allclose(np.concatenate(out[True].logprobs),
-                             np.concatenate(out[False].logprobs), atol=1e-5)
-  for a, b in zip(out[True].hidden, out[False].hidden):
-    np.testing.assert_allclose(a, b, atol=1e-5)
-
-
-def test_per_layer_params_need_a_per_layer_cache():
-  per_layer = dict(PARAMS, layers=transformer.unstack_layers(PARAMS["layers"]))
-  toks = jnp.ones((1, 2), jnp.int32)
-  with pytest.raises(ValueError, match="unstack_cache"):
-    transformer.forward_with_cache(per_layer, toks, toks, toks, transformer.init_cache(CFG, 1, 4),
-                                   0, CFG)
-
-
 def test_bad_config_is_reported():
   with pytest.raises(ValueError, match="n_kv_heads"):
     config.ModelConfig(vocab_size=10, d_model=32, n_layers=1, n_heads=4, n_kv_heads=3, d_ff=8)

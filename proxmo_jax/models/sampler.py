@@ -6,8 +6,7 @@ apart in `Sampler.seconds`, which the rollout reports as time/prefill and time/d
 
   prefill: a forward over the padded prompts writes the cache and gives the first logits;
   decode:  a `jax.lax.while_loop` samples one token per step for every row, feeding it back
-           through `forward_with_cache`, until every row has produced an EOS or `max_new_tokens`;
-           the weights and cache split into per-layer arrays first (`decode_tokens(unroll=)`).
+           through `forward_with_cache`, until every row has produced an EOS or `max_new_tokens`.
 
 Sampling at each step: logits / temperature, optional top-k (static k) and top-p (nucleus)
 filters, then a categorical draw; temperature 0 means greedy (argmax). Returned log-probs are
@@ -127,11 +126,10 @@ def prefill_prompts(params, prompt_ids, prompt_mask, row_index=None, *, cfg: Mod
   return logits[:, -1], cache, next_pos, out[2]
 
 
-@functools.partial(jax.jit, static_argnames=("cfg", "max_new_tokens", "top_k", "keep_layer",
-                                             "unroll"))
+@functools.partial(jax.jit, static_argnames=("cfg", "max_new_tokens", "top_k", "keep_layer"))
 def decode_tokens(params, cache, last_logits, next_pos, rng, temperature, top_p, eos_ids, *,
            cfg: ModelConfig, max_new_tokens: int, top_k: int = 0,
-           keep_layer: Optional[int] = None, unroll: bool = True):
+           keep_layer: Optional[int] = None):
   """The token half: draws from `last_logits`, then one token per step for every row through
   `forward_with_cache`, until every row has produced an EOS or `max_new_tokens`.
 
@@ -139,11 +137,6 @@ def decode_tokens(params, cache, last_logits, next_pos, rng, temperature, top_p,
     cache, last_logits f32[B, V], next_pos i32[B]: from `prefill_prompts`.
     rng: PRNG key; temperature, top_p: f32 scalars; eos_ids: i32[E] (pad with -1).
     keep_layer: static k, or None; see `transformer.forward_with_cache`.
-    unroll: static; True: the weights and the cache are split into per-layer arrays once, before
-      the token loop, and each step runs the layers unrolled (`transformer.unstack_layers`):
-      a scan would copy every layer's weights and cache slice out of the stacks on every step
-      (XLA on a CPU). It holds one more copy of the weights and the cache; False: the scan, a
-      program L times smaller to compile.
 
   Returns:
     (tokens i32[B, N], logprobs f32[B, N], lengths i32[B]) with N = max_new_tokens; tokens past
@@ -161,9 +154,6 @@ def decode_tokens(params, cache, last_logits, next_pos, rng, temperature, top_p,
   out_lp = jnp.zeros((b, n), jnp.float32).at[:, 0].set(lp)
   lengths = jnp.ones((b,), jnp.int32)
   out_h = jnp.zeros((b, n, cfg.d_model) if keep_layer else (0,), cfg.compute_dtype)
-  if unroll:
-    params = dict(params, layers=transformer.unstack_layers(params["layers"]))
-    cache = transformer.unstack_cache(cache)
 
   def cond(state):
     step, _, _, done, *_ = state
@@ -280,14 +270,11 @@ class Sampler:
   def __init__(self, cfg: ModelConfig, eos_ids: Sequence[int], pad_id: int = 0,
                batch_buckets: Sequence[int] = (1, 2, 4, 8, 16, 32, 64, 128, 256),
                prompt_buckets: Sequence[int] = LADDER,
-               share_prompts: bool = True, group_overhead: int = 64,
-               unroll_decode: bool = True):
+               share_prompts: bool = True, group_overhead: int = 64):
     """group_overhead: the tokens' worth of one more prefill (`prefill_groups`); a huge value
     prefills every batch at its longest prompt's bucket (`ONE_PREFILL`: so with the
-    power-of-two buckets, as before 2026-12-04, for the fewest compiled programs).
-    unroll_decode: `decode_tokens(unroll=)`."""
+    power-of-two buckets, as before 2026-12-04, for the fewest compiled programs)."""
     self.cfg = cfg
-    self.unroll_decode = unroll_decode
     self.share_prompts = share_prompts
     self.group_overhead = group_overhead
     self.seconds = {"prefill": 0.0, "decode": 0.0}  # cumulative wall time of each program
@@ -368,7 +355,7 @@ class Sampler:
     out = decode_tokens(params, cache, last, next_pos, rng, jnp.float32(temperature),
                         jnp.float32(top_p), self.eos, cfg=self.cfg,
                         max_new_tokens=max_new_tokens, top_k=top_k,
-                        keep_layer=keep_layer, unroll=self.unroll_decode)
+                        keep_layer=keep_layer)
     toks, lps, lens = np.asarray(out[0]), np.asarray(out[1]), np.asarray(out[2])
     response_hidden = np.asarray(out[3]) if keep_layer else None
     prompt_hidden = {}  # unique prompt -> host f32[len, D]

@@ -26,13 +26,6 @@ KV cache: {"k", "v": [L, B, KV, S_max, hd], "mask": i32[B, S_max]}; a forward wi
 `cache_index` writes its T new keys at slots cache_index .. cache_index + T - 1 and attends over
 all filled slots.
 
-Per-layer layout (`unstack_layers`, `unstack_cache`): params["layers"] a tuple of L per-layer
-dicts and the cache's "k", "v" tuples of L [B, KV, S_max, hd] arrays; `forward_with_cache` then
-runs the layers as an unrolled Python loop. The sampler's decode uses it: a scan over stacked
-weights slices every layer's weights and cache out of the stacks on every step, and XLA's CPU
-backend copies each slice before its product, so a memory-bound decode step moved every weight
-and cache entry three times instead of once.
-
 LoRA (`proxmo_jax.models.lora`): an adapter tree {name: {"a": [N, d_in, r], "b": [N, r, d_out]}}
 for some of wq, wk, wv, wo, w_gate, w_up, w_down adds s (h A) B to the projection h W
 (s = alpha / r), i.e. the forward of W + s A B without forming it, in the top N layers (N = L:
@@ -330,20 +323,6 @@ def init_cache(cfg: ModelConfig, batch: int, length: int) -> dict:
           "mask": jnp.zeros((batch, length), jnp.int32)}
 
 
-def unstack_layers(layers: dict) -> tuple:
-  """Stacked layer params {name: [L, ...]} -> a tuple of L dicts {name: [...]} (a copy)."""
-  n = jax.tree.leaves(layers)[0].shape[0]
-  return tuple(jax.tree.map(lambda a, i=i: a[i], layers) for i in range(n))
-
-
-def unstack_cache(cache: dict) -> dict:
-  """A cache from `init_cache` in the per-layer layout: "k", "v" as tuples of L arrays
-  [B, KV, S, hd] (a copy); "mask" unchanged."""
-  n = cache["k"].shape[0]
-  return {"k": tuple(cache["k"][i] for i in range(n)),
-          "v": tuple(cache["v"][i] for i in range(n)), "mask": cache["mask"]}
-
-
 def _cached_attention(q, k_new, v_new, k_cache, v_cache, old_mask, new_mask, cfg):
   """Attention of T new queries over the cache (read-only) and the T new keys.
 
@@ -382,8 +361,6 @@ def forward_with_cache(params: dict, tokens, segment_mask, positions, cache: dic
     tokens: i32[B, T] new tokens; segment_mask: i32[B, T]; positions: i32[B, T].
     cache: from `init_cache` (or a previous call); cache_index: int32 scalar, first free slot
       (the Python int 0 marks a prefill into an empty cache, which skips the cache scores).
-      With params["layers"] and the cache in the per-layer layout (`unstack_layers`,
-      `unstack_cache`) the layers run unrolled and the returned cache keeps that layout.
     last_only: compute logits for the last position only (prefill before sampling), f32[B,1,V].
     keep_layer: static k in [1, L): also return the residual stream after the first k layers,
       f32[B, T, D], as a third output (carried through the layer scan, each layer's
@@ -391,17 +368,15 @@ def forward_with_cache(params: dict, tokens, segment_mask, positions, cache: dic
       of the adapted layers, which the update can start from (`hidden_states(frozen_hidden=)`).
 
   The layers read the cache without modifying it; the new keys and values of all layers are
-  written into slots cache_index .. cache_index + T - 1 once, after the layers, so a decode
+  written into slots cache_index .. cache_index + T - 1 once, after the layer scan, so a decode
   step moves O(T) cache entries rather than copying the cache.
   """
   b, t = tokens.shape
-  s = cache["mask"].shape[1]
+  s = cache["k"].shape[3]
   old_mask = (cache["mask"] > 0) & (jnp.arange(s)[None, :] < cache_index)
   seg = segment_mask > 0
   new_mask = jnp.tril(jnp.ones((t, t), bool))[None] & seg[:, None, :]
   x = params["embed"].astype(cfg.compute_dtype)[tokens]
-  if keep_layer is not None and not 0 < keep_layer < cfg.n_layers:
-    raise ValueError(f"keep_layer={keep_layer}: use a layer count in [1, {cfg.n_layers}).")
 
   # A prefill into an empty cache (cache_index the literal 0) has no cache slot to attend to:
   # plain causal attention over the new tokens, without the all-masked cache scores.
@@ -417,25 +392,12 @@ def forward_with_cache(params: dict, tokens, segment_mask, positions, cache: dic
     head_major = lambda a: a.transpose(0, 2, 1, 3).astype(k_cache.dtype)  # [B, KV, T, hd]
     return _finish_block(cfg, p, x, att), (head_major(k), head_major(v))
 
-  write = lambda c, new: jax.lax.dynamic_update_slice(c, new, (0,) * (c.ndim - 2) +
-                                                      (cache_index, 0))
-  kept = None
-  if isinstance(params["layers"], (tuple, list)):  # per-layer layout: unrolled
-    if not isinstance(cache["k"], (tuple, list)):
-      raise ValueError("per-layer params need a per-layer cache (transformer.unstack_cache).")
-    k_new, v_new = [], []
-    for i, inputs in enumerate(zip(params["layers"], cache["k"], cache["v"])):
-      x, (k, v) = body(x, inputs)
-      k_new.append(k)
-      v_new.append(v)
-      if i == (keep_layer or 0) - 1:
-        kept = x
-    k_out = tuple(write(c, k) for c, k in zip(cache["k"], k_new))
-    v_out = tuple(write(c, v) for c, v in zip(cache["v"], v_new))
-  elif keep_layer is None:
+  if keep_layer is None:
     x, (k_all, v_all) = jax.lax.scan(body, x, (params["layers"], cache["k"], cache["v"]))
-    k_out, v_out = write(cache["k"], k_all), write(cache["v"], v_all)
   else:
+    if not 0 < keep_layer < cfg.n_layers:
+      raise ValueError(f"keep_layer={keep_layer}: use a layer count in [1, {cfg.n_layers}).")
+
     def keeping(carry, inputs):  # the same scan, carrying the output of layer keep_layer - 1
       x, kept = carry
       layer, rest = inputs
@@ -447,9 +409,9 @@ def forward_with_cache(params: dict, tokens, segment_mask, positions, cache: dic
     (x, kept), (k_all, v_all) = jax.lax.scan(
         keeping, (x, jnp.zeros_like(x)),
         (jnp.arange(cfg.n_layers), (params["layers"], cache["k"], cache["v"])))
-    k_out, v_out = write(cache["k"], k_all), write(cache["v"], v_all)
   new_cache = {
-      "k": k_out, "v": v_out,
+      "k": jax.lax.dynamic_update_slice(cache["k"], k_all, (0, 0, 0, cache_index, 0)),
+      "v": jax.lax.dynamic_update_slice(cache["v"], v_all, (0, 0, 0, cache_index, 0)),
       "mask": jax.lax.dynamic_update_slice(cache["mask"], segment_mask.astype(jnp.int32),
                                            (0, cache_index)),
   }
