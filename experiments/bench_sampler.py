@@ -9,7 +9,9 @@ Both run in this process on the CPU with the same model shapes (an HF Qwen2 mode
 the preset, or with `--model smollm2-135m` an HF Llama at SmolLM2-135M's shapes; its random
 weights are imported into the JAX param tree) and the same batch: greedy decoding of
 `new_tokens` tokens after `prompt_len` prompt tokens, EOS disabled so every row generates the
-full length. Prefill tokens/s = batch * prompt_len / time of the prompt forward; decode tokens/s
+full length. `--temperature T` (> 0) samples instead, as a training rollout does: both sides at
+temperature T with no top-k or top-p filter (HF's `generate` gets `do_sample=True, top_k=0,
+top_p=1.0`, since its default keeps the top 50). Prefill tokens/s = batch * prompt_len / time of the prompt forward; decode tokens/s
 = batch * new_tokens / (generate time - prefill time). Ratios are JAX / HF.
 
 `--keep_layer k` also times the JAX sampler keeping the residual stream after k layers of
@@ -73,7 +75,8 @@ def _model(preset):
   return model, cfg_j, params
 
 
-def bench(preset, batch, prompt_len, new_tokens, repeats, group=1, keep_layer=0):
+def bench(preset, batch, prompt_len, new_tokens, repeats, group=1, keep_layer=0,
+          temperature=0.0):
   import torch
   model, cfg_j, params = _model(preset)
   distinct = np.random.default_rng(0).integers(3, cfg_j.vocab_size,
@@ -90,7 +93,9 @@ def bench(preset, batch, prompt_len, new_tokens, repeats, group=1, keep_layer=0)
       p, i, m, transformer.positions_from_mask(m), c, 0, cfg_j, last_only=True)[0])
   j_prefill = lambda: prefill(params, pid, pmask, cache).block_until_ready()
   j_generate = lambda: s.sample(params, prompts, jax.random.PRNGKey(0),
-                                max_new_tokens=new_tokens, temperature=0.0)
+                                max_new_tokens=new_tokens, temperature=temperature)
+  sampling = (dict(do_sample=True, temperature=temperature, top_k=0, top_p=1.0)
+              if temperature > 0 else dict(do_sample=False))
   # HF
   x = torch.tensor(ids)
   mask = torch.ones_like(x)
@@ -102,13 +107,13 @@ def bench(preset, batch, prompt_len, new_tokens, repeats, group=1, keep_layer=0)
   def h_generate():
     with torch.no_grad():
       model.generate(x, attention_mask=mask, max_new_tokens=new_tokens,
-                     min_new_tokens=new_tokens, do_sample=False, eos_token_id=None,
-                     pad_token_id=0)
+                     min_new_tokens=new_tokens, eos_token_id=None, pad_token_id=0,
+                     **sampling)
 
   fns = {"j_pre": j_prefill, "h_pre": h_prefill, "j_gen": j_generate, "h_gen": h_generate}
   if keep_layer:
     fns["j_keep"] = lambda: s.sample(params, prompts, jax.random.PRNGKey(0),
-                                     max_new_tokens=new_tokens, temperature=0.0,
+                                     max_new_tokens=new_tokens, temperature=temperature,
                                      keep_layer=keep_layer)
   for fn in fns.values():  # warm-up (JAX: compile)
     fn()
@@ -138,6 +143,8 @@ def main():
   parser.add_argument("--group", type=int, default=1, help="rows per shared prompt")
   parser.add_argument("--keep_layer", type=int, default=0,
                       help="k > 0: also time JAX generate keeping the states after k layers")
+  parser.add_argument("--temperature", type=float, default=0.0,
+                      help="0: greedy; T > 0: both sides sample at T, unfiltered")
   parser.add_argument("--_worker", action="store_true", help=argparse.SUPPRESS)
   args = parser.parse_args()
   if args.model:
@@ -154,7 +161,9 @@ def main():
   torch.set_num_threads(threads[0])
   print(f"jax {jax.__version__} ({jax.devices()[0].platform}), torch {torch.__version__} "
         f"with {torch.get_num_threads()} threads; prompt {args.prompt_len}, "
-        f"{args.new_tokens} new tokens, greedy, {args.group} row(s) per prompt; other jobs may "
+        f"{args.new_tokens} new tokens, "
+        f"{f'sampled at T {args.temperature}' if args.temperature > 0 else 'greedy'}, "
+        f"{args.group} row(s) per prompt; other jobs may "
         "share the CPU")
   print("| preset | batch | prefill tok/s jax | hf | ratio | decode tok/s jax | hf | ratio | "
         "generate s jax | hf | ratio |")
@@ -162,7 +171,7 @@ def main():
   for preset in args.presets.split(","):
     for batch in (int(b) for b in args.batches.split(",")):
       r = bench(preset, batch, args.prompt_len, args.new_tokens, args.repeats, args.group,
-                args.keep_layer)
+                args.keep_layer, args.temperature)
       print(f"| {preset} | {batch} | {r['j_pre']:.0f} | {r['h_pre']:.0f} | "
             f"{r['j_pre'] / r['h_pre']:.2f}x | {r['j_dec']:.0f} | {r['h_dec']:.0f} | "
             f"{r['j_dec'] / r['h_dec']:.2f}x | {r['j_total']:.2f} | {r['h_total']:.2f} | "

@@ -75,6 +75,37 @@ def test_top_k_one_equals_greedy():
   assert greedy.tokens == topk.tokens
 
 
+def test_first_argmax_is_jnp_argmax_with_ties_masks_and_nan():
+  rng = np.random.default_rng(2)
+  x = rng.integers(-3, 4, size=(7, 300)).astype(np.float32)  # many ties at the maximum
+  x[1, :] = np.finfo(np.float32).min
+  x[2, 17] = -np.inf
+  x[3, [40, 9]] = np.nan
+  x[4, :] = -np.inf
+  np.testing.assert_array_equal(sampler.first_argmax(jnp.asarray(x)),
+                                jnp.argmax(jnp.asarray(x), axis=-1))
+
+
+@pytest.mark.parametrize("top_k,top_p", [(0, 1.0), (5, 1.0), (0, 0.6)])
+def test_draw_is_jax_categorical_token_for_token(top_k, top_p):
+  """The sampled draw is `jax.random.categorical` over the filtered logits (the same random
+  stream), its log-prob log softmax(logits / T) before the filters; greedy is jnp.argmax. The
+  log-probs are float32 sums of up to 300 exponentials of |z| < 30: 1e-5 is a few ulp there."""
+  logits = jax.random.normal(jax.random.PRNGKey(1), (16, 300)) * 3.0
+  draw = jax.jit(sampler._draw, static_argnums=3)  # pylint: disable=protected-access
+  for seed in range(5):
+    key = jax.random.PRNGKey(seed)
+    tok, lp = draw(key, logits, jnp.float32(0.4), top_k, jnp.float32(top_p))
+    z = logits / 0.4
+    ref = jax.random.categorical(key, sampler.filter_logits(z, top_k, jnp.float32(top_p)))
+    np.testing.assert_array_equal(tok, ref)
+    np.testing.assert_allclose(
+        lp, jnp.take_along_axis(jax.nn.log_softmax(z), ref[:, None], -1)[:, 0], atol=1e-5)
+  tok, lp = draw(key, logits, jnp.float32(0.0), top_k, jnp.float32(top_p))
+  np.testing.assert_array_equal(tok, jnp.argmax(logits, -1))
+  np.testing.assert_allclose(lp, jnp.max(jax.nn.log_softmax(logits), -1), atol=1e-5)
+
+
 def test_filter_logits_top_p():
   logits = jnp.log(jnp.array([[0.5, 0.3, 0.15, 0.05]]))
   kept = np.asarray(sampler.filter_logits(logits, 0, jnp.float32(0.7))) > -1e30

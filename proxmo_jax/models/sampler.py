@@ -79,19 +79,46 @@ def filter_logits(logits, top_k: int, top_p):
   return jax.lax.cond(top_p < 1.0, nucleus, lambda x: x, logits)
 
 
+def first_argmax(x):
+  """argmax over the last axis, the first index on ties (as `jnp.argmax`, NaN included): i32[...].
+
+  max_i x_i, then the least i with x_i equal to it (or NaN). The same result as `jnp.argmax`,
+  whose variadic (value, index) reduction XLA's CPU backend runs several times slower: 7.0 ms
+  against about 2 ms for 32 x 49152 logits on two cores (scratch timing, 2026-12-06).
+  """
+  m = jnp.max(x, axis=-1, keepdims=True)
+  n = x.shape[-1]
+  hit = (x == m) | jnp.isnan(x)
+  return jnp.min(jnp.where(hit, jnp.arange(n, dtype=jnp.int32), n), axis=-1)
+
+
+def _logprob_of(z, tok):
+  """log softmax(z)[tok] per row, without the [B, V] log-softmax: f32[B] from z f32[B, V]."""
+  shifted = z - jnp.max(z, axis=-1, keepdims=True)
+  picked = jnp.take_along_axis(shifted, tok[:, None], axis=-1)[:, 0]
+  return picked - jnp.log(jnp.sum(jnp.exp(shifted), axis=-1))
+
+
 def _draw(rng, logits, temperature, top_k, top_p):
-  """One token per row: (token i32[B], logprob f32[B]); greedy draws no random numbers."""
+  """One token per row: (token i32[B], logprob f32[B]); greedy draws no random numbers.
+
+  Sampled: the Gumbel-max draw argmax_i(z_i + g_i), g_i ~ Gumbel(0, 1) i.i.d., over the
+  filtered z = logits / T, which is `jax.random.categorical(rng, z)` token for token (its
+  definition, with `first_argmax` for its `jnp.argmax`); the log-prob is log softmax(logits /
+  T) of the token, before the filters. Greedy: the first argmax, log softmax(logits) of it.
+  """
 
   def sample(_):
     scaled = logits / jnp.maximum(temperature, 1e-6)
-    tok = jax.random.categorical(rng, filter_logits(scaled, top_k, top_p), axis=-1)
-    return tok.astype(jnp.int32), jax.nn.log_softmax(scaled, axis=-1)
+    gumbel = jax.random.gumbel(rng, scaled.shape, scaled.dtype)
+    tok = first_argmax(filter_logits(scaled, top_k, top_p) + gumbel)
+    return tok, _logprob_of(scaled, tok)
 
   def greedy(_):
-    return jnp.argmax(logits, axis=-1).astype(jnp.int32), jax.nn.log_softmax(logits, axis=-1)
+    tok = first_argmax(logits)
+    return tok, _logprob_of(logits, tok)
 
-  tok, logz = jax.lax.cond(temperature > 0, sample, greedy, None)
-  return tok, jnp.take_along_axis(logz, tok[:, None], axis=-1)[:, 0]
+  return jax.lax.cond(temperature > 0, sample, greedy, None)
 
 
 @functools.partial(jax.jit, static_argnames=("cfg", "max_new_tokens", "keep_layer"))
