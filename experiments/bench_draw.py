@@ -1,22 +1,29 @@
-"""Benchmark: the sampler's per-step token draw against the `jax.random` / `jnp` forms it replaces.
+"""Benchmark: the sampler's per-step token draw against the draw it replaced, alone and in a decode.
 
-    python experiments/bench_draw.py [--rows 16,32] [--vocab 49152] [--temperature 0.4]
+    python experiments/bench_draw.py [--rows 16,32] [--temperature 0.4] [--repeats 50]
+    python experiments/bench_draw.py --decode --rows 32 --new_tokens 48 --repeats 6
 
-Every decode step draws one token per row from [rows, vocab] logits (`sampler._draw`). Timed
-here, one jitted program each on the same logits and key, in this process:
+Every decode step draws one token per row from [rows, vocab] logits (`sampler._draw`). The
+baseline is the draw as it was up to commit 40bc188 (`draw_as_before` below):
+`jax.random.categorical` over the filtered logits / T, or `jnp.argmax` at T = 0, then the
+log-softmax of every logit and a gather. Ours draws the same tokens (the Gumbel-max definition
+of `categorical`, with `sampler.first_argmax` for `jnp.argmax`) and computes one log-prob per
+row.
 
-  sampled: `jax.random.categorical` over logits / T plus log softmax of the drawn token (the
-           draw as it was) against `sampler._draw` at T (the same tokens: Gumbel-max with
-           `sampler.first_argmax`);
-  greedy:  `jnp.argmax` plus log softmax of it against `sampler._draw` at T = 0.
+Without `--decode`: both draws, jitted alone, on the same [rows, 49152] logits and key, sampled
+at `--temperature` and greedy, top-p passed as a traced 1.0 as the sampler passes it. With
+`--decode`: the whole decode program (`sampler.decode_tokens`, SmolLM2-135M's shapes, random
+weights, one prefill of 16-token prompts shared by both) compiled once with each draw, which is
+where the draw runs: `new_tokens` steps of `rows` rows, EOS disabled.
 
-Prints the median of `--repeats` calls of each, called in turn after one untimed call, the
-ratio baseline / ours, and whether both sides drew the same tokens.
+Each side runs `--repeats` times, the two in turn (A B A B), after one untimed call each;
+prints the medians, the ratio baseline / ours, and whether both drew the same tokens.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import time
 
@@ -24,27 +31,27 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from proxmo_jax.models import sampler
+from proxmo_jax.models import sampler, transformer
+
+import bench_update  # experiments/ is on sys.path when this file runs as a script
 
 
-def _logprob(z, tok):
-  return jnp.take_along_axis(jax.nn.log_softmax(z, axis=-1), tok[:, None], axis=-1)[:, 0]
+def draw_as_before(rng, logits, temperature, top_k, top_p):
+  """`sampler._draw` up to commit 40bc188: (token i32[B], logprob f32[B])."""
+
+  def sample(_):
+    scaled = logits / jnp.maximum(temperature, 1e-6)
+    tok = jax.random.categorical(rng, sampler.filter_logits(scaled, top_k, top_p), axis=-1)
+    return tok.astype(jnp.int32), jax.nn.log_softmax(scaled, axis=-1)
+
+  def greedy(_):
+    return jnp.argmax(logits, axis=-1).astype(jnp.int32), jax.nn.log_softmax(logits, axis=-1)
+
+  tok, logz = jax.lax.cond(temperature > 0, sample, greedy, None)
+  return tok, jnp.take_along_axis(logz, tok[:, None], axis=-1)[:, 0]
 
 
-@jax.jit
-def categorical_draw(rng, logits, temperature):
-  z = logits / temperature
-  tok = jax.random.categorical(rng, z, axis=-1).astype(jnp.int32)
-  return tok, _logprob(z, tok)
-
-
-@jax.jit
-def argmax_draw(logits):
-  tok = jnp.argmax(logits, axis=-1).astype(jnp.int32)
-  return tok, _logprob(logits, tok)
-
-
-ours = jax.jit(sampler._draw, static_argnums=3)  # pylint: disable=protected-access
+DRAWS = {"baseline": draw_as_before, "ours": sampler._draw}  # pylint: disable=protected-access
 
 
 def _time_alternating(fns, repeats):
@@ -60,34 +67,85 @@ def _time_alternating(fns, repeats):
   return [statistics.median(ts) for ts in times]
 
 
+def _decode_programs():
+  """One jitted `decode_tokens` per draw. The draw is looked up as `sampler._draw` when the
+  program is traced, so each program is traced (by its first call, in `_decode_calls`) with
+  that module attribute set to its draw. Each jits its own wrapper function: `jax.jit` of one
+  function object twice would reuse the first trace."""
+  raw = sampler.decode_tokens.__wrapped__
+  static = ("cfg", "max_new_tokens", "top_k", "keep_layer")
+  programs = {}
+  for name in DRAWS:
+
+    @functools.wraps(raw)
+    def program(*args, **kwargs):
+      return raw(*args, **kwargs)
+
+    programs[name] = jax.jit(program, static_argnames=static)
+  return programs
+
+
+def _decode_calls(rows, new_tokens, temperature):
+  cfg = bench_update.smollm2_config()
+  params = transformer.init_params(cfg, jax.random.PRNGKey(0))
+  ids = jnp.asarray(np.random.default_rng(0).integers(3, cfg.vocab_size, (rows, 16)), jnp.int32)
+  last, cache, next_pos = sampler.prefill_prompts(params, ids, jnp.ones_like(ids), None, cfg=cfg,
+                                                  max_new_tokens=new_tokens)[:3]
+  eos = jnp.asarray([-1], jnp.int32)
+  calls = {}
+  for name, program in _decode_programs().items():
+    call = (lambda program=program: program(
+        params, cache, last, next_pos, jax.random.PRNGKey(0), jnp.float32(temperature),
+        jnp.float32(1.0), eos, cfg=cfg, max_new_tokens=new_tokens))
+    saved = sampler._draw  # pylint: disable=protected-access
+    sampler._draw = DRAWS[name]  # pylint: disable=protected-access
+    try:
+      jax.block_until_ready(call())  # traces and compiles with this draw
+    finally:
+      sampler._draw = saved  # pylint: disable=protected-access
+    # The baseline program holds jnp.argmax's primitive, ours none: each has its own draw.
+    if ("argmax" in str(jax.make_jaxpr(call)())) != (name == "baseline"):
+      raise RuntimeError(f"the {name} decode program was not traced with its own draw")
+    calls[name] = call
+  return calls
+
+
+def _draw_calls(rows, vocab, temperature):
+  logits = jax.random.normal(jax.random.PRNGKey(0), (rows, vocab)) * 3.0
+  key = jax.random.PRNGKey(1)
+  calls = {}
+  for name, draw in DRAWS.items():
+    jitted = jax.jit(draw, static_argnums=3)
+    calls[name] = (lambda jitted=jitted: jitted(key, logits, jnp.float32(temperature), 0,
+                                               jnp.float32(1.0)))
+  return calls
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--rows", default="16,32")
-  parser.add_argument("--vocab", type=int, default=49152)
+  parser.add_argument("--vocab", type=int, default=49152, help="without --decode")
   parser.add_argument("--temperature", type=float, default=0.4)
   parser.add_argument("--repeats", type=int, default=50)
+  parser.add_argument("--decode", action="store_true",
+                      help="time the decode program (SmolLM2 shapes) with each draw")
+  parser.add_argument("--new_tokens", type=int, default=48, help="decode steps with --decode")
   args = parser.parse_args()
-  t = jnp.float32(args.temperature)
-  print(f"jax {jax.__version__} ({jax.devices()[0].platform}); vocab {args.vocab}, T "
-        f"{args.temperature}; median ms of {args.repeats} calls; other jobs may share the CPU")
-  print("| rows | draw | baseline ms | ours ms | baseline / ours | same tokens |")
+  unit, scale = ("s", 1.0) if args.decode else ("ms", 1e3)
+  what = (f"decode of {args.new_tokens} steps at SmolLM2-135M's shapes" if args.decode
+          else f"one draw from [rows, {args.vocab}] logits")
+  print(f"jax {jax.__version__} ({jax.devices()[0].platform}); {what}; median {unit} of "
+        f"{args.repeats} calls each, in turn; other jobs may share the CPU")
+  print(f"| rows | T | baseline {unit} | ours {unit} | baseline / ours | same tokens |")
   print("|---|---|---|---|---|---|")
   for rows in (int(r) for r in args.rows.split(",")):
-    logits = jax.random.normal(jax.random.PRNGKey(0), (rows, args.vocab)) * 3.0
-    key = jax.random.PRNGKey(1)
-    cases = {
-        "sampled (jax.random.categorical)": (
-            lambda: categorical_draw(key, logits, t),
-            lambda: ours(key, logits, t, 0, jnp.float32(1.0))),
-        "greedy (jnp.argmax)": (
-            lambda: argmax_draw(logits),
-            lambda: ours(key, logits, jnp.float32(0.0), 0, jnp.float32(1.0))),
-    }
-    for name, (base, mine) in cases.items():
-      same = bool(np.array_equal(base()[0], mine()[0]))
-      tb, tm = _time_alternating((base, mine), args.repeats)
-      print(f"| {rows} | {name} | {tb * 1e3:.2f} | {tm * 1e3:.2f} | {tb / tm:.2f}x | {same} |",
-            flush=True)
+    for temperature in (args.temperature, 0.0):
+      calls = (_decode_calls(rows, args.new_tokens, temperature) if args.decode
+               else _draw_calls(rows, args.vocab, temperature))
+      same = bool(np.array_equal(calls["baseline"]()[0], calls["ours"]()[0]))
+      tb, tm = _time_alternating((calls["baseline"], calls["ours"]), args.repeats)
+      print(f"| {rows} | {temperature:g} | {tb * scale:.3f} | {tm * scale:.3f} | {tb / tm:.2f}x "
+            f"| {same} |", flush=True)
 
 
 if __name__ == "__main__":
