@@ -1,5 +1,6 @@
 """compare_estimators' summaries on synthetic runs (no training): intervals, paired differences,
 the sweep table, argument parsing and the per-environment config."""
+import glob
 import json
 import math
 import os
@@ -244,7 +245,16 @@ def test_an_interrupted_run_resumes_where_the_straight_run_ends(tmp_path, monkey
   short, = ce.compare("corridor", "smoke", ["grpo"], [0], {**shared, "iterations": "1"},
                       str(ext), "tiny", sft)
   assert [it for it, _ in short["evals"]] == [0, 1] and short["budget"]["iterations"] == 1
+  finished = {p: os.stat(p).st_mtime_ns for p in glob.glob(str(ext / "eval_episodes" / "**" /
+                                                                 "*.json"), recursive=True)}
+  assert len(finished) == 4  # the start's and iteration 1's evaluations, 2 chunks each
   longer, = ce.compare("corridor", "smoke", ["grpo"], [0], shared, str(ext), "tiny", sft)
+  # Continuing did not run iteration 1 or the finished evaluations again: one training record
+  # per iteration, and the stored evaluation chunks untouched.
+  trained = [m["step"] for m in map(json.loads, open(ext / "grpo_s0" / "metrics.jsonl"))
+             if "kl" in m]
+  assert trained == [1, 2]
+  assert {p: os.stat(p).st_mtime_ns for p in finished} == finished
   assert longer["budget"]["iterations"] == 2 and longer["evals"] == straight["evals"]
   assert longer["outcomes"] == straight["outcomes"]
   assert [h["iteration"] for h in longer["history"]] == [1, 2]
