@@ -83,8 +83,9 @@ def first_argmax(x):
   """argmax over the last axis, the first index on ties (as `jnp.argmax`, NaN included): i32[...].
 
   max_i x_i, then the least i with x_i equal to it (or NaN). The same result as `jnp.argmax`,
-  whose variadic (value, index) reduction XLA's CPU backend runs several times slower: 7.0 ms
-  against about 2 ms for 32 x 49152 logits on two cores (scratch timing, 2026-12-06).
+  whose variadic (value, index) reduction XLA's CPU backend runs several times slower: 3.8 ms
+  against 1.0 ms for 32 x 49152 logits on two cores (scratch timing, 2026-12-06;
+  docs/performance.md, "The token draw").
   """
   m = jnp.max(x, axis=-1, keepdims=True)
   n = x.shape[-1]
