@@ -7,8 +7,8 @@ Every decode step draws one token per row from [rows, vocab] logits (`sampler._d
 baseline is the draw as it was up to commit 40bc188 (`draw_as_before` below):
 `jax.random.categorical` over the filtered logits / T, or `jnp.argmax` at T = 0, then the
 log-softmax of every logit and a gather. Ours draws the same tokens (the Gumbel-max definition
-of `categorical`, with `sampler.first_argmax` for `jnp.argmax`) and computes one log-prob per
-row.
+of `categorical`, with `sampler.first_argmax` for `jnp.argmax`), reduces the rows in blocks of
+`sampler.ROW_BLOCK` and computes one log-prob per row.
 
 Without `--decode`: both draws, jitted alone, on the same [rows, 49152] logits and key, sampled
 at `--temperature` and greedy, top-p passed as a traced 1.0 as the sampler passes it. With

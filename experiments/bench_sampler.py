@@ -11,8 +11,9 @@ weights are imported into the JAX param tree) and the same batch: greedy decodin
 `new_tokens` tokens after `prompt_len` prompt tokens, EOS disabled so every row generates the
 full length. `--temperature T` (> 0) samples instead, as a training rollout does: both sides at
 temperature T with no top-k or top-p filter (HF's `generate` gets `do_sample=True, top_k=0,
-top_p=1.0`, since its default keeps the top 50). Prefill tokens/s = batch * prompt_len / time of the prompt forward; decode tokens/s
-= batch * new_tokens / (generate time - prefill time). Ratios are JAX / HF.
+top_p=1.0`, since its default keeps the top 50). Prefill tokens/s = batch * prompt_len / time
+of the prompt forward; decode tokens/s = batch * new_tokens / (generate time - prefill time).
+Ratios are JAX / HF.
 
 `--keep_layer k` also times the JAX sampler keeping the residual stream after k layers of
 every fed token on the host (`Sampler.sample(keep_layer=k)`, what ppo.frozen_hidden="rollout"
