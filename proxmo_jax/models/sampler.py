@@ -109,9 +109,9 @@ def _by_row_blocks(fn, *arrays):
   multiple of it.
 
   Why: a draw passes several times over its [B, 49152] logits (the max, the first index of it,
-  the exponentials); at 32 rows (6.3 MB) they no longer stay in this CPU's cache between passes,
-  and the draw took 24 ms where 8-row blocks took 10.6 ms (scratch timing, 2026-12-07;
-  docs/performance.md, "The token draw").
+  the exponentials); at 32 rows (6.3 MB) they most likely no longer stay in this CPU's cache
+  between passes, and the draw took 24 ms where 8-row blocks took 10.6 ms (scratch timing,
+  2026-12-07; docs/performance.md, "The token draw").
   """
   b = arrays[0].shape[0]
   if b <= ROW_BLOCK or b % ROW_BLOCK:
