@@ -85,39 +85,40 @@ def _decode_programs():
   return programs
 
 
-def _decode_calls(rows, new_tokens, temperature):
-  cfg = bench_update.smollm2_config()
-  params = transformer.init_params(cfg, jax.random.PRNGKey(0))
+def _decode_calls(cfg, params, rows, new_tokens):
+  """{draw name: temperature -> decode output}, each program compiled once (the temperature is
+  traced, so one program serves every temperature)."""
   ids = jnp.asarray(np.random.default_rng(0).integers(3, cfg.vocab_size, (rows, 16)), jnp.int32)
   last, cache, next_pos = sampler.prefill_prompts(params, ids, jnp.ones_like(ids), None, cfg=cfg,
                                                   max_new_tokens=new_tokens)[:3]
   eos = jnp.asarray([-1], jnp.int32)
   calls = {}
   for name, program in _decode_programs().items():
-    call = (lambda program=program: program(
+    call = (lambda temperature, program=program: program(
         params, cache, last, next_pos, jax.random.PRNGKey(0), jnp.float32(temperature),
         jnp.float32(1.0), eos, cfg=cfg, max_new_tokens=new_tokens))
     saved = sampler._draw  # pylint: disable=protected-access
     sampler._draw = DRAWS[name]  # pylint: disable=protected-access
     try:
-      jax.block_until_ready(call())  # traces and compiles with this draw
+      jax.block_until_ready(call(0.0))  # traces and compiles with this draw
     finally:
       sampler._draw = saved  # pylint: disable=protected-access
     # The baseline program holds jnp.argmax's primitive, ours none: each has its own draw.
-    if ("argmax" in str(jax.make_jaxpr(call)())) != (name == "baseline"):
+    if ("argmax" in str(jax.make_jaxpr(call)(0.0))) != (name == "baseline"):
       raise RuntimeError(f"the {name} decode program was not traced with its own draw")
     calls[name] = call
   return calls
 
 
-def _draw_calls(rows, vocab, temperature):
+def _draw_calls(rows, vocab):
+  """{draw name: temperature -> (tokens, log-probs)} on one set of logits."""
   logits = jax.random.normal(jax.random.PRNGKey(0), (rows, vocab)) * 3.0
   key = jax.random.PRNGKey(1)
   calls = {}
   for name, draw in DRAWS.items():
     jitted = jax.jit(draw, static_argnums=3)
-    calls[name] = (lambda jitted=jitted: jitted(key, logits, jnp.float32(temperature), 0,
-                                               jnp.float32(1.0)))
+    calls[name] = (lambda temperature, jitted=jitted: jitted(
+        key, logits, jnp.float32(temperature), 0, jnp.float32(1.0)))
   return calls
 
 
@@ -138,12 +139,16 @@ def main():
         f"{args.repeats} calls each, in turn; other jobs may share the CPU")
   print(f"| rows | T | baseline {unit} | ours {unit} | baseline / ours | same tokens |")
   print("|---|---|---|---|---|---|")
+  if args.decode:
+    cfg = bench_update.smollm2_config()
+    params = transformer.init_params(cfg, jax.random.PRNGKey(0))
   for rows in (int(r) for r in args.rows.split(",")):
+    calls = (_decode_calls(cfg, params, rows, args.new_tokens) if args.decode
+             else _draw_calls(rows, args.vocab))
     for temperature in (args.temperature, 0.0):
-      calls = (_decode_calls(rows, args.new_tokens, temperature) if args.decode
-               else _draw_calls(rows, args.vocab, temperature))
-      same = bool(np.array_equal(calls["baseline"]()[0], calls["ours"]()[0]))
-      tb, tm = _time_alternating((calls["baseline"], calls["ours"]), args.repeats)
+      base, ours = (functools.partial(calls[name], temperature) for name in ("baseline", "ours"))
+      same = bool(np.array_equal(base()[0], ours()[0]))
+      tb, tm = _time_alternating((base, ours), args.repeats)
       print(f"| {rows} | {temperature:g} | {tb * scale:.3f} | {tm * scale:.3f} | {tb / tm:.2f}x "
             f"| {same} |", flush=True)
 
