@@ -1,5 +1,7 @@
 """The decoder: cache == full forward, padding invariance, sampling, log-probs, sharding."""
 
+import re
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -149,6 +151,60 @@ def test_no_retrace_across_decode_calls_in_a_bucket():
   for prompts, temp in (([[5, 6]], 1.0), ([[7, 8, 9]], 0.7), ([[1] * 20], 1.0)):
     s.sample(PARAMS, prompts, jax.random.PRNGKey(0), max_new_tokens=4, temperature=temp)
   assert all(after - b <= 1 for after, b in zip(sizes(), before))
+
+
+def _loop_instructions(hlo: str) -> list[str]:
+  """The instructions of every while loop's body and of the computations it calls (fusions,
+  nested loops), from a compiled program's HLO text."""
+  comps, name = {}, None
+  for line in hlo.splitlines():
+    head = re.match(r"(?:ENTRY )?%([\w.\-]+) \(.*\{$", line)
+    if head:
+      name = head.group(1)
+      comps[name] = []
+    elif name and line.strip() and line.strip() != "}":
+      comps[name].append(line.strip())
+  todo = [b for lines in comps.values() for l in lines for b in re.findall(r"body=%([\w.\-]+)", l)]
+  seen = set()
+  while todo:
+    c = todo.pop()
+    if c not in seen and c in comps:
+      seen.add(c)
+      todo += [d for l in comps[c] for d in
+               re.findall(r"(?:calls|body|condition|to_apply)=%([\w.\-]+)", l)]
+  return [l for c in seen for l in comps[c]]
+
+
+def test_decode_steps_read_per_layer_weights_and_cache_in_place():
+  """A decode step over split weights is the step over stacked ones, and the compiled decode
+  loop neither slices a weight or cache array out of a stack nor copies one: on a CPU, XLA
+  copies a dynamic slice before a product, which made a layer-scan decode step move every
+  weight and cache entry three times (docs/performance.md)."""
+  ids = jnp.array([[5, 6, 7, 8], [9, 10, 11, 12]], jnp.int32)
+  last, cache, pos = sampler.prefill_prompts(PARAMS, ids, jnp.ones_like(ids), None, cfg=CFG,
+                                             max_new_tokens=4)[:3]
+  step = lambda params: transformer.forward_with_cache(
+      params, jnp.array([[3], [4]], jnp.int32), jnp.ones((2, 1), jnp.int32), pos[:, None],
+      cache, jnp.int32(4), CFG)
+  split = dict(PARAMS, layers=transformer.unstack_layers(PARAMS["layers"]))
+  for a, b in zip(jax.tree_util.tree_leaves(step(PARAMS)), jax.tree_util.tree_leaves(step(split))):
+    np.testing.assert_array_equal(a, b)
+  hlo = sampler.decode_tokens.lower(
+      PARAMS, cache, last, pos, jax.random.PRNGKey(0), jnp.float32(0.5), jnp.float32(1.0),
+      jnp.asarray([-1], jnp.int32), cfg=CFG, max_new_tokens=4).compile().as_text()
+  shapes = {"f32[%s]" % ",".join(map(str, a.shape[1:]))
+            for a in jax.tree_util.tree_leaves(PARAMS["layers"]) if a.ndim == 3}
+  shapes.add("f32[%s]" % ",".join(map(str, cache["k"][0].shape)))
+  loop = _loop_instructions(hlo)
+  assert any("dot(" in l or "fusion(" in l for l in loop), "no while loop body found"
+  # A weight- or cache-shaped copy, or a slice of one out of a stack (the in-place write of the
+  # new keys, a dynamic-update-slice, is allowed).
+  shaped = re.compile(r"^%%(\S+) = (%s)\{[^}]*\} (\w[\w-]*)\(" %
+                      "|".join(re.escape(x) for x in shapes))
+  moved = [l for l in loop for m in [shaped.match(l)] if m and (
+      m.group(3) == "copy" or "slice" in m.group(1).replace("update-slice", "")
+      or "slice" in m.group(3).replace("update-slice", ""))]
+  assert not moved, moved[:3]
 
 
 def test_bad_config_is_reported():

@@ -6,7 +6,9 @@ apart in `Sampler.seconds`, which the rollout reports as time/prefill and time/d
 
   prefill: a forward over the padded prompts writes the cache and gives the first logits;
   decode:  a `jax.lax.while_loop` samples one token per step for every row, feeding it back
-           through `forward_with_cache`, until every row has produced an EOS or `max_new_tokens`.
+           through `forward_with_cache`, until every row has produced an EOS or `max_new_tokens`;
+           its steps run the layers unrolled over per-layer weights and cache, which a step reads
+           in place (a layer scan copied each out of its stack on every step, on a CPU).
 
 Sampling at each step: logits / temperature, optional top-k (static k) and top-p (nucleus)
 filters, then a categorical draw; temperature 0 means greedy (argmax). Returned log-probs are
@@ -178,8 +180,7 @@ def prefill_prompts(params, prompt_ids, prompt_mask, row_index=None, *, cfg: Mod
   next_pos = jnp.sum(prompt_mask, axis=1).astype(jnp.int32)
   if row_index is not None:  # broadcast the shared prefills: [U, ...] -> [B, ...]
     logits, next_pos = logits[row_index], next_pos[row_index]
-    cache = {"k": cache["k"][:, row_index], "v": cache["v"][:, row_index],
-             "mask": cache["mask"][row_index]}
+    cache = transformer.map_cache(lambda a: a[row_index], cache)
   if keep_layer is None:
     return logits[:, -1], cache, next_pos
   return logits[:, -1], cache, next_pos, out[2]
@@ -213,6 +214,9 @@ def decode_tokens(params, cache, last_logits, next_pos, rng, temperature, top_p,
   out_lp = jnp.zeros((b, n), jnp.float32).at[:, 0].set(lp)
   lengths = jnp.ones((b,), jnp.int32)
   out_h = jnp.zeros((b, n, cfg.d_model) if keep_layer else (0,), cfg.compute_dtype)
+  # Per-layer weights, split once for all steps (`transformer.forward_with_cache`): a copy of
+  # the weights for this call.
+  params = dict(params, layers=transformer.unstack_layers(params["layers"]))
 
   def cond(state):
     step, _, _, done, *_ = state
@@ -299,11 +303,12 @@ def assemble_prefills(parts, row_index, length: int):
 
   last = jnp.concatenate([p[0] for p in parts])
   next_pos = jnp.concatenate([p[2] for p in parts])
-  cache = {name: jnp.concatenate([pad(p[1][name][:, :len(p[0])], 3) for p in parts], axis=1)
-           for name in ("k", "v")}
+  n_layers = len(parts[0][1]["k"])
+  layer = lambda name, i: jnp.concatenate([pad(p[1][name][i][:len(p[0])], 2) for p in parts])
+  cache = {name: tuple(layer(name, i) for i in range(n_layers)) for name in ("k", "v")}
   cache["mask"] = jnp.concatenate([pad(p[1]["mask"][:len(p[0])], 1) for p in parts])
-  return (last[row_index], {"k": cache["k"][:, row_index], "v": cache["v"][:, row_index],
-                            "mask": cache["mask"][row_index]}, next_pos[row_index])
+  return (last[row_index], transformer.map_cache(lambda a: a[row_index], cache),
+          next_pos[row_index])
 
 
 # Prompt buckets. LADDER: powers of two and their 1.5 multiples (a padded prompt wastes < 1/3),

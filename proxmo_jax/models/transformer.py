@@ -22,9 +22,10 @@ Attention masks: `segment_mask` i32[B, S] is 1 on real tokens and 0 on padding (
 prompts); a query attends to keys at or before it that are real. Positions are the running count
 of real tokens, so a left-padded row gets the same positions as its unpadded version.
 
-KV cache: {"k", "v": [L, B, KV, S_max, hd], "mask": i32[B, S_max]}; a forward with `cache` and
-`cache_index` writes its T new keys at slots cache_index .. cache_index + T - 1 and attends over
-all filled slots.
+KV cache: {"k", "v": tuples of L arrays [B, KV, S_max, hd], "mask": i32[B, S_max]}, one array
+per layer (a decode step then reads each in place, `forward_with_cache`); a forward with `cache`
+and `cache_index` writes its T new keys at slots cache_index .. cache_index + T - 1 and attends
+over all filled slots.
 
 LoRA (`proxmo_jax.models.lora`): an adapter tree {name: {"a": [N, d_in, r], "b": [N, r, d_out]}}
 for some of wq, wk, wv, wo, w_gate, w_up, w_down adds s (h A) B to the projection h W
@@ -316,40 +317,48 @@ def forward(params: dict, tokens, segment_mask, cfg: ModelConfig, positions=None
 
 
 def init_cache(cfg: ModelConfig, batch: int, length: int) -> dict:
-  """Keys and values f32[L, B, KV, S, hd] (head-major: the layout both attention products read
-  without a transposed copy), and the mask i32[B, S] of written real slots."""
-  shape = (cfg.n_layers, batch, cfg.n_kv_heads, length, cfg.hd)
-  return {"k": jnp.zeros(shape, cfg.compute_dtype), "v": jnp.zeros(shape, cfg.compute_dtype),
-          "mask": jnp.zeros((batch, length), jnp.int32)}
+  """An empty cache: "k", "v" tuples of L arrays f32[B, KV, S, hd] (one per layer, head-major:
+  the layout both attention products read without a transposed copy) and "mask" i32[B, S],
+  1 on written real slots. One array per layer, not an [L, ...] stack: see
+  `forward_with_cache`."""
+  shape = (batch, cfg.n_kv_heads, length, cfg.hd)
+  zeros = lambda: tuple(jnp.zeros(shape, cfg.compute_dtype) for _ in range(cfg.n_layers))
+  return {"k": zeros(), "v": zeros(), "mask": jnp.zeros((batch, length), jnp.int32)}
 
 
-def _cached_attention(q, k_new, v_new, k_cache, v_cache, old_mask, new_mask, cfg):
-  """Attention of T new queries over the cache (read-only) and the T new keys.
+def map_cache(fn, cache: dict, mask_fn=None) -> dict:
+  """The cache with `fn` applied to every layer's keys and values (arrays [B, KV, S, hd]) and
+  `mask_fn` (default `fn` with the KV and head axes absent: given the mask i32[B, S]) to the
+  mask; e.g. a gather of rows. Returns a new cache."""
+  return {"k": tuple(fn(a) for a in cache["k"]), "v": tuple(fn(a) for a in cache["v"]),
+          "mask": (mask_fn or fn)(cache["mask"])}
 
-  q: [B, T, H, hd]; k_new, v_new: [B, T, KV, hd]; k_cache, v_cache: [B, KV, S, hd];
-  old_mask: bool[B, S] usable cache slots; new_mask: bool[B, T, T] (causal & real).
-  The softmax runs over the concatenated scores, so the cache is never copied or rewritten.
+
+def unstack_layers(layers: dict) -> tuple:
+  """Stacked layer params {name: [L, ...]} -> a tuple of L dicts {name: [...]} (a copy of the
+  weights inside a jitted program)."""
+  n = jax.tree_util.tree_leaves(layers)[0].shape[0]
+  return tuple(jax.tree_util.tree_map(lambda a, i=i: a[i], layers) for i in range(n))
+
+
+def _attention_over_cache(q, k_cache, v_cache, allowed, cfg):
+  """Attention of T new queries over a cache that already holds their keys and values.
+
+  q: [B, T, H, hd]; k_cache, v_cache: [B, KV, S, hd]; allowed: bool[B, T, S] -> [B, T, H*hd].
   Queries are stacked per KV head as in `_attention_block`, and the head-major cache is read in
   place: a decode step with the [B, S, KV, hd] cache and the per-group layout spent about two
-  thirds of its time here (16 rows, 544 slots, SmolLM2 shapes).
+  thirds of its time in attention (16 rows, 544 slots, SmolLM2 shapes).
   """
   b, t, h, hd = q.shape
   kv = cfg.n_kv_heads
-  groups = h // kv
   qs = _stack_query_groups(q, kv)
-  k_new, v_new = k_new.transpose(0, 2, 1, 3), v_new.transpose(0, 2, 1, 3)  # [B, KV, T, hd]
-  scale = 1.0 / jnp.sqrt(jnp.float32(hd))
-  neg = jnp.finfo(jnp.float32).min
-  s_old = jnp.einsum("bkqd,bksd->bkqs", qs, k_cache).astype(jnp.float32) * scale
-  s_new = jnp.einsum("bkqd,bksd->bkqs", qs, k_new).astype(jnp.float32) * scale
-  s_old = jnp.where(old_mask[:, None, None, :], s_old, neg)
-  s_new = jnp.where(new_mask[:, None, None], s_new.reshape(b, kv, groups, t, t),
-                    neg).reshape(b, kv, groups * t, t)
-  probs = jax.nn.softmax(jnp.concatenate([s_old, s_new], axis=-1), axis=-1)
-  p_old, p_new = probs[..., :k_cache.shape[2]], probs[..., k_cache.shape[2]:]
-  out = (jnp.einsum("bkqs,bksd->bkqd", p_old.astype(v_cache.dtype), v_cache) +
-         jnp.einsum("bkqs,bksd->bkqd", p_new.astype(v_new.dtype), v_new))
-  return _unstack_query_groups(out, t)
+  scores = jnp.einsum("bkqd,bksd->bkqs", qs, k_cache).astype(jnp.float32) / jnp.sqrt(
+      jnp.float32(hd))
+  scores = jnp.where(allowed[:, None, None], scores.reshape(b, kv, h // kv, t, -1),
+                     jnp.finfo(jnp.float32).min)
+  probs = jax.nn.softmax(scores, axis=-1).astype(v_cache.dtype).reshape(b, kv, -1,
+                                                                         k_cache.shape[2])
+  return _unstack_query_groups(jnp.einsum("bkqs,bksd->bkqd", probs, v_cache), t)
 
 
 def forward_with_cache(params: dict, tokens, segment_mask, positions, cache: dict, cache_index,
@@ -358,64 +367,81 @@ def forward_with_cache(params: dict, tokens, segment_mask, positions, cache: dic
   """Forward of T new tokens that attend to the cache; returns (logits f32[B,T,V], cache).
 
   Args:
+    params: with params["layers"] stacked ({name: [L, ...]}) or split (`unstack_layers`, a
+      tuple of L dicts: what a decode loop should pass, see below).
     tokens: i32[B, T] new tokens; segment_mask: i32[B, T]; positions: i32[B, T].
     cache: from `init_cache` (or a previous call); cache_index: int32 scalar, first free slot
-      (the Python int 0 marks a prefill into an empty cache, which skips the cache scores).
+      (the Python int 0 marks a prefill into an empty cache).
     last_only: compute logits for the last position only (prefill before sampling), f32[B,1,V].
     keep_layer: static k in [1, L): also return the residual stream after the first k layers,
-      f32[B, T, D], as a third output (carried through the layer scan, each layer's
-      computation unchanged). Under LoRA on the top L - k layers that is the input
-      of the adapted layers, which the update can start from (`hidden_states(frozen_hidden=)`).
+      f32[B, T, D], as a third output (each layer's computation unchanged). Under LoRA on the
+      top L - k layers that is the input of the adapted layers, which the update can start
+      from (`hidden_states(frozen_hidden=)`).
 
-  The layers read the cache without modifying it; the new keys and values of all layers are
-  written into slots cache_index .. cache_index + T - 1 once, after the layer scan, so a decode
-  step moves O(T) cache entries rather than copying the cache.
+  Two ways, the same function of the inputs:
+    prefill (cache_index the literal 0, stacked params): the layers run as a `jax.lax.scan`
+      with plain causal attention over the new tokens, and their keys and values are written
+      into each layer's cache after it;
+    otherwise (decoding): the layers run unrolled; each writes its new keys and values into its
+      cache at slots cache_index .. cache_index + T - 1 first and then attends over the written
+      cache, so nothing reads the old cache after the write and XLA updates it in place. On a
+      CPU a scan over stacked weights and an [L, ...] cache copies every layer's weights and
+      cache slice out of the stacks before its products, on every step (a decode step is
+      memory-bound: 1.31x faster without those copies, 16 rows of 576 slots at SmolLM2's
+      shapes); and reading the cache after the layers (writing at the end) made XLA copy every
+      layer's cache once per step. Stacked params are sliced per layer here, which a decode
+      loop repeats every step: split them once before it (`unstack_layers`).
   """
   b, t = tokens.shape
-  s = cache["k"].shape[3]
-  old_mask = (cache["mask"] > 0) & (jnp.arange(s)[None, :] < cache_index)
+  n_layers = len(cache["k"])
+  if keep_layer is not None and not 0 < keep_layer < n_layers:
+    raise ValueError(f"keep_layer={keep_layer}: use a layer count in [1, {n_layers}).")
   seg = segment_mask > 0
-  new_mask = jnp.tril(jnp.ones((t, t), bool))[None] & seg[:, None, :]
   x = params["embed"].astype(cfg.compute_dtype)[tokens]
+  head_major = lambda a: a.transpose(0, 2, 1, 3).astype(cfg.compute_dtype)  # [B, KV, T, hd]
+  write = lambda c, new: jax.lax.dynamic_update_slice(c, new, (0, 0, cache_index, 0))
+  mask = jax.lax.dynamic_update_slice(cache["mask"], segment_mask.astype(jnp.int32),
+                                      (0, cache_index))
+  split = isinstance(params["layers"], (tuple, list))
+  kept = None
 
-  # A prefill into an empty cache (cache_index the literal 0) has no cache slot to attend to:
-  # plain causal attention over the new tokens, without the all-masked cache scores.
-  empty_cache = isinstance(cache_index, int) and cache_index == 0
+  if isinstance(cache_index, int) and cache_index == 0 and not split:
+    causal = jnp.tril(jnp.ones((t, t), bool))[None] & seg[:, None, :]
 
-  def body(x, inputs):
-    p, k_cache, v_cache = inputs
-    q, k, v = _qkv(cfg, p, x, positions)
-    if empty_cache:
-      att = _attention(q, k, v, new_mask, cfg, causal=True)
-    else:
-      att = _cached_attention(q, k, v, k_cache, v_cache, old_mask, new_mask, cfg)
-    head_major = lambda a: a.transpose(0, 2, 1, 3).astype(k_cache.dtype)  # [B, KV, T, hd]
-    return _finish_block(cfg, p, x, att), (head_major(k), head_major(v))
-
-  if keep_layer is None:
-    x, (k_all, v_all) = jax.lax.scan(body, x, (params["layers"], cache["k"], cache["v"]))
-  else:
-    if not 0 < keep_layer < cfg.n_layers:
-      raise ValueError(f"keep_layer={keep_layer}: use a layer count in [1, {cfg.n_layers}).")
-
-    def keeping(carry, inputs):  # the same scan, carrying the output of layer keep_layer - 1
+    def body(carry, inputs):
       x, kept = carry
-      layer, rest = inputs
-      x, kv = body(x, rest)
-      return (x, jnp.where(layer == keep_layer - 1, x, kept)), kv
+      layer, p = inputs
+      q, k, v = _qkv(cfg, p, x, positions)
+      x = _finish_block(cfg, p, x, _attention(q, k, v, causal, cfg, causal=True))
+      if keep_layer is not None:  # the output of layer keep_layer - 1
+        kept = jnp.where(layer == keep_layer - 1, x, kept)
+      return (x, kept), (head_major(k), head_major(v))
 
-    # One scan over the whole cache: two scans over its slices copied the cache every decode
-    # step (a 16-row, 576-slot generate took 1.18x as long).
-    (x, kept), (k_all, v_all) = jax.lax.scan(
-        keeping, (x, jnp.zeros_like(x)),
-        (jnp.arange(cfg.n_layers), (params["layers"], cache["k"], cache["v"])))
-  new_cache = {
-      "k": jax.lax.dynamic_update_slice(cache["k"], k_all, (0, 0, 0, cache_index, 0)),
-      "v": jax.lax.dynamic_update_slice(cache["v"], v_all, (0, 0, 0, cache_index, 0)),
-      "mask": jax.lax.dynamic_update_slice(cache["mask"], segment_mask.astype(jnp.int32),
-                                           (0, cache_index)),
-  }
+    init = (x, None if keep_layer is None else jnp.zeros_like(x))
+    (x, kept), (k_all, v_all) = jax.lax.scan(body, init,
+                                             (jnp.arange(n_layers), params["layers"]))
+    k_out = tuple(write(c, k_all[i]) for i, c in enumerate(cache["k"]))
+    v_out = tuple(write(c, v_all[i]) for i, c in enumerate(cache["v"]))
+  else:
+    s = mask.shape[1]
+    # Slot j is visible to new token i when it is real and j <= cache_index + i: every written
+    # slot before the new tokens, and the new ones causally.
+    allowed = (mask[:, None, :] > 0) & (
+        jnp.arange(s)[None, None, :] <= cache_index + jnp.arange(t)[None, :, None])
+    k_out, v_out = [], []
+    for i in range(n_layers):
+      p = (params["layers"][i] if split
+           else jax.tree_util.tree_map(lambda a, i=i: a[i], params["layers"]))
+      q, k, v = _qkv(cfg, p, x, positions)
+      k_cache, v_cache = write(cache["k"][i], head_major(k)), write(cache["v"][i], head_major(v))
+      x = _finish_block(cfg, p, x, _attention_over_cache(q, k_cache, v_cache, allowed, cfg))
+      k_out.append(k_cache)
+      v_out.append(v_cache)
+      if i == (keep_layer or 0) - 1:
+        kept = x
+    k_out, v_out = tuple(k_out), tuple(v_out)
   logits = _head(params, x[:, -1:] if last_only else x, cfg)
+  new_cache = {"k": k_out, "v": v_out, "mask": mask}
   if keep_layer is None:
     return logits, new_cache
   return logits, new_cache, kept
