@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import functools
 import statistics
-import time
 
 import jax
 import jax.numpy as jnp
@@ -52,19 +51,6 @@ def draw_as_before(rng, logits, temperature, top_k, top_p):
 
 
 DRAWS = {"baseline": draw_as_before, "ours": sampler._draw}  # pylint: disable=protected-access
-
-
-def _time_alternating(fns, repeats):
-  """Median seconds of each fn, called in turn (A B A B ...) after one untimed call each."""
-  for fn in fns:
-    jax.block_until_ready(fn())
-  times = [[] for _ in fns]
-  for _ in range(repeats):
-    for fn, ts in zip(fns, times):
-      t0 = time.perf_counter()
-      jax.block_until_ready(fn())
-      ts.append(time.perf_counter() - t0)
-  return [statistics.median(ts) for ts in times]
 
 
 def _decode_programs():
@@ -148,7 +134,8 @@ def main():
     for temperature in (args.temperature, 0.0):
       base, ours = (functools.partial(calls[name], temperature) for name in ("baseline", "ours"))
       same = bool(np.array_equal(base()[0], ours()[0]))
-      tb, tm = _time_alternating((base, ours), args.repeats)
+      times = bench_update.time_alternating({"baseline": base, "ours": ours}, args.repeats)
+      tb, tm = (statistics.median(times[name]) for name in ("baseline", "ours"))
       print(f"| {rows} | {temperature:g} | {tb * scale:.3f} | {tm * scale:.3f} | {tb / tm:.2f}x "
             f"| {same} |", flush=True)
 

@@ -33,11 +33,11 @@ process to n CPUs.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import random
 import statistics
-import time
 
 import jax
 import numpy as np
@@ -111,16 +111,9 @@ def main():
       s.sample(params, prompts, jax.random.PRNGKey(0), max_new_tokens=args.new_tokens,
                temperature=0.0, **kwargs)
 
-  for name in runs:  # warm-up: compile every shape
-    t0 = time.perf_counter()
-    run(name)
-    print(f"warm-up {name}: {time.perf_counter() - t0:.1f} s", flush=True)
-  times = {name: [] for name in runs}
-  for _ in range(args.repeats):
-    for name in runs:
-      t0 = time.perf_counter()
-      run(name)
-      times[name].append(time.perf_counter() - t0)
+  times = bench_update.time_alternating(
+      {name: functools.partial(run, name) for name in runs}, args.repeats,
+      on_warmup=lambda name, t: print(f"warm-up {name}: {t:.1f} s", flush=True))
   med = {name: statistics.median(t) for name, t in times.items()}
   base, other = runs
   print(f"seconds per pass over {args.batches} batches (median of {args.repeats}): " + ", ".join(

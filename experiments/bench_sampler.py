@@ -35,24 +35,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from proxmo_jax.models import config as model_config, hf_import, sampler, transformer
 
 import bench_update  # experiments/ is on sys.path when this file runs as a script
-
-
-def _median(fn, repeats):
-  times = []
-  for _ in range(repeats):
-    t0 = time.perf_counter()
-    fn()
-    times.append(time.perf_counter() - t0)
-  return statistics.median(times)
 
 
 def _model(preset):
@@ -116,12 +105,7 @@ def bench(preset, batch, prompt_len, new_tokens, repeats, group=1, keep_layer=0,
     fns["j_keep"] = lambda: s.sample(params, prompts, jax.random.PRNGKey(0),
                                      max_new_tokens=new_tokens, temperature=temperature,
                                      keep_layer=keep_layer)
-  for fn in fns.values():  # warm-up (JAX: compile)
-    fn()
-  times = {k: [] for k in fns}
-  for _ in range(repeats):  # alternating, so load from other jobs hits both sides alike
-    for k, fn in fns.items():
-      times[k].append(_median(fn, 1))
+  times = bench_update.time_alternating(fns, repeats)
   j_pre, h_pre, j_gen, h_gen = (statistics.median(times[k]) for k in list(fns)[:4])
   pre = lambda t: batch * prompt_len / t
   dec = lambda g, p: batch * new_tokens / max(g - p, 1e-9)

@@ -114,6 +114,23 @@ def _time(fn):
   return time.perf_counter() - t0
 
 
+def time_alternating(fns: dict, repeats: int, on_warmup=None) -> dict:
+  """{name: [seconds of each timed call]}: every fn called once untimed first (JAX compiles
+  there; `on_warmup(name, seconds)` is told how long it took), then `repeats` rounds that call
+  each in turn (A B A B ...), so that load from other jobs falls on every side alike. Each
+  call's result is waited for (`jax.block_until_ready`; other results pass through)."""
+  import jax  # pylint: disable=import-outside-toplevel  (this module starts JAX late: worker)
+  for name, fn in fns.items():
+    seconds = _time(lambda fn=fn: jax.block_until_ready(fn()))
+    if on_warmup:
+      on_warmup(name, seconds)
+  times = {name: [] for name in fns}
+  for _ in range(repeats):
+    for name, fn in fns.items():
+      times[name].append(_time(lambda fn=fn: jax.block_until_ready(fn())))
+  return times
+
+
 def worker(args):
   if args.malloc == "keep":  # before JAX and torch start their threads; both sides share it
     from proxmo_jax import host_memory
