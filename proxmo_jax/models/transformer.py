@@ -326,12 +326,11 @@ def init_cache(cfg: ModelConfig, batch: int, length: int) -> dict:
   return {"k": zeros(), "v": zeros(), "mask": jnp.zeros((batch, length), jnp.int32)}
 
 
-def map_cache(fn, cache: dict, mask_fn=None) -> dict:
-  """The cache with `fn` applied to every layer's keys and values (arrays [B, KV, S, hd]) and
-  `mask_fn` (default `fn` with the KV and head axes absent: given the mask i32[B, S]) to the
-  mask; e.g. a gather of rows. Returns a new cache."""
+def map_cache(fn, cache: dict) -> dict:
+  """A new cache: `fn` applied to every layer's keys and values [B, KV, S, hd] and to the mask
+  [B, S], so a function of the leading row axis (e.g. a gather of rows: `lambda a: a[rows]`)."""
   return {"k": tuple(fn(a) for a in cache["k"]), "v": tuple(fn(a) for a in cache["v"]),
-          "mask": (mask_fn or fn)(cache["mask"])}
+          "mask": fn(cache["mask"])}
 
 
 def unstack_layers(layers: dict) -> tuple:
