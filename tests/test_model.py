@@ -164,7 +164,8 @@ def _loop_instructions(hlo: str) -> list[str]:
       comps[name] = []
     elif name and line.strip() and line.strip() != "}":
       comps[name].append(line.strip())
-  todo = [b for lines in comps.values() for l in lines for b in re.findall(r"body=%([\w.\-]+)", l)]
+  todo = [b for lines in comps.values() for l in lines
+          for b in re.findall(r"body=%([\w.\-]+)", l)]
   seen = set()
   while todo:
     c = todo.pop()
@@ -187,8 +188,9 @@ def test_decode_steps_read_per_layer_weights_and_cache_in_place():
       params, jnp.array([[3], [4]], jnp.int32), jnp.ones((2, 1), jnp.int32), pos[:, None],
       cache, jnp.int32(4), CFG)
   split = dict(PARAMS, layers=transformer.unstack_layers(PARAMS["layers"]))
-  for a, b in zip(jax.tree_util.tree_leaves(step(PARAMS)), jax.tree_util.tree_leaves(step(split))):
-    np.testing.assert_array_equal(a, b)
+  for stacked, unstacked in zip(jax.tree_util.tree_leaves(step(PARAMS)),
+                                jax.tree_util.tree_leaves(step(split))):
+    np.testing.assert_array_equal(stacked, unstacked)
   hlo = sampler.decode_tokens.lower(
       PARAMS, cache, last, pos, jax.random.PRNGKey(0), jnp.float32(0.5), jnp.float32(1.0),
       jnp.asarray([-1], jnp.int32), cfg=CFG, max_new_tokens=4).compile().as_text()
