@@ -29,7 +29,6 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 
 import jax
 import jax.numpy as jnp
@@ -91,34 +90,6 @@ def forward_as_before(params, tokens, segment_mask, positions, cache, cache_inde
   return transformer.lm_head(params, x, cfg), new_cache
 
 
-def _baseline_program():
-  """`sampler.decode_tokens` traced with `forward_as_before` and no weight split. The module
-  attributes are swapped only while the program traces (its first call, in `_calls`); it jits
-  its own wrapper, since `jax.jit` of one function object twice would reuse the first trace."""
-  raw = sampler.decode_tokens.__wrapped__
-
-  @functools.wraps(raw)
-  def program(*args, **kwargs):
-    return raw(*args, **kwargs)
-
-  return jax.jit(program, static_argnames=("cfg", "max_new_tokens", "top_k", "keep_layer"))
-
-
-def _compiled(call, patches=()):
-  """Calls `call` once (tracing and compiling it) with the module attributes in `patches`
-  [(module, name, value)] swapped in; returns the seconds it took."""
-  saved = [(m, n, getattr(m, n)) for m, n, _ in patches]
-  for m, n, v in patches:
-    setattr(m, n, v)
-  try:
-    t0 = time.perf_counter()
-    jax.block_until_ready(call(0.0))
-    return time.perf_counter() - t0
-  finally:
-    for m, n, v in saved:
-      setattr(m, n, v)
-
-
 def _run(threads, args):
   """One thread count, in this worker process (confined to that many CPUs before XLA
   started): prints one table row per temperature."""
@@ -136,12 +107,14 @@ def _run(threads, args):
                    jnp.float32(temperature), jnp.float32(1.0), eos, cfg=cfg,
                    max_new_tokens=args.new_tokens)
 
-  base = functools.partial(call, _baseline_program(), stacked)
+  # The baseline: `decode_tokens` traced with the old forward and no weight split.
+  base = functools.partial(call, bench_update.fresh_decode_program(), stacked)
   ours = functools.partial(call, sampler.decode_tokens, cache)
   # The first call is the untimed compile; its time, less one timed run, is the compile's.
-  compile_base = _compiled(base, [(transformer, "forward_with_cache", forward_as_before),
-                                  (transformer, "unstack_layers", lambda layers: layers)])
-  compile_ours = _compiled(ours)
+  compile_base = bench_update.traced_with(
+      lambda: base(0.0), [(transformer, "forward_with_cache", forward_as_before),
+                          (transformer, "unstack_layers", lambda layers: layers)])
+  compile_ours = bench_update.traced_with(lambda: ours(0.0))
   # The baseline program scans its layers, ours runs them unrolled: each has its own forward.
   for name, fn, scans in (("baseline", base, True), ("ours", ours, False)):
     if ("scan[" in str(jax.make_jaxpr(fn)(0.0))) != scans:

@@ -53,24 +53,6 @@ def draw_as_before(rng, logits, temperature, top_k, top_p):
 DRAWS = {"baseline": draw_as_before, "ours": sampler._draw}  # pylint: disable=protected-access
 
 
-def _decode_programs():
-  """One jitted `decode_tokens` per draw. The draw is looked up as `sampler._draw` when the
-  program is traced, so each program is traced (by its first call, in `_decode_calls`) with
-  that module attribute set to its draw. Each jits its own wrapper function: `jax.jit` of one
-  function object twice would reuse the first trace."""
-  raw = sampler.decode_tokens.__wrapped__
-  static = ("cfg", "max_new_tokens", "top_k", "keep_layer")
-  programs = {}
-  for name in DRAWS:
-
-    @functools.wraps(raw)
-    def program(*args, **kwargs):
-      return raw(*args, **kwargs)
-
-    programs[name] = jax.jit(program, static_argnames=static)
-  return programs
-
-
 def _decode_calls(cfg, params, rows, new_tokens):
   """{draw name: temperature -> decode output}, each program compiled once (the temperature is
   traced, so one program serves every temperature)."""
@@ -79,16 +61,14 @@ def _decode_calls(cfg, params, rows, new_tokens):
                                                   max_new_tokens=new_tokens)[:3]
   eos = jnp.asarray([-1], jnp.int32)
   calls = {}
-  for name, program in _decode_programs().items():
+  for name, draw in DRAWS.items():
+    # The draw is looked up as `sampler._draw` when the program traces: each program is traced
+    # (by its first call, here) with that module attribute set to its draw.
+    program = bench_update.fresh_decode_program()
     call = (lambda temperature, program=program: program(
         params, cache, last, next_pos, jax.random.PRNGKey(0), jnp.float32(temperature),
         jnp.float32(1.0), eos, cfg=cfg, max_new_tokens=new_tokens))
-    saved = sampler._draw  # pylint: disable=protected-access
-    sampler._draw = DRAWS[name]  # pylint: disable=protected-access
-    try:
-      jax.block_until_ready(call(0.0))  # traces and compiles with this draw
-    finally:
-      sampler._draw = saved  # pylint: disable=protected-access
+    bench_update.traced_with(lambda: call(0.0), [(sampler, "_draw", draw)])
     # The baseline program holds jnp.argmax's primitive, ours none: each has its own draw.
     if ("argmax" in str(jax.make_jaxpr(call)(0.0))) != (name == "baseline"):
       raise RuntimeError(f"the {name} decode program was not traced with its own draw")

@@ -131,6 +131,36 @@ def time_alternating(fns: dict, repeats: int, on_warmup=None) -> dict:
   return times
 
 
+def fresh_decode_program():
+  """A new jitted `sampler.decode_tokens`. `jax.jit` of the same function object reuses its
+  first trace, so a benchmark that traces the decode with other module attributes swapped in
+  (`traced_with`) needs its own wrapper function per variant."""
+  import jax  # pylint: disable=import-outside-toplevel  (this module starts JAX late: worker)
+  from proxmo_jax.models import sampler  # pylint: disable=import-outside-toplevel
+  raw = sampler.decode_tokens.__wrapped__
+
+  @functools.wraps(raw)
+  def program(*args, **kwargs):
+    return raw(*args, **kwargs)
+
+  return jax.jit(program, static_argnames=("cfg", "max_new_tokens", "top_k", "keep_layer"))
+
+
+def traced_with(call, patches=()):
+  """Calls `call()` once, waiting for its result, with the module attributes in `patches`
+  [(module, name, value)] swapped in and restored after: a jitted program first called here
+  is traced and compiled with them. Returns the seconds the call took."""
+  import jax  # pylint: disable=import-outside-toplevel
+  saved = [(m, n, getattr(m, n)) for m, n, _ in patches]
+  for m, n, v in patches:
+    setattr(m, n, v)
+  try:
+    return _time(lambda: jax.block_until_ready(call()))
+  finally:
+    for m, n, v in saved:
+      setattr(m, n, v)
+
+
 def worker(args):
   if args.malloc == "keep":  # before JAX and torch start their threads; both sides share it
     from proxmo_jax import host_memory
