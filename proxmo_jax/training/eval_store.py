@@ -178,9 +178,16 @@ class EvalStore:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
-      json.dump({"key": key, "seconds": round(float(seconds), 3),
+      json.dump({"key": key, "seconds": stored_seconds(seconds),
                  "episodes": [_episode_record(e) for e in episodes]}, f)
     os.replace(tmp, path)
+
+
+def stored_seconds(seconds: float) -> float:
+  """A chunk's seconds as its file keeps them (milliseconds). The evaluator reports a chunk it
+  runs at this precision too, so a chunk read back reports the figure it reported when it ran,
+  and sums over chunks (e.g. a widened evaluation's seconds) do not depend on which were read."""
+  return round(float(seconds), 3)
 
 
 def key_differences(key: dict, stored: dict) -> list[str]:

@@ -79,7 +79,7 @@ class Evaluator:
       if found is None:
         began = time.perf_counter()
         eps, _ = self.runner.run(part, 1, temp, jax.random.fold_in(rng, start), params=params)
-        seconds = time.perf_counter() - began
+        seconds = eval_store.stored_seconds(time.perf_counter() - began)
         if store is not None:
           store.save(split, start, part_key, eps, seconds)
       else:
