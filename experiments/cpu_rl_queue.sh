@@ -39,10 +39,13 @@
 #      checkout's ignored files), evaluated on all 240 held-out games at 0, 8 and 16, continued
 #      to 16 iterations unless ProxMO's held-out gain at 8 already clears its paired 95 %
 #      interval (why: at step 16).
+#  17. Step 16's pair made again to 16 iterations from start v4 made again, in its own directory,
+#      where a new checkout lost step 16's checkpoints part way to 16 (why: at step 17).
 #   3. WebShop v2, ProxMO: 12 iterations of 16 goals x 4 episodes from the same start, rollouts
 #      at the evaluation temperature 0.4, LoRA on the top 8 layers (why: at step 3).
 #   7. WebShop v2, GRPO: the same settings and code as step 3 (the paired baseline).
-# Run order 4, 10, 11, 12, 14, 13/15, 16, 0-2, 3, 7, 5, 6, 8, 9 (as the steps stand in this file).
+# Run order 4, 10, 11, 12, 14, 13/15, 16 or 17, 0-2, 3, 7, 5, 6, 8, 9 (as the steps stand in
+# this file).
 # Steps 5, 6, 8 and 9 come last, and steps 5 and 6 not at all once step 6's rows are published
 # (since 2026-12-05, evening): on a checkout without runs/ they remade the ALFWorld starts v1
 # and v2 (about 1.3 and 1.7 h of behaviour cloning, and about 2 h of evaluation each; v2's
@@ -358,7 +361,30 @@ keep_environments() {  # keep_environments <comparison dir>: its runs' records, 
     fi
   done
 }
-if test "$BEST" = v4 && test -f "$BEST_SFT/params.npz"; then
+# 17. Step 16's pair to 16 iterations made again, in its own directory (added 2026-12-07,
+# thirtieth session). Step 16 ended its evaluations at 8 (both runs 132 of 240 against the
+# start's 122: +4.2 points, 95 % intervals [-1.0, +9.3] and [-0.9, +9.2]) and went on towards
+# 16; ProxMO had stored 9 iterations and GRPO 10 when the session of 2026-12-07 began on a new
+# checkout without runs/, so the checkpoints were lost and step 16 cannot be continued
+# (compare_estimators.py refuses: its runs.json records 8 iterations and the run directories
+# are gone). Step 17 is the same pair, settings and pinned code with `iterations=16` from the
+# start, made from start v4 made again, and evaluated on the 240 held-out games at 0 and 16
+# only (eval.every=16): the evaluations at 8 are step 16's, and on a remade start and pair they
+# have so far repeated game for game (experiments/remake_check.py: step 16's first 102 games at
+# 0 and 8 are step 15's), so evaluating at 8 again would add 2.5 h to the about 13 h (the
+# start's evaluation 75 min, 32 iterations at 15-23 min, two evaluations at 16) to learn little.
+# experiments/remake_check.py sets its iterations 1-8 against step 16's (remake_of).
+V6=experiments/results/compare_alfworld_smollm2_v4_240_16
+step16_lost() {  # true when step 16's runs are recorded but their directories were lost
+  test -f "$V5/runs.json" && ! test -d "$V5/proxmo_s0" && ! test -d "$V5/grpo_s0"
+}
+if test "$BEST" = v4 && test -f "$BEST_SFT/params.npz" && step16_lost; then
+  mkdir -p "$V6"
+  test -f "$V6/remake_of" || echo "$V5" > "$V6/remake_of"
+  PIN=91b1dbb alfworld_pair "$BEST_SFT" "$V6" --set eval.num_tasks=240 --set eval.every=16 \
+    --set ppo.frozen_hidden=rollout --set iterations=16
+  keep_environments "$V6"
+elif test "$BEST" = v4 && test -f "$BEST_SFT/params.npz"; then
   mkdir -p "$V5"
   test -f "$V5/remake_of" || echo "$V4" > "$V5/remake_of"
   PIN=91b1dbb alfworld_pair "$BEST_SFT" "$V5" --set eval.num_tasks=240 --set eval.every=8 \

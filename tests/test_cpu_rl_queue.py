@@ -1,10 +1,11 @@
-"""The CPU queue's choice of the ALFWorld RL pair (experiments/cpu_rl_queue.sh, steps 13, 15
-and 16).
+"""The CPU queue's choice of the ALFWorld RL pair (experiments/cpu_rl_queue.sh, steps 13, 15,
+16 and 17).
 
 The queue decides which start the pair runs from (v3 or v4, by success on the 102 training
 games in the starts' published rows, v3 on a tie) and in which groups (4 episodes x 8 games from
-10 % won, 8 x 4 from 4.94 %, none below), and whether step 16's pair from v4 goes on to 16
-iterations: hours of CPU follow from it. These tests run the script's own text for that
+10 % won, 8 x 4 from 4.94 %, none below), whether step 16's pair from v4 goes on to 16
+iterations, and whether step 17 makes that pair again where a new checkout lost step 16's runs:
+hours of CPU follow from it. These tests run the script's own text for that
 choice, its row-reading helpers and its decision block, in bash in a scratch directory, with
 the pair stubbed to print its arguments and the paired test stubbed to answer as asked, on
 evaluation files written here.
@@ -70,6 +71,9 @@ V5 = "experiments/results/compare_alfworld_smollm2_v4_240"
 STEP_15 = "pair runs/v4/sft experiments/results/compare_alfworld_smollm2_v4"
 STEP_16 = (f"pair runs/v4/sft {V5} --set eval.num_tasks=240 --set eval.every=8 "
            "--set ppo.frozen_hidden=rollout")
+V6 = "experiments/results/compare_alfworld_smollm2_v4_240_16"
+STEP_17 = (f"pair runs/v4/sft {V6} --set eval.num_tasks=240 --set eval.every=16 "
+           "--set ppo.frozen_hidden=rollout --set iterations=16")
 
 
 @pytest.mark.parametrize("v3, v4, calls", [
@@ -128,13 +132,31 @@ def test_step_16_runs_from_start_v4_made_again_and_goes_on_unless_proxmo_gained(
   assert (tmp_path / V5 / "remake_of").read_text() == first
 
 
-def test_step_16_pins_one_commit_that_knows_its_settings():
-  """Both of step 16's pair calls (to 8 and on to 16) run one pinned commit, and that commit's
-  config has every field the calls set (a pin from before ppo.frozen_hidden would fail)."""
+def test_step_17_makes_step_16_again_to_16_where_its_runs_were_lost(tmp_path):
+  """Step 16 recorded at 8 in its runs.json, its run directories gone (a new checkout): the
+  pair is made again to 16 iterations in its own directory, evaluated at 0 and 16, named a
+  remake of step 16; step 16's own calls are not made (they would only append to its
+  command.txt, or refuse)."""
+  os.makedirs(tmp_path / V5)
+  (tmp_path / V5 / "runs.json").write_text("[]")
+  os.makedirs(tmp_path / V6 / "grpo_s0")
+  (tmp_path / V6 / "grpo_s0" / "environment.jsonl").write_text('{"cpu": {}}\n')
+  lines = _choose(tmp_path, 0.059, 0.51, v4_params=True)
+  assert lines == [STEP_15, STEP_17]
+  assert (tmp_path / V6 / "remake_of").read_text() == V5 + "\n"
+  assert (tmp_path / V6 / "environment_grpo_s0.jsonl").read_text() == '{"cpu": {}}\n'
+  # Without start v4 made again, nothing yet.
+  assert _choose(tmp_path / "unmade", 0.059, 0.51) == [STEP_15]
+
+
+def test_steps_16_and_17_pin_one_commit_that_knows_their_settings():
+  """Every pair call of steps 16 and 17 (to 8, on to 16, made again to 16) runs one pinned
+  commit, and that commit's config has every field the calls set (a pin from before
+  ppo.frozen_hidden would fail)."""
   text = open(QUEUE).read()
   section = _section(text, "if test \"$BEST\" = v4", "# 0. The WebShop start")
   pins = re.findall(r"PIN=(\w+) alfworld_pair", section)
-  assert len(pins) == 2 and pins[0] == pins[1]
+  assert len(pins) == 3 and len(set(pins)) == 1
   common = subprocess.run(["git", "show", f"{pins[0]}:configs/common.py"], capture_output=True,
                           text=True, check=True, cwd=os.path.dirname(QUEUE)).stdout
   for field in re.findall(r"--set (\w+\.\w+)=", section):
