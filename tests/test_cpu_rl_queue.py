@@ -146,6 +146,8 @@ def test_step_17_makes_step_16_again_to_16_where_its_runs_were_lost(tmp_path):
   assert (tmp_path / V6 / "remake_of").read_text() == V5 + "\n"
   assert (tmp_path / V6 / "environment_grpo_s0.jsonl").read_text() == '{"cpu": {}}\n'
   # Without start v4 made again, nothing yet.
+  os.makedirs(tmp_path / "unmade" / V5)
+  (tmp_path / "unmade" / V5 / "runs.json").write_text("[]")
   assert _choose(tmp_path / "unmade", 0.059, 0.51) == [STEP_15]
 
 
