@@ -364,7 +364,7 @@ keep_environments() {  # keep_environments <comparison dir>: its runs' records, 
 # 17. Step 16's pair to 16 iterations made again, in its own directory (added 2026-12-07,
 # thirtieth session). Step 16 ended its evaluations at 8 (both runs 132 of 240 against the
 # start's 122: +4.2 points, 95 % intervals [-1.0, +9.3] and [-0.9, +9.2]) and went on towards
-# 16; ProxMO had stored 9 iterations and GRPO 10 when the session of 2026-12-07 began on a new
+# 16; both runs had stored 10 iterations when the session of 2026-12-07 began on a new
 # checkout without runs/, so the checkpoints were lost and step 16 cannot be continued
 # (compare_estimators.py refuses: its runs.json records 8 iterations and the run directories
 # are gone). Step 17 is the same pair, settings and pinned code with `iterations=16` from the
