@@ -1,8 +1,8 @@
 """Benchmark: the sampler's decode over per-layer weights and cache against the layer scan it
-replaced.
+replaced, or its CPU compile options against XLA's defaults.
 
     python experiments/bench_decode.py [--rows 16] [--prompt_len 512] [--new_tokens 64]
-        [--repeats 3] [--threads 1,2] [--layers 0]
+        [--repeats 3] [--threads 1,2] [--layers 0] [--baseline scan|xla_defaults]
 
 Up to commit 3335122 a decode step ran the layers as a `jax.lax.scan` over the stacked weights
 [L, ...] and the stacked cache [L, B, KV, S, hd], attended over the old cache and the new key
@@ -11,6 +11,11 @@ apart, and wrote all layers' new keys after the scan (`forward_as_before` below,
 out of the stacks before its products, on every step. Ours (`sampler.decode_tokens` as it is)
 splits the weights into per-layer arrays once per call, keeps the cache per layer, and runs
 the layers unrolled, each writing its new key first and then attending over the written cache.
+Both are compiled with the options the sampler uses on this backend (`sampler.decode_program`).
+
+`--baseline xla_defaults`: the same traced program, ours, compiled with XLA's default options
+(`sampler.decode_tokens`) against the sampler's CPU options (`sampler.decode_tokens_cpu`,
+`sampler.CPU_DECODE_OPTIONS`).
 
 Both decode programs are `sampler.decode_tokens` itself, traced once with each forward (the
 baseline with the stacked cache and no weight split); one prefill of `--prompt_len` random
@@ -119,30 +124,39 @@ def _run(threads, args):
   stacked = {"k": jnp.stack(cache["k"]), "v": jnp.stack(cache["v"]), "mask": cache["mask"]}
   eos = jnp.asarray([-1], jnp.int32)
 
-  def call(program, cache, temperature):
-    return program(params, cache, last, next_pos, jax.random.PRNGKey(0),
-                   jnp.float32(temperature), jnp.float32(1.0), eos, cfg=cfg,
-                   max_new_tokens=args.new_tokens)
+  def call(program, cache, temperature, trace=False):
+    """The program's output; with `trace`, the jaxpr of its (first, cached) trace: a program
+    compiled with its own options cannot be traced inside another jit (`jax.make_jaxpr`)."""
+    return (program.trace if trace else program)(
+        params, cache, last, next_pos, jax.random.PRNGKey(0), jnp.float32(temperature),
+        jnp.float32(1.0), eos, cfg=cfg, max_new_tokens=args.new_tokens)
 
-  # The baseline: `decode_tokens` traced with the old forward and no weight split.
-  base = functools.partial(call, bench_update.fresh_decode_program(), stacked)
-  ours = functools.partial(call, sampler.decode_tokens, cache)
-  # The first call is the untimed one that traces and compiles; its time less a timed run is
-  # printed (it holds more than the compile: docs/performance.md).
-  compile_base = bench_update.traced_with(
-      lambda: base(0.0), [(transformer, "forward_with_cache", forward_as_before),
-                          (transformer, "unstack_layers", lambda layers: layers)])
+  ours = functools.partial(call, sampler.decode_program(), cache)
+  if args.baseline == "xla_defaults":
+    if sampler.decode_program() is sampler.decode_tokens:
+      raise SystemExit("the sampler compiles its decode with XLA's defaults on this backend "
+                       "(not a CPU, or its XLA rejected the options): nothing to compare.")
+    base = functools.partial(call, sampler.decode_tokens, cache)
+    compile_base = bench_update.traced_with(lambda: base(0.0))
+  else:
+    # The baseline: the decode traced with the old forward and no weight split.
+    base = functools.partial(call, bench_update.fresh_decode_program(), stacked)
+    # The first call is the untimed one that traces and compiles; its time less a timed run
+    # is printed (it holds more than the compile: docs/performance.md).
+    compile_base = bench_update.traced_with(
+        lambda: base(0.0), [(transformer, "forward_with_cache", forward_as_before),
+                            (transformer, "unstack_layers", lambda layers: layers)])
   compile_ours = bench_update.traced_with(lambda: ours(0.0))
-  # The baseline program scans its layers, ours runs them unrolled: each has its own forward.
+  # The scan baseline scans its layers, ours runs them unrolled: each has its own forward.
   stacked_weights = {tuple(w.shape) for w in jax.tree.leaves(params["layers"])}
-  for name, fn, scans in (("baseline", base, True), ("ours", ours, False)):
-    if _scans_over(jax.make_jaxpr(fn)(0.0).jaxpr, stacked_weights) != scans:
+  for name, fn, scans in (("baseline", base, args.baseline == "scan"), ("ours", ours, False)):
+    if _scans_over(fn(0.0, trace=True).jaxpr.jaxpr, stacked_weights) != scans:
       raise RuntimeError(f"the {name} decode program was not traced with its own forward")
   for temperature in (args.temperature, 0.0):
     b, o = functools.partial(base, temperature), functools.partial(ours, temperature)
     same = bool(np.array_equal(b()[0], o()[0]))
-    times = bench_update.time_alternating({"scan": b, "ours": o}, args.repeats)
-    tb, to = (statistics.median(times[name]) for name in ("scan", "ours"))
+    times = bench_update.time_alternating({"base": b, "ours": o}, args.repeats)
+    tb, to = (statistics.median(times[name]) for name in ("base", "ours"))
     tokens = args.rows * args.new_tokens
     print(f"| {threads} | {args.rows} | {temperature:g} | {tb:.2f} ({tokens / tb:.0f}) | "
           f"{to:.2f} ({tokens / to:.0f}) | {tb / to:.2f}x | {same} | "
@@ -158,6 +172,9 @@ def main():
   parser.add_argument("--repeats", type=int, default=3)
   parser.add_argument("--threads", default="1,2")
   parser.add_argument("--layers", type=int, default=0, help="fewer layers (0: all 30)")
+  parser.add_argument("--baseline", choices=("scan", "xla_defaults"), default="scan",
+                      help="scan: the layer scan of 3335122; xla_defaults: ours compiled with "
+                      "XLA's default options")
   parser.add_argument("--_worker", action="store_true", help=argparse.SUPPRESS)
   args = parser.parse_args()
   if args._worker:  # pylint: disable=protected-access
@@ -167,8 +184,10 @@ def main():
         f"steps after a {args.prompt_len}-token prompt, SmolLM2-135M's shapes"
         f"{f' with {args.layers} layers' if args.layers else ''}; median s (tokens/s) of "
         f"{args.repeats} calls each, in turn; other jobs may share the CPU")
-  print("| threads | rows | T | layer scan (3335122) | per-layer (ours) | scan / ours "
-        "| same tokens | first call less a timed one, s, scan / ours |")
+  base, ours = (("layer scan (3335122)", "per-layer (ours)") if args.baseline == "scan" else
+                ("XLA's defaults", "CPU options (ours)"))
+  print(f"| threads | rows | T | {base} | {ours} | baseline / ours "
+        "| same tokens | first call less a timed one, s, baseline / ours |")
   print("|---|---|---|---|---|---|---|---|", flush=True)
   for n in (int(t) for t in args.threads.split(",")):  # one process each: XLA sizes its pool
     cmd = [sys.executable, os.path.abspath(__file__), "--_worker", f"--threads={n}"] + [

@@ -65,12 +65,15 @@ def _decode_calls(cfg, params, rows, new_tokens):
     # The draw is looked up as `sampler._draw` when the program traces: each program is traced
     # (by its first call, here) with that module attribute set to its draw.
     program = bench_update.fresh_decode_program()
-    call = (lambda temperature, program=program: program(
-        params, cache, last, next_pos, jax.random.PRNGKey(0), jnp.float32(temperature),
-        jnp.float32(1.0), eos, cfg=cfg, max_new_tokens=new_tokens))
+    # With trace=True, the jaxpr of the program's (first, cached) trace: a program compiled
+    # with its own options cannot be traced inside another jit (`jax.make_jaxpr`).
+    call = (lambda temperature, trace=False, program=program: (
+        program.trace if trace else program)(
+            params, cache, last, next_pos, jax.random.PRNGKey(0), jnp.float32(temperature),
+            jnp.float32(1.0), eos, cfg=cfg, max_new_tokens=new_tokens))
     bench_update.traced_with(lambda: call(0.0), [(sampler, "_draw", draw)])
     # The baseline program holds jnp.argmax's primitive, ours none: each has its own draw.
-    if ("argmax" in str(jax.make_jaxpr(call)(0.0))) != (name == "baseline"):
+    if ("argmax" in str(call(0.0, trace=True).jaxpr)) != (name == "baseline"):
       raise RuntimeError(f"the {name} decode program was not traced with its own draw")
     calls[name] = call
   return calls

@@ -146,11 +146,45 @@ def test_no_retrace_across_decode_calls_in_a_bucket():
   """Sampler.sample, the public path, compiles one prefill and one decode program for prompts
   of one length bucket, whatever their lengths and temperatures."""
   s = sampler.Sampler(CFG, eos_ids=[])
-  sizes = lambda: (sampler.prefill_prompts._cache_size(), sampler.decode_tokens._cache_size())  # pylint: disable=protected-access
+  sizes = lambda: (sampler.prefill_prompts._cache_size(), sampler.decode_program()._cache_size())  # pylint: disable=protected-access
   before = sizes()
   for prompts, temp in (([[5, 6]], 1.0), ([[7, 8, 9]], 0.7), ([[1] * 20], 1.0)):
     s.sample(PARAMS, prompts, jax.random.PRNGKey(0), max_new_tokens=4, temperature=temp)
   assert all(after - b <= 1 for after, b in zip(sizes(), before))
+
+
+def test_cpu_decode_options_reach_the_compiler_and_draw_the_same_tokens():
+  """On a CPU the sampler decodes with its own XLA options (`sampler.CPU_DECODE_OPTIONS`): the
+  compiled program differs from the one under XLA's defaults, and both draw the same tokens
+  with the same log-probs up to float32 rounding (the options change which kernels run the
+  products, so sums of at most d_ff terms are added in another order). One layer at
+  SmolLM2-135M's widths and 16 rows: at the suite's tiny widths XLA compiles the two alike."""
+  assert sampler.decode_program() is sampler.decode_tokens_cpu  # this suite runs on a CPU
+  cfg = config.ModelConfig(vocab_size=256, d_model=576, n_layers=1, n_heads=9, n_kv_heads=3,
+                           d_ff=1536, head_dim=64, rope_theta=100000.0)
+  params = transformer.init_params(cfg, jax.random.PRNGKey(0))
+  ids = jnp.asarray(np.random.default_rng(0).integers(3, 256, (16, 4)), jnp.int32)
+  last, cache, pos = sampler.prefill_prompts(params, ids, jnp.ones_like(ids), None, cfg=cfg,
+                                             max_new_tokens=6)[:3]
+  args = (params, cache, last, pos, jax.random.PRNGKey(3), jnp.float32(0.7), jnp.float32(1.0),
+          jnp.asarray([-1], jnp.int32))
+  texts = [p.lower(*args, cfg=cfg, max_new_tokens=6).compile().as_text()
+           for p in (sampler.decode_tokens, sampler.decode_tokens_cpu)]
+  assert texts[0] != texts[1]
+  plain = sampler.decode_tokens(*args, cfg=cfg, max_new_tokens=6)
+  tuned = sampler.decode_tokens_cpu(*args, cfg=cfg, max_new_tokens=6)
+  np.testing.assert_array_equal(plain[0], tuned[0])
+  np.testing.assert_array_equal(plain[2], tuned[2])
+  np.testing.assert_allclose(plain[1], tuned[1], rtol=1e-5, atol=1e-5)
+
+
+def test_decode_falls_back_to_xla_defaults_when_xla_rejects_the_options(monkeypatch):
+  """An XLA that does not know the CPU options (a renamed experimental flag) leaves the decode
+  on XLA's defaults, with a warning naming the options."""
+  monkeypatch.setattr(sampler, "CPU_DECODE_OPTIONS",
+                      {"xla_cpu_experimental_ynn_fusion_type": "NOT_A_FUSION_TYPE"})
+  with pytest.warns(UserWarning, match="NOT_A_FUSION_TYPE"):
+    assert not sampler._cpu_options_accepted.__wrapped__()  # pylint: disable=protected-access
 
 
 def _loop_instructions(hlo: str) -> list[str]:
@@ -191,7 +225,7 @@ def test_decode_steps_read_per_layer_weights_and_cache_in_place():
   for stacked, unstacked in zip(jax.tree_util.tree_leaves(step(PARAMS)),
                                 jax.tree_util.tree_leaves(step(split))):
     np.testing.assert_array_equal(stacked, unstacked)
-  hlo = sampler.decode_tokens.lower(
+  hlo = sampler.decode_program().lower(
       PARAMS, cache, last, pos, jax.random.PRNGKey(0), jnp.float32(0.5), jnp.float32(1.0),
       jnp.asarray([-1], jnp.int32), cfg=CFG, max_new_tokens=4).compile().as_text()
   shapes = {"f32[%s]" % ",".join(map(str, a.shape[1:]))

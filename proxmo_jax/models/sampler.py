@@ -8,7 +8,8 @@ apart in `Sampler.seconds`, which the rollout reports as time/prefill and time/d
   decode:  a `jax.lax.while_loop` samples one token per step for every row, feeding it back
            through `forward_with_cache`, until every row has produced an EOS or `max_new_tokens`;
            its steps run the layers unrolled over per-layer weights and cache, which a step reads
-           in place (a layer scan copied each out of its stack on every step, on a CPU).
+           in place (a layer scan copied each out of its stack on every step, on a CPU). On a
+           CPU it compiles with its own XLA options (`CPU_DECODE_OPTIONS`, `decode_program`).
 
 Sampling at each step: logits / temperature, optional top-k (static k) and top-p (nucleus)
 filters, then a categorical draw; temperature 0 means greedy (argmax). Returned log-probs are
@@ -50,6 +51,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import time
+import warnings
 from typing import Callable, Optional, Sequence
 
 import jax
@@ -186,8 +188,7 @@ def prefill_prompts(params, prompt_ids, prompt_mask, row_index=None, *, cfg: Mod
   return logits[:, -1], cache, next_pos, out[2]
 
 
-@functools.partial(jax.jit, static_argnames=("cfg", "max_new_tokens", "top_k", "keep_layer"))
-def decode_tokens(params, cache, last_logits, next_pos, rng, temperature, top_p, eos_ids, *,
+def _decode_tokens(params, cache, last_logits, next_pos, rng, temperature, top_p, eos_ids, *,
            cfg: ModelConfig, max_new_tokens: int, top_k: int = 0,
            keep_layer: Optional[int] = None):
   """The token half: draws from `last_logits`, then one token per step for every row through
@@ -248,14 +249,53 @@ def decode_tokens(params, cache, last_logits, next_pos, rng, temperature, top_p,
   return out_tok, out_lp, lengths
 
 
+# XLA compile options for the decode program on a CPU: YNNPACK runs elementwise fusions,
+# reductions and products that stand alone (the LM head), and XLA's own emitter the products
+# fused with elementwise work (a layer's, matrix-vector shaped in a decode step). Measured at
+# SmolLM2-135M's shapes on an AVX2-only EPYC (docs/performance.md, "The decode's compile
+# options"): from 1.0x (4 rows) to 1.5x (32 rows) the speed of XLA's defaults, the same tokens
+# drawn; without standalone products in YNNPACK, 4 rows decoded 2x slower. Set for this program
+# alone: the prefill's and the update's products are faster under the defaults.
+CPU_DECODE_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": ",".join(
+    "LIBRARY_FUSION_TYPE_" + kind for kind in ("ELTWISE", "REDUCE", "INDIVIDUAL_DOT"))}
+_DECODE_STATIC = ("cfg", "max_new_tokens", "top_k", "keep_layer")
+decode_tokens = jax.jit(_decode_tokens, static_argnames=_DECODE_STATIC)  # XLA's defaults
+decode_tokens_cpu = jax.jit(_decode_tokens, static_argnames=_DECODE_STATIC,
+                            compiler_options=CPU_DECODE_OPTIONS)
+
+
+@functools.lru_cache(maxsize=None)
+def _cpu_options_accepted() -> bool:
+  """Whether this jaxlib's XLA knows `CPU_DECODE_OPTIONS` (an experimental flag that a later
+  release may rename): a one-op program is compiled with them, once per process."""
+  try:
+    jax.jit(lambda x: x + 1, compiler_options=CPU_DECODE_OPTIONS).lower(
+        jnp.float32(0)).compile()
+  except Exception as e:  # pylint: disable=broad-except  (XLA raises its own runtime error)
+    warnings.warn(f"XLA rejected the CPU decode options {CPU_DECODE_OPTIONS} ({e}); the decode "
+                  "compiles with XLA's defaults (correct, slower on a CPU).")
+    return False
+  return True
+
+
+def decode_program():
+  """The jitted decode for the default backend: `decode_tokens_cpu` on a CPU whose XLA accepts
+  its options, else `decode_tokens`. Both take `decode_tokens`'s arguments and compute the
+  same function. JAX refuses compile options on a jit traced inside another: to trace the
+  decode inside your own jitted function, call `decode_tokens`."""
+  if jax.default_backend() == "cpu" and _cpu_options_accepted():
+    return decode_tokens_cpu
+  return decode_tokens
+
+
 def generate(params, prompt_ids, prompt_mask, rng, temperature, top_p, eos_ids, row_index=None,
              *, cfg: ModelConfig, max_new_tokens: int, top_k: int = 0):
-  """`prefill_prompts` then `decode_tokens` (two jitted programs, so each can be timed); the
-  result of `decode_tokens`."""
+  """`prefill_prompts` then the decode (`decode_program()`; two jitted programs, so each can be
+  timed); the decode's result."""
   last, cache, next_pos = prefill_prompts(params, prompt_ids, prompt_mask, row_index, cfg=cfg,
                                   max_new_tokens=max_new_tokens)
-  return decode_tokens(params, cache, last, next_pos, rng, temperature, top_p, eos_ids, cfg=cfg,
-                max_new_tokens=max_new_tokens, top_k=top_k)
+  return decode_program()(params, cache, last, next_pos, rng, temperature, top_p, eos_ids,
+                          cfg=cfg, max_new_tokens=max_new_tokens, top_k=top_k)
 
 
 def prefill_groups(lengths: Sequence[int], batch_buckets: Sequence[int],
@@ -416,10 +456,10 @@ class Sampler:
       last, cache, next_pos = assemble_prefills(parts, row_index, width + max_new_tokens)
     jax.block_until_ready(last)
     t1 = time.perf_counter()
-    out = decode_tokens(params, cache, last, next_pos, rng, jnp.float32(temperature),
-                        jnp.float32(top_p), self.eos, cfg=self.cfg,
-                        max_new_tokens=max_new_tokens, top_k=top_k,
-                        keep_layer=keep_layer)
+    out = decode_program()(params, cache, last, next_pos, rng, jnp.float32(temperature),
+                           jnp.float32(top_p), self.eos, cfg=self.cfg,
+                           max_new_tokens=max_new_tokens, top_k=top_k,
+                           keep_layer=keep_layer)
     toks, lps, lens = np.asarray(out[0]), np.asarray(out[1]), np.asarray(out[2])
     response_hidden = np.asarray(out[3]) if keep_layer else None
     prompt_hidden = {}  # unique prompt -> host f32[len, D]
