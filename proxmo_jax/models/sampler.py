@@ -253,9 +253,9 @@ def _decode_tokens(params, cache, last_logits, next_pos, rng, temperature, top_p
 # reductions and products that stand alone (the LM head), and XLA's own emitter the products
 # fused with elementwise work (a layer's, matrix-vector shaped in a decode step). Measured at
 # SmolLM2-135M's shapes on an AVX2-only EPYC (docs/performance.md, "The decode's compile
-# options"): from 1.0x (4 rows) to 1.5x (32 rows) the speed of XLA's defaults, the same tokens
-# drawn; without standalone products in YNNPACK, 4 rows decoded 2x slower. Set for this program
-# alone: the prefill's and the update's products are faster under the defaults.
+# options"): 1.05-1.31x the speed of XLA's defaults at 16 rows, 0.93-1.06x at 4, the same
+# tokens drawn; without standalone products in YNNPACK, 4 rows decoded 2x slower. Set for this
+# program alone: the prefill and the update ran no faster with them or other sets.
 CPU_DECODE_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": ",".join(
     "LIBRARY_FUSION_TYPE_" + kind for kind in ("ELTWISE", "REDUCE", "INDIVIDUAL_DOT"))}
 _DECODE_STATIC = ("cfg", "max_new_tokens", "top_k", "keep_layer")
