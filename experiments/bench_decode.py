@@ -8,7 +8,7 @@ Up to commit 3335122 a decode step ran the layers as a `jax.lax.scan` over the s
 [L, ...] and the stacked cache [L, B, KV, S, hd], attended over the old cache and the new key
 apart, and wrote all layers' new keys after the scan (`forward_as_before` below, that commit's
 `transformer.forward_with_cache`). On a CPU, XLA copies every layer's weight and cache slice
-out of the stacks before its products, on every step. Ours (`sampler.decode_tokens` as it is)
+out of the stacks before its products, on every step. Ours (the sampler's decode as it is)
 splits the weights into per-layer arrays once per call, keeps the cache per layer, and runs
 the layers unrolled, each writing its new key first and then attending over the written cache.
 Both are compiled with the options the sampler uses on this backend (`sampler.decode_program`).
@@ -17,7 +17,7 @@ Both are compiled with the options the sampler uses on this backend (`sampler.de
 (`sampler.decode_tokens`) against the sampler's CPU options (`sampler.decode_tokens_cpu`,
 `sampler.CPU_DECODE_OPTIONS`).
 
-Both decode programs are `sampler.decode_tokens` itself, traced once with each forward (the
+Both decode programs trace the sampler's decode function, once with each forward (the
 baseline with the stacked cache and no weight split); one prefill of `--prompt_len` random
 tokens in `--rows` rows, random weights at SmolLM2-135M's shapes (`--layers` fewer for a smoke
 run), `--new_tokens` steps with EOS disabled, sampled at `--temperature` and greedy. Each
