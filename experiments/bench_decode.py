@@ -133,7 +133,7 @@ def _run(threads, args):
 
   ours = functools.partial(call, sampler.decode_program(), cache)
   if args.baseline == "xla_defaults":
-    if sampler.decode_program() is sampler.decode_tokens:
+    if not sampler.decode_options():
       raise SystemExit("the sampler compiles its decode with XLA's defaults on this backend "
                        "(not a CPU, or its XLA rejected the options): nothing to compare.")
     base = functools.partial(call, sampler.decode_tokens, cache)

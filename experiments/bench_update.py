@@ -132,21 +132,20 @@ def time_alternating(fns: dict, repeats: int, on_warmup=None) -> dict:
 
 
 def fresh_decode_program():
-  """A new jitted decode, compiled as the sampler's (`sampler.decode_program()`: on a CPU with
+  """A new jitted decode, compiled as the sampler's (`sampler.decode_options()`: on a CPU,
   `sampler.CPU_DECODE_OPTIONS`). `jax.jit` of the same function object reuses its first
   trace, so a benchmark that traces the decode with other module attributes swapped in
   (`traced_with`) needs its own wrapper function per variant."""
   import jax  # pylint: disable=import-outside-toplevel  (this module starts JAX late: worker)
   from proxmo_jax.models import sampler  # pylint: disable=import-outside-toplevel
   raw = sampler.decode_tokens.__wrapped__
-  tuned = sampler.decode_program() is sampler.decode_tokens_cpu
 
   @functools.wraps(raw)
   def program(*args, **kwargs):
     return raw(*args, **kwargs)
 
   return jax.jit(program, static_argnames=("cfg", "max_new_tokens", "top_k", "keep_layer"),
-                 compiler_options=sampler.CPU_DECODE_OPTIONS if tuned else None)
+                 compiler_options=sampler.decode_options())
 
 
 def traced_with(call, patches=()):

@@ -278,14 +278,20 @@ def _cpu_options_accepted() -> bool:
   return True
 
 
-def decode_program():
-  """The jitted decode for the default backend: `decode_tokens_cpu` on a CPU whose XLA accepts
-  its options, else `decode_tokens`. Both take `decode_tokens`'s arguments and compute the
-  same function. JAX refuses compile options on a jit traced inside another: to trace the
-  decode inside your own jitted function, call `decode_tokens`."""
+def decode_options() -> Optional[dict]:
+  """The compile options of the decode on the default backend: `CPU_DECODE_OPTIONS` on a CPU
+  whose XLA accepts them, else None (XLA's defaults)."""
   if jax.default_backend() == "cpu" and _cpu_options_accepted():
-    return decode_tokens_cpu
-  return decode_tokens
+    return CPU_DECODE_OPTIONS
+  return None
+
+
+def decode_program():
+  """The jitted decode for the default backend, compiled with `decode_options()`:
+  `decode_tokens_cpu` or `decode_tokens`. Both take `decode_tokens`'s arguments and compute
+  the same function. JAX refuses compile options on a jit traced inside another: to trace the
+  decode inside your own jitted function, call `decode_tokens`."""
+  return decode_tokens_cpu if decode_options() else decode_tokens
 
 
 def generate(params, prompt_ids, prompt_mask, rng, temperature, top_p, eos_ids, row_index=None,
