@@ -124,6 +124,10 @@ def base_config(env: str, estimator: str = "proxmo") -> ml_collections.ConfigDic
   # its longest prompt's power-of-two bucket, the fewest compiled programs (a device run whose
   # compile time counts against a short budget).
   c.rollout.prefill_groups = True
+  # On a CPU the decode compiles with its own XLA options (sampler.CPU_DECODE_OPTIONS: 1.05-1.31x
+  # faster at 16 rows on an AVX2 machine, the same tokens drawn; docs/performance.md). False: XLA's
+  # defaults, e.g. where a CPU decodes slower with them (bench_decode.py --baseline xla_defaults).
+  c.rollout.cpu_decode_options = True
 
   c.algorithm = ml_collections.ConfigDict()
   c.algorithm.variant = estimator     # ESTIMATORS name; sets estimator (and gigpo_mode)

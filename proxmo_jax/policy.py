@@ -243,6 +243,7 @@ def build_policy(config, workdir: str, spec, init_params_dir: Optional[str] = No
   grouped = config.rollout.get("prefill_groups", True)
   sampler = sampler_lib.Sampler(model_cfg, eos_ids=stop_ids(tokenizer, agent_stops),
                                 pad_id=tokenizer.pad_id,
+                                cpu_decode_options=config.rollout.get("cpu_decode_options", True),
                                 **({} if grouped else sampler_lib.ONE_PREFILL))
   r = config.rollout
   return Policy(model_cfg=model_cfg, params=params, tokenizer=tokenizer, sampler=sampler,

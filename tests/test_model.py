@@ -153,6 +153,22 @@ def test_no_retrace_across_decode_calls_in_a_bucket():
   assert all(after - b <= 1 for after, b in zip(sizes(), before))
 
 
+def test_sampler_told_to_keep_xla_defaults_decodes_with_them(monkeypatch):
+  """`Sampler(cpu_decode_options=False)` (the config's `rollout.cpu_decode_options=False`)
+  decodes with `decode_tokens`, XLA's defaults, on a CPU too, and draws what the default
+  sampler draws."""
+  prompts, rng = [[5, 6, 7], [8, 9]], jax.random.PRNGKey(1)
+  tuned = sampler.Sampler(CFG, eos_ids=[]).sample(PARAMS, prompts, rng, max_new_tokens=4,
+                                                 temperature=0.7)
+  assert sampler.decode_program(cpu_options=False) is sampler.decode_tokens
+  monkeypatch.setattr(sampler, "decode_tokens_cpu", None)  # a call to it would fail
+  plain = sampler.Sampler(CFG, eos_ids=[], cpu_decode_options=False).sample(
+      PARAMS, prompts, rng, max_new_tokens=4, temperature=0.7)
+  assert plain.tokens == tuned.tokens
+  np.testing.assert_allclose(np.concatenate(plain.logprobs), np.concatenate(tuned.logprobs),
+                             atol=1e-5)
+
+
 def test_cpu_decode_options_reach_the_compiler_and_draw_the_same_tokens():
   """On a CPU the sampler decodes with its own XLA options (`sampler.CPU_DECODE_OPTIONS`): the
   compiled program differs from the one under XLA's defaults, and both draw the same tokens

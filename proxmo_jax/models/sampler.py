@@ -9,7 +9,9 @@ apart in `Sampler.seconds`, which the rollout reports as time/prefill and time/d
            through `forward_with_cache`, until every row has produced an EOS or `max_new_tokens`;
            its steps run the layers unrolled over per-layer weights and cache, which a step reads
            in place (a layer scan copied each out of its stack on every step, on a CPU). On a
-           CPU it compiles with its own XLA options (`CPU_DECODE_OPTIONS`, `decode_program`).
+           CPU it compiles with its own XLA options (`CPU_DECODE_OPTIONS`, `decode_program`;
+           `Sampler(cpu_decode_options=False)`, the config's `rollout.cpu_decode_options`, keeps
+           XLA's defaults).
 
 Sampling at each step: logits / temperature, optional top-k (static k) and top-p (nucleus)
 filters, then a categorical draw; temperature 0 means greedy (argmax). Returned log-probs are
@@ -278,20 +280,21 @@ def _cpu_options_accepted() -> bool:
   return True
 
 
-def decode_options() -> Optional[dict]:
+def decode_options(cpu_options: bool = True) -> Optional[dict]:
   """The compile options of the decode on the default backend: `CPU_DECODE_OPTIONS` on a CPU
-  whose XLA accepts them, else None (XLA's defaults)."""
-  if jax.default_backend() == "cpu" and _cpu_options_accepted():
+  whose XLA accepts them, unless `cpu_options` is False (the config's
+  `rollout.cpu_decode_options`); else None (XLA's defaults)."""
+  if cpu_options and jax.default_backend() == "cpu" and _cpu_options_accepted():
     return CPU_DECODE_OPTIONS
   return None
 
 
-def decode_program():
-  """The jitted decode for the default backend, compiled with `decode_options()`:
+def decode_program(cpu_options: bool = True):
+  """The jitted decode for the default backend, compiled with `decode_options(cpu_options)`:
   `decode_tokens_cpu` or `decode_tokens`. Both take `decode_tokens`'s arguments and compute
   the same function. JAX refuses compile options on a jit traced inside another: to trace the
   decode inside your own jitted function, call `decode_tokens`."""
-  return decode_tokens_cpu if decode_options() else decode_tokens
+  return decode_tokens_cpu if decode_options(cpu_options) else decode_tokens
 
 
 def generate(params, prompt_ids, prompt_mask, rng, temperature, top_p, eos_ids, row_index=None,
@@ -380,11 +383,15 @@ class Sampler:
   def __init__(self, cfg: ModelConfig, eos_ids: Sequence[int], pad_id: int = 0,
                batch_buckets: Sequence[int] = (1, 2, 4, 8, 16, 32, 64, 128, 256),
                prompt_buckets: Sequence[int] = LADDER,
-               share_prompts: bool = True, group_overhead: int = 64):
+               share_prompts: bool = True, group_overhead: int = 64,
+               cpu_decode_options: bool = True):
     """group_overhead: the tokens' worth of one more prefill (`prefill_groups`); a huge value
     prefills every batch at its longest prompt's bucket (`ONE_PREFILL`: so with the
-    power-of-two buckets, as before 2026-12-04, for the fewest compiled programs)."""
+    power-of-two buckets, as before 2026-12-04, for the fewest compiled programs).
+    cpu_decode_options: False compiles the decode with XLA's defaults on a CPU too
+    (`decode_program`); the same tokens in the tests and benchmarks either way."""
     self.cfg = cfg
+    self.cpu_decode_options = cpu_decode_options
     self.share_prompts = share_prompts
     self.group_overhead = group_overhead
     self.seconds = {"prefill": 0.0, "decode": 0.0}  # cumulative wall time of each program
@@ -462,10 +469,10 @@ class Sampler:
       last, cache, next_pos = assemble_prefills(parts, row_index, width + max_new_tokens)
     jax.block_until_ready(last)
     t1 = time.perf_counter()
-    out = decode_program()(params, cache, last, next_pos, rng, jnp.float32(temperature),
-                           jnp.float32(top_p), self.eos, cfg=self.cfg,
-                           max_new_tokens=max_new_tokens, top_k=top_k,
-                           keep_layer=keep_layer)
+    program = decode_program(self.cpu_decode_options)
+    out = program(params, cache, last, next_pos, rng, jnp.float32(temperature),
+                  jnp.float32(top_p), self.eos, cfg=self.cfg, max_new_tokens=max_new_tokens,
+                  top_k=top_k, keep_layer=keep_layer)
     toks, lps, lens = np.asarray(out[0]), np.asarray(out[1]), np.asarray(out[2])
     response_hidden = np.asarray(out[3]) if keep_layer else None
     prompt_hidden = {}  # unique prompt -> host f32[len, D]

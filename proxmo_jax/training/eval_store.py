@@ -46,8 +46,10 @@ from proxmo_jax.training import eval_files
 # The config sections that shape an episode. eval.num_tasks and the schedule do not: a longer
 # evaluation of the same policy reuses the chunks of a shorter one.
 KEYED_SECTIONS = ("env", "rollout", "tokenizer", "model")
-# ... less their fields that do not: the environments' worker processes.
-UNKEYED_FIELDS = (("env", "num_workers"),)
+# ... less their fields that do not: the environments' worker processes, and the decode's CPU
+# compile options (the same tokens in every test and benchmark; the log-probs' float32 rounding
+# differs, as between machines, which no key holds either).
+UNKEYED_FIELDS = (("env", "num_workers"), ("rollout", "cpu_decode_options"))
 
 
 def params_digest(params) -> str:
