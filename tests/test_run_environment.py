@@ -24,6 +24,7 @@ def test_each_record_is_one_more_line_with_the_versions_cpu_and_devices(tmp_path
   assert e["device_count"] == jax.device_count() and e["devices"]
   assert set(e["cpu"]["features"]) <= set(run_environment.CPU_FEATURES)
   assert e["cpu"]["model"] and e["cpu"]["cpus"] >= 1
+  assert e["memory_gib"] > 0  # this suite runs on Linux, whose sysconf gives the page count
 
 
 def test_the_cpu_is_read_from_the_first_core_of_proc_cpuinfo(monkeypatch, tmp_path):

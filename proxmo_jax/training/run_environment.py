@@ -1,4 +1,5 @@
-"""What a run ran on: the libraries that shape its numbers, the CPU, the devices and XLA_FLAGS.
+"""What a run ran on: the libraries that shape its numbers, the CPU and the host's memory, the
+devices and XLA_FLAGS.
 
 Every call of behaviour cloning and every built experiment (training, evaluation, comparisons)
 appends one JSON line to <workdir>/environment.jsonl, so a run made again can be told apart from
@@ -6,7 +7,9 @@ the first by its machine as well as by its code. The same code and inputs can gi
 results that differ in their last digits between machines or library builds (the ALFWorld start
 v3's first behaviour-cloning step: loss 3.1775946 in its remake, 3.1775937 in the published run
 of the same model code, while run again on one machine it repeats to the last digit;
-docs/pretrained_rl.md), and a sampled RL run then follows another path.
+docs/pretrained_rl.md), and a sampled RL run then follows another path. The host's memory
+tells whether a job was near the out-of-memory killer (2026-12-07: a paused behaviour-cloning
+run of 13 GB on a 23 GB host, killed when a benchmark ran beside it).
 """
 
 from __future__ import annotations
@@ -52,6 +55,15 @@ def cpu() -> dict:
   return {"model": model, "features": [f for f in CPU_FEATURES if f in flags], "cpus": cpus}
 
 
+def memory_gib() -> Optional[float]:
+  """The host's physical memory in GiB (one decimal), or None where the OS does not tell."""
+  try:
+    pages, page_size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+  except (AttributeError, ValueError, OSError):
+    return None
+  return round(pages * page_size / 2**30, 1) if pages > 0 and page_size > 0 else None
+
+
 def environment() -> dict:
   """This process's environment record (see the module docstring)."""
   import jax  # pylint: disable=import-outside-toplevel
@@ -59,6 +71,7 @@ def environment() -> dict:
           "python": platform.python_version(),
           "packages": {p: _version(p) for p in PACKAGES},
           "cpu": cpu(),
+          "memory_gib": memory_gib(),
           "devices": sorted({f"{d.platform}:{d.device_kind}" for d in jax.devices()}),
           "device_count": jax.device_count(),
           "xla_flags": os.environ.get("XLA_FLAGS", "")}
@@ -71,4 +84,4 @@ def record(workdir: str) -> None:
     f.write(json.dumps(environment()) + "\n")
 
 
-__all__ = ["CPU_FEATURES", "PACKAGES", "cpu", "environment", "record"]
+__all__ = ["CPU_FEATURES", "PACKAGES", "cpu", "environment", "memory_gib", "record"]
