@@ -7,9 +7,9 @@ the first by its machine as well as by its code. The same code and inputs can gi
 results that differ in their last digits between machines or library builds (the ALFWorld start
 v3's first behaviour-cloning step: loss 3.1775946 in its remake, 3.1775937 in the published run
 of the same model code, while run again on one machine it repeats to the last digit;
-docs/pretrained_rl.md), and a sampled RL run then follows another path. The host's memory
-tells whether a job was near the out-of-memory killer (2026-12-07: a paused behaviour-cloning
-run of 13 GB on a 23 GB host, killed when a benchmark ran beside it).
+docs/pretrained_rl.md), and a sampled RL run then follows another path. The host's memory,
+set against a job's own use, tells how near the out-of-memory killer it ran (2026-12-07: a
+paused behaviour-cloning run of 13 GB on a 23 GB host, killed when a benchmark ran beside it).
 """
 
 from __future__ import annotations
