@@ -156,24 +156,30 @@ def test_make_config_uses_the_env_file_and_the_estimator_names():
     ce.make_config("alfworld", "cpu", "proxmo", {"env.no_such_field": "1"}, 0)
 
 
+def _straight_run(tmp_path):
+  """A straight 2-iteration GRPO comparison on the corridor (a 3-step clone as its start,
+  evaluations in 2 chunks of 2 episodes): (its record, its directory, the overrides that later
+  runs share with it, the start's sft directory)."""
+  over = {"sft.steps": "3", "env.group_size": "2", "env.groups_per_batch": "2",
+          "eval.num_tasks": "4", "eval.batch": "2"}
+  out = tmp_path / "straight"
+  straight, = ce.compare("corridor", "smoke", ["grpo"], [0], over, str(out))
+  shared = {**over, "tokenizer.path": str(out / "tokenizer.model")}
+  return straight, out, shared, str(out / "sft")
+
+
 def test_an_interrupted_run_resumes_where_the_straight_run_ends(tmp_path, monkeypatch):
   """A run stopped after iteration 1 (its checkpoint and evaluations saved), then stopped again
   inside iteration 2's evaluation after its first chunk of episodes, and continued, ends with
   the same evaluations as a straight 2-iteration run from the same start, reading that chunk
-  back instead of running it again; so does the same run advanced in lockstep with another
-  estimator, and a lockstep pair recorded at 1 iteration and continued to 2; the start given
-  with --start is used, not cloned again."""
+  back instead of running it again; the start given with --start is used, not cloned again.
+  (The lockstep and continued comparisons: the slow test below.)"""
   from proxmo_jax.training import eval_store  # pylint: disable=import-outside-toplevel
-  over = {"sft.steps": "3", "env.group_size": "2", "env.groups_per_batch": "2",
-          "eval.num_tasks": "4", "eval.batch": "2"}  # evaluations in 2 chunks of 2 episodes
-  out = tmp_path / "straight"
-  straight, = ce.compare("corridor", "smoke", ["grpo"], [0], over, str(out))
+  straight, out, shared, sft = _straight_run(tmp_path)
   assert [it for it, _ in straight["evals"]] == [0, 1, 2]
   assert sorted(os.listdir(out / "eval_episodes" / "grpo_s0")) == ["iter_0", "iter_1", "iter_2"]
   assert sorted(os.listdir(out / "eval_episodes" / "grpo_s0" / "iter_2" / "eval")) == [
       "p0_c0.json", "p0_c2.json"]
-  shared = {**over, "tokenizer.path": str(out / "tokenizer.model")}
-  sft = str(out / "sft")
   workdir = str(tmp_path / "stopped" / "grpo_s0")
   first = ce.train_one(ce.make_config("corridor", "smoke", "grpo", {**shared, "iterations": "1"},
                                       0), "smoke", workdir, sft, straight["start"],
@@ -220,6 +226,18 @@ def test_an_interrupted_run_resumes_where_the_straight_run_ends(tmp_path, monkey
   assert [h["iteration"] for h in straight["history"]] == [1, 2]
   for mine, theirs in zip(resumed["history"], straight["history"]):
     assert _comparable(mine) == pytest.approx(_comparable(theirs), rel=1e-5, abs=1e-7)
+  with pytest.raises(SystemExit, match="no params.npz"):
+    ce.compare("corridor", "smoke", ["grpo"], [0], shared, str(tmp_path / "x"), "tiny",
+               str(tmp_path / "nowhere"))
+
+
+@pytest.mark.slow
+def test_lockstep_and_continued_comparisons_end_where_the_straight_run_ends(tmp_path):
+  """The straight run of the test above, advanced in lockstep with another estimator; a
+  comparison recorded at 1 iteration and continued to 2, alone and in lockstep; a run whose
+  directory is gone cannot be continued. (Split from the resume test above, which took 168 s
+  on 2 cores with both, and marked slow to keep the default suite short.)"""
+  straight, _, shared, sft = _straight_run(tmp_path)
   # In lockstep (rloo and grpo in turn in one process, grpo second in the first round and
   # first in the second) grpo's run is the one it has alone, and grpo reuses the start's
   # evaluation that rloo, opened first, made.
@@ -235,9 +253,6 @@ def test_an_interrupted_run_resumes_where_the_straight_run_ends(tmp_path, monkey
   assert [h["iteration"] for h in lock[0]["history"]] == [1, 2]
   assert "time/compile" in grpo["history"][0]
   assert 0 < grpo["seconds"] < sum(r["seconds"] for r in lock)
-  with pytest.raises(SystemExit, match="no params.npz"):
-    ce.compare("corridor", "smoke", ["grpo"], [0], shared, str(tmp_path / "x"), "tiny",
-               str(tmp_path / "nowhere"))
   # A comparison of 1 iteration asked again for 2 continues its run from the checkpoint and
   # ends where the straight 2-iteration run does, with one record; a run whose directory is
   # gone cannot be continued.
