@@ -13,11 +13,11 @@ options (tests/test_model.py's decode options) is compiled again. Subprocesses s
 inherit the directory (JAX lets only process 0 of a multi-process run write to it).
 
 Measured on 2 CPU cores (`pytest -m "not slow" --durations=0 tests`, one run each, 2026-12-07):
-the default suite took 1495 s without the cache and 1368 s with it;
-tests/test_compare_estimators.py's resume test 261 s and 168 s. Compiling at XLA's lowest
-backend optimisation level as well (`--xla_backend_optimization_level=0`) was no faster as a
-whole (1379 s): the model and LoRA tests' compiles ran faster, the corridor comparisons' many
-executions slower, so it is not set.
+the default suite took 1495 s without the cache and 1368 s with it; the comparison script's
+resume test (tests/test_compare_estimators.py, before its split) 261 s and 168 s. Compiling at
+XLA's lowest backend optimisation level as well (`--xla_backend_optimization_level=0`) was no
+faster as a whole (1379 s): the model and LoRA tests' compiles ran faster, the corridor
+comparisons' many executions slower, so it is not set.
 """
 import atexit
 import os

@@ -19,7 +19,7 @@ def test_widened_evaluations_are_the_longer_comparisons(tmp_path, monkeypatch):
   """A 2-iteration comparison evaluated on 4 tasks (2 chunks of 2), widened to 6 at the start
   and at iteration 2, has the rows and per-task outcomes of the same comparison run with 6-task
   evaluations; only the third chunk is played, the first two are the comparison's own. (Two
-  comparisons: 50-95 s on 2 cores, marked slow to keep the default suite short.)"""
+  comparisons: 49-61 s on 2 cores, marked slow to keep the default suite short.)"""
   over = {"sft.steps": "3", "env.group_size": "2", "env.groups_per_batch": "2",
           "eval.num_tasks": "4", "eval.batch": "2"}
   out = tmp_path / "four"
