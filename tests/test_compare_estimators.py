@@ -12,6 +12,7 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "experiments"))
 
 import compare_estimators as ce  # noqa: E402
+from tests import corridor_comparison  # noqa: E402
 
 SPEC = {"env": "corridor", "families": ["easy", "hard"], "columns": ["easy", "hard", "All"],
         "headline": "All"}
@@ -156,18 +157,6 @@ def test_make_config_uses_the_env_file_and_the_estimator_names():
     ce.make_config("alfworld", "cpu", "proxmo", {"env.no_such_field": "1"}, 0)
 
 
-def _straight_run(tmp_path):
-  """A straight 2-iteration GRPO comparison on the corridor (a 3-step clone as its start,
-  evaluations in 2 chunks of 2 episodes): (its record, its directory, the overrides that later
-  runs share with it, the start's sft directory)."""
-  over = {"sft.steps": "3", "env.group_size": "2", "env.groups_per_batch": "2",
-          "eval.num_tasks": "4", "eval.batch": "2"}
-  out = tmp_path / "straight"
-  straight, = ce.compare("corridor", "smoke", ["grpo"], [0], over, str(out))
-  shared = {**over, "tokenizer.path": str(out / "tokenizer.model")}
-  return straight, out, shared, str(out / "sft")
-
-
 def test_an_interrupted_run_resumes_where_the_straight_run_ends(tmp_path, monkeypatch):
   """A run stopped after iteration 1 (its checkpoint and evaluations saved), then stopped again
   inside iteration 2's evaluation after its first chunk of episodes, and continued, ends with
@@ -175,7 +164,7 @@ def test_an_interrupted_run_resumes_where_the_straight_run_ends(tmp_path, monkey
   back instead of running it again; the start given with --start is used, not cloned again.
   (The lockstep and continued comparisons: the slow test below.)"""
   from proxmo_jax.training import eval_store  # pylint: disable=import-outside-toplevel
-  straight, out, shared, sft = _straight_run(tmp_path)
+  straight, out, shared, sft = corridor_comparison.straight_run(tmp_path)
   assert [it for it, _ in straight["evals"]] == [0, 1, 2]
   assert sorted(os.listdir(out / "eval_episodes" / "grpo_s0")) == ["iter_0", "iter_1", "iter_2"]
   assert sorted(os.listdir(out / "eval_episodes" / "grpo_s0" / "iter_2" / "eval")) == [
@@ -237,7 +226,7 @@ def test_lockstep_and_continued_comparisons_end_where_the_straight_run_ends(tmp_
   comparison recorded at 1 iteration and continued to 2, alone and in lockstep; a run whose
   directory is gone cannot be continued. (Split from the resume test above, which took 168 s
   on 2 cores with both, and marked slow to keep the default suite short.)"""
-  straight, _, shared, sft = _straight_run(tmp_path)
+  straight, _, shared, sft = corridor_comparison.straight_run(tmp_path)
   # In lockstep (rloo and grpo in turn in one process, grpo second in the first round and
   # first in the second) grpo's run is the one it has alone, and grpo reuses the start's
   # evaluation that rloo, opened first, made.

@@ -12,6 +12,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "exp
 import compare_estimators as ce  # noqa: E402
 import widen_evaluation as wide  # noqa: E402
 from proxmo_jax.training import eval_store  # noqa: E402
+from tests import corridor_comparison  # noqa: E402
 
 
 @pytest.mark.slow
@@ -20,12 +21,7 @@ def test_widened_evaluations_are_the_longer_comparisons(tmp_path, monkeypatch):
   and at iteration 2, has the rows and per-task outcomes of the same comparison run with 6-task
   evaluations; only the third chunk is played, the first two are the comparison's own. (Two
   comparisons: 49-61 s on 2 cores, marked slow to keep the default suite short.)"""
-  over = {"sft.steps": "3", "env.group_size": "2", "env.groups_per_batch": "2",
-          "eval.num_tasks": "4", "eval.batch": "2"}
-  out = tmp_path / "four"
-  four, = ce.compare("corridor", "smoke", ["grpo"], [0], over, str(out))
-  shared = {**over, "tokenizer.path": str(out / "tokenizer.model")}
-  sft = str(out / "sft")
+  four, out, shared, sft = corridor_comparison.straight_run(tmp_path)
   six, = ce.compare("corridor", "smoke", ["grpo"], [0], {**shared, "eval.num_tasks": "6"},
                     str(tmp_path / "six"), "tiny", sft)
   assert len(six["outcomes"]["2"]) == 6 and len(four["outcomes"]["2"]) == 4
