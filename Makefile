@@ -39,14 +39,21 @@ demo: $(CORE)
 demo-alfworld: $(CORE)
 	$(PY) experiments/demo_alfworld.py
 
+# The suite runs in TEST_WORKERS pytest processes (pytest-xdist), two by default for CI's two
+# cores: most of a test's time is single-threaded tracing and XLA compiling, so a second process
+# keeps the second core busy. `--dist loadfile` keeps each test file in one process, so a module
+# fixture (generated games, loaded weights) is built once. TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
+PYTEST := $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+
 test: $(FULL)
-	$(PY) -m pytest -q -m "not slow" tests
+	$(PYTEST) -m "not slow" tests
 
 test-slow: $(FULL)
-	$(PY) -m pytest -q -m slow tests || [ $$? -eq 5 ]  # 5: no test is marked slow
+	$(PYTEST) -m slow tests || [ $$? -eq 5 ]  # 5: no test is marked slow
 
 test-all: $(FULL)
-	$(PY) -m pytest -q tests
+	$(PYTEST) tests
 
 bench: $(FULL)
 	$(PY) experiments/bench_advantages.py

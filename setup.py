@@ -36,6 +36,7 @@ EXTRAS_REQUIRE = {
     "dev": [
         "pytest>=8",
         "pytest-timeout>=2.3",
+        "pytest-xdist>=3.6",  # `make test` runs the suite in two processes (two cores).
         "scikit-learn>=1.5",  # TF-IDF parity tests against the reference featurizer.
         "matplotlib>=3.8",
     ],
