@@ -16,7 +16,7 @@ from tests import fixed_advantages
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
   root = str(tmp_path_factory.mktemp("alf"))
-  for split in ("train", "test"):
+  for split in ("train", "test"):  # a run generates a missing split: both are made small here
     data.generate_split(root, split, per_task=2, task_types=("pick_and_place_simple",),
                         progress=False)
   return root
@@ -45,10 +45,11 @@ def _comparable(m):
 
 
 def test_iteration_checkpoint_and_identical_resume(data_dir, tmp_path, monkeypatch):
-  """Run b is stopped after its first iteration's checkpoint and resumed: its second iteration
-  gives the straight run's metrics, params and optimizer state. The untrained policy wins
-  nothing, so the advantages are fixed at +-1 by row: the policy-gradient term and Adam's
-  moments from iteration 1 then shape iteration 2's update."""
+  """The straight run checkpoints after its first iteration only and goes on to the second; a
+  new run on its directory (as after a kill that followed the checkpoint) resumes from iteration
+  1, and its second iteration gives the straight run's metrics, params and optimizer state. The
+  untrained policy wins nothing, so the advantages are fixed at +-1 by row: the policy-gradient
+  term and Adam's moments from iteration 1 then shape iteration 2's update."""
   monkeypatch.setattr(trainer_lib, "compute_advantages",
                       fixed_advantages.alternating(trainer_lib.compute_advantages))
   c = _config(data_dir)
@@ -65,18 +66,12 @@ def test_iteration_checkpoint_and_identical_resume(data_dir, tmp_path, monkeypat
   assert m1["adv/total_nonzero"] > 0 and m2["adv/total_nonzero"] > 0
   assert set(m1) >= {"success_rate", "invalid_rate", "adv/step_std", "kl", "entropy",
                      "clip_frac", "time/rollout", "time/advantage", "adv_overhead_vs_grpo_pct"}
-  # Run b stops after iteration 1 (as if killed after its checkpoint) and resumes.
-  run = train.Run(c, str(tmp_path / "b"))
-  try:
-    run.trainer.train_iteration()
-    run.trainer.save()
-    run.trainer.ckpt.wait()
-  finally:
-    run.close()
-  run = train.Run(c, str(tmp_path / "b"))
+  # The directory holds iteration 1's checkpoint alone (iteration 2 was not saved): a new run
+  # there starts from it.
+  run = train.Run(c, str(tmp_path / "a"))
   resumed = run.trainer
   try:
-    assert resumed.iteration == 1
+    assert resumed.iteration == 1 and list(resumed.ckpt.steps()) == [1]
     m2b = resumed.train_iteration()
     state_b = jax.device_get((resumed.state.params, resumed.state.opt_state))
   finally:
