@@ -1,5 +1,6 @@
-"""compare_estimators' summaries on synthetic runs (no training): intervals, paired differences,
-the sweep table, argument parsing and the per-environment config."""
+"""compare_estimators: its summaries on synthetic runs (intervals, paired differences, the sweep
+table), argument parsing, the per-environment config and the recorded commands; and, training on
+the corridor testbed, a comparison stopped part way that resumes where the straight one ends."""
 import glob
 import json
 import math
