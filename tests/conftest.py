@@ -20,8 +20,11 @@ faster as a whole (1379 s): the model and LoRA tests' compiles ran faster, the c
 comparisons' many executions slower, so it is not set.
 
 Under pytest-xdist (`make test` runs two workers) each worker process runs this file and has its
-own cache directory. The default suite in two workers (`-n 2 --dist loadfile`) took 856 s against
-the 1368 s of one process (same machine, 2026-12-07).
+own cache directory. The default suite in two workers took 856 s against the 1368 s of one
+process with xdist's own file order (by number of tests, which leaves the few-test, long files
+such as test_multihost.py for last), 887 s in a clean clone, and 824 s with the longest files
+first (`--no-loadscope-reorder` and the order below; the tests' summed time was 1562 s, so the
+two workers ended 43 s past an even split). Same machine, 2026-12-07, one run each.
 """
 import atexit
 import os
