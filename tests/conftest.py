@@ -24,7 +24,9 @@ own cache directory. The default suite in two workers took 856 s against the 136
 process with xdist's own file order (by number of tests, which leaves the few-test, long files
 such as test_multihost.py for last), 887 s in a clean clone, and 824 s with the longest files
 first (`--no-loadscope-reorder` and the order below; the tests' summed time was 1562 s, so the
-two workers ended 43 s past an even split). Same machine, 2026-12-07, one run each.
+two workers ended 43 s past an even split). A clean clone with that order later took 988 s (33
+min of CPU against 29 and 27 in the runs before it; a stopped training job held 12.6 GB of the
+machine's memory beside it), so runs here spread by about 20 %. Same machine, 2026-12-07.
 """
 import atexit
 import os
