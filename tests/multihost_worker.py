@@ -1,7 +1,8 @@
-"""One process of the two-process test (tests/test_multihost.py): a tiny WebShop iteration, an
-evaluation, and one iteration each way of ppo.frozen_hidden under top-layer LoRA.
+"""One process of the two-process tests (tests/test_multihost.py). Part "iteration": a tiny
+WebShop iteration, an evaluation and a checkpoint; part "frozen_hidden": one iteration each way
+of ppo.frozen_hidden under top-layer LoRA.
 
-Usage: python -m tests.multihost_worker PROCESS_ID PORT WORKDIR DATA_DIR OUT_JSON
+Usage: python -m tests.multihost_worker PROCESS_ID PORT WORKDIR DATA_DIR OUT_JSON PART
 """
 
 import json
@@ -76,14 +77,11 @@ def _advantages_of_a_host_local_batch(config, trainer):
           float(np.max(np.abs(np.asarray(one.step)))))
 
 
-def main():
-  pid, port, workdir, data_dir, out = sys.argv[1:6]
-  os.environ.update(PROXMO_COORDINATOR=f"127.0.0.1:{port}", PROXMO_NUM_PROCESSES="2",
-                    PROXMO_PROCESS_ID=pid)
+def _iteration(workdir, data_dir):
+  """A training iteration, an evaluation, the advantages of a host-local batch and a saved
+  checkpoint on the two processes: what test_two_process_iteration checks."""
   import jax  # pylint: disable=import-outside-toplevel
-  from proxmo_jax import parallel  # pylint: disable=import-outside-toplevel
   from proxmo_jax.training import train  # pylint: disable=import-outside-toplevel
-  parallel.initialize()
   run = train.Run(_config(data_dir), workdir)
   t = run.trainer
   from tests import taps  # pylint: disable=import-outside-toplevel
@@ -96,15 +94,27 @@ def main():
     advantage_check = _advantages_of_a_host_local_batch(run.config, t)
     t.save()
     t.ckpt.wait()
-    result = {"process": jax.process_index(), "processes": jax.process_count(),
-              "devices": jax.device_count(), "local_devices": jax.local_device_count(),
-              "metrics": {k: float(v) for k, v in metrics.items()},
-              "eval": {k: None if v is None else float(v) for k, v in row.items()},
-              "steps": [int(s) for s in t.ckpt.steps()], "local_step_samples": local[0],
-              "advantage_check": advantage_check}
+    return {"process": jax.process_index(), "processes": jax.process_count(),
+            "devices": jax.device_count(), "local_devices": jax.local_device_count(),
+            "metrics": {k: float(v) for k, v in metrics.items()},
+            "eval": {k: None if v is None else float(v) for k, v in row.items()},
+            "steps": [int(s) for s in t.ckpt.steps()], "local_step_samples": local[0],
+            "advantage_check": advantage_check}
   finally:
     run.close()
-  result["frozen_hidden"] = _frozen_hidden_iterations(data_dir, workdir)
+
+
+PARTS = {"iteration": _iteration, "frozen_hidden": lambda workdir, data_dir: {
+    "frozen_hidden": _frozen_hidden_iterations(data_dir, workdir)}}
+
+
+def main():
+  pid, port, workdir, data_dir, out, part = sys.argv[1:7]
+  os.environ.update(PROXMO_COORDINATOR=f"127.0.0.1:{port}", PROXMO_NUM_PROCESSES="2",
+                    PROXMO_PROCESS_ID=pid)
+  from proxmo_jax import parallel  # pylint: disable=import-outside-toplevel
+  parallel.initialize()
+  result = PARTS[part](workdir, data_dir)
   with open(out, "w") as f:
     json.dump(result, f)
 

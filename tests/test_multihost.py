@@ -1,4 +1,5 @@
-"""Two processes on localhost (jax.distributed, gloo CPU collectives) train one iteration."""
+"""Two processes on localhost (jax.distributed, gloo CPU collectives) train one iteration; the
+same for ppo.frozen_hidden's two modes (slow: two more runs in each process)."""
 
 import json
 import os
@@ -17,15 +18,15 @@ def _free_port() -> int:
     return s.getsockname()[1]
 
 
-def _run_two_processes(tmp_path, data_dir, timeout, what):
-  """Starts tests/multihost_worker.py as processes 0 and 1 on one localhost coordinator and
-  waits for both; returns (processes, their logs, their result files)."""
+def _run_two_processes(tmp_path, data_dir, timeout, what, part="iteration"):
+  """Starts tests/multihost_worker.py's `part` as processes 0 and 1 on one localhost
+  coordinator and waits for both; returns (processes, their logs, their result files)."""
   port = _free_port()
   env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
   outs = [tmp_path / f"result{pid}.json" for pid in range(2)]
   procs = [subprocess.Popen(
       [sys.executable, "-m", "tests.multihost_worker", str(pid), str(port),
-       str(tmp_path / "run"), str(data_dir), str(out)],
+       str(tmp_path / "run"), str(data_dir), str(out), part],
       cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
            for pid, out in enumerate(outs)]
   logs = []
@@ -61,10 +62,20 @@ def test_two_process_iteration(tmp_path):
     difference, step = r["advantage_check"]
     assert difference < 1e-5 and step > 0.1, r["advantage_check"]
   assert r0["steps"] == r1["steps"] == [1]
-  # ppo.frozen_hidden="rollout" on two processes (the kept states a global array): the same
-  # iteration as the full forward's, to float32 rounding (the single-process bound,
-  # test_toy_environment), on both hosts.
-  f0, f1 = r0["frozen_hidden"], r1["frozen_hidden"]
+
+
+@pytest.mark.slow
+def test_two_process_frozen_hidden_iterations(tmp_path):
+  """ppo.frozen_hidden="rollout" on two processes (the kept states a global array): the same
+  iteration as the full forward's, to float32 rounding (the single-process bound,
+  test_toy_environment), on both hosts. Slow: about 100 s of the default suite's two-process
+  time, while test_toy_environment checks the two modes on one process."""
+  procs, logs, outs = _run_two_processes(tmp_path, tmp_path / "data", 600,
+                                         "the two-process runs did not finish in 600 s",
+                                         part="frozen_hidden")
+  for p, log in zip(procs, logs):
+    assert p.returncode == 0, log[-4000:]
+  f0, f1 = (json.loads(o.read_text())["frozen_hidden"] for o in outs)
   for key in ("loss", "kl", "pg_loss", "grad_norm", "entropy"):
     assert f0["rollout"][key] == pytest.approx(f1["rollout"][key], rel=1e-6), key
     assert f0["rollout"][key] == pytest.approx(f0["recompute"][key], rel=1e-5), key
