@@ -40,7 +40,7 @@ demo-alfworld: $(CORE)
 	$(PY) experiments/demo_alfworld.py
 
 # The suite runs in TEST_WORKERS pytest processes (pytest-xdist), two by default for CI's two
-# cores: the default suite took 824-988 s in two workers against 1368 s in one process here
+# cores: the default suite took 815-988 s in two workers against 1368 s in one process here
 # (2026-12-07; tests/conftest.py). `--dist loadfile` keeps each test file in one process, so a
 # module fixture (generated games, loaded weights) is built once; `--no-loadscope-reorder` hands
 # the files out in tests/conftest.py's order (the longest first) instead of by their number of
