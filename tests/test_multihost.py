@@ -69,8 +69,8 @@ def test_two_process_frozen_hidden_iterations(tmp_path):
   """ppo.frozen_hidden="rollout" on two processes (the kept states a global array): the same
   iteration as the full forward's, to float32 rounding (the single-process bound,
   test_toy_environment), on both hosts. Slow: inside the default two-process test they took
-  about 65 s of its 184 s (119 s without them, 2026-12-07), while test_toy_environment checks
-  the two modes on one process."""
+  about 65 s of its 184 s (119 s without them; one run each, 2026-12-07), while
+  test_toy_environment checks the two modes on one process."""
   procs, logs, outs = _run_two_processes(tmp_path, tmp_path / "data", 600,
                                          "the two-process runs did not finish in 600 s",
                                          part="frozen_hidden")
