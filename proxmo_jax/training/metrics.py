@@ -4,9 +4,10 @@
     writer.write(step, {"success_rate": 0.4, "time/rollout": 12.1})
     writer.close()
 
-`rollout_metrics(episodes, ...)` and `advantage_metrics(adv, valid)` compute the standard scalars:
-success rate overall and per task type, episode length, invalid-action rate, and mean / std /
-fraction-nonzero of each advantage component.
+`rollout_metrics(episodes, ...)` and `advantage_metrics(adv, valid, ...)` compute the standard
+scalars: success rate overall and per task type, episode length, invalid-action rate, and mean /
+std / fraction-nonzero of each advantage component; with a `sum_fn` over processes, of every
+host's episodes and rows.
 """
 
 from __future__ import annotations
@@ -128,14 +129,30 @@ def gather_outcomes(episodes: Sequence, task_types: Sequence[str], gather_fn,
           for t, w, sc in np.asarray(gather_fn(rows)).reshape(-1, 3)]
 
 
-def advantage_metrics(adv, valid) -> dict:
-  """Mean / std / nonzero fraction of the episode, step and total advantage of real rows."""
+def advantage_metrics(adv, valid, sum_fn=None) -> dict:
+  """Mean / std / nonzero fraction of the episode, step and total advantage of the real rows of
+  every host.
+
+  One formula for one host and many, as `rollout_metrics`: sums in float64, which `sum_fn`
+  (float vector -> its sum over processes; identity when None) adds over the hosts. With n real
+  rows x_i: mean = sum x_i / n; std = sqrt(sum (x_i - mean)^2 / n), a second pass around the
+  global mean; nonzero = #{|x_i| > 1e-6} / n. No real row anywhere: {}.
+  """
+  sum_fn = sum_fn or (lambda v: np.asarray(v, np.float64))
   valid = np.asarray(valid, bool)
+  names = ("episode", "step", "total")
+  xs = [np.asarray(getattr(adv, name), np.float64)[valid] for name in names]
+  first = np.asarray(sum_fn(np.asarray([xs[0].size] + [x.sum() for x in xs] +
+                                       [np.sum(np.abs(x) > 1e-6) for x in xs], np.float64)))
+  n = first[0]
+  if n == 0:
+    return {}
+  means = first[1:4] / n
+  squares = np.asarray(sum_fn(np.asarray([np.sum((x - m) ** 2) for x, m in zip(xs, means)],
+                                         np.float64)))
   out = {}
-  for name in ("episode", "step", "total"):
-    x = np.asarray(getattr(adv, name))[valid]
-    if x.size:
-      out[f"adv/{name}_mean"] = float(x.mean())
-      out[f"adv/{name}_std"] = float(x.std())
-      out[f"adv/{name}_nonzero"] = float(np.mean(np.abs(x) > 1e-6))
+  for i, name in enumerate(names):
+    out[f"adv/{name}_mean"] = float(means[i])
+    out[f"adv/{name}_std"] = float(np.sqrt(squares[i] / n))
+    out[f"adv/{name}_nonzero"] = float(first[4 + i] / n)
   return out

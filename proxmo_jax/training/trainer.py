@@ -273,16 +273,20 @@ class Trainer:
     t_update = time.perf_counter() - t4
     total = time.perf_counter() - t0
     out = self.episode_metrics(episodes)
-    out.update(metrics_lib.advantage_metrics(adv, batch.valid))
+    out.update(metrics_lib.advantage_metrics(
+        adv, batch.valid, sum_fn=multihost.sum_over_processes if multihost.count() > 1 else None))
     out.update(upd)
     out.update(stats.metrics())  # rollout stages: env reset/step (waiting on workers), ...
     out.update(self.compiles.metrics_since(compiles))
+    # The step samples and sampled tokens of every host; the time/ and rollout/ figures are
+    # this host's.
+    samples, sampled_tokens = multihost.sum_over_processes(
+        [np.sum(batch.valid), stats.sampled_tokens])
     out.update({"time/rollout": t_rollout, "time/batch": t_batch, "time/advantage": t_adv,
                 "time/advantage_grpo": t_grpo, "time/logprob": t_logp, "time/update": t_update,
-                "time/iteration": total,
-                "step_samples": float(multihost.sum_over_processes([np.sum(batch.valid)])[0]),
+                "time/iteration": total, "step_samples": float(samples),
                 "adv_overhead_vs_grpo_pct": 100.0 * (t_adv - t_grpo) / total,
-                "sampled_tokens": float(stats.sampled_tokens)})
+                "sampled_tokens": float(sampled_tokens)})
     self.iteration += 1
     return out
 
