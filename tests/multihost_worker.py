@@ -90,7 +90,13 @@ def _iteration(workdir, data_dir):
                           lambda r, *a, **k: local.append(sum(len(e.steps) for e in r[0])))
   try:
     metrics = t.train_iteration()
-    _, row = run.evaluate(num_tasks=4, temperature=0.0)
+    # The untrained policy scores 0 everywhere, so the evaluation's episodes get a partial score
+    # of this host's own (0.25 on process 0, 0.5 on process 1): a table built from one host's
+    # episodes differs from the one gathered over both.
+    score_key = run.exp.spec.score_key
+    t.runner.run = taps.tap(t.runner.run, lambda r, *a, **k: [
+        e.info.__setitem__(score_key, 0.25 * (1 + jax.process_index())) for e in r[0]])
+    episodes, row = run.evaluate(num_tasks=4, temperature=0.0)
     advantage_check = _advantages_of_a_host_local_batch(run.config, t)
     t.save()
     t.ckpt.wait()
@@ -98,14 +104,20 @@ def _iteration(workdir, data_dir):
             "devices": jax.device_count(), "local_devices": jax.local_device_count(),
             "metrics": {k: float(v) for k, v in metrics.items()},
             "eval": {k: None if v is None else float(v) for k, v in row.items()},
+            "local_eval_episodes": len(episodes),
             "steps": [int(s) for s in t.ckpt.steps()], "local_step_samples": local[0],
             "advantage_check": advantage_check}
   finally:
     run.close()
 
 
-PARTS = {"iteration": _iteration, "frozen_hidden": lambda workdir, data_dir: {
-    "frozen_hidden": _frozen_hidden_iterations(data_dir, workdir)}}
+def _frozen_hidden(workdir, data_dir):
+  import jax  # pylint: disable=import-outside-toplevel
+  return {"process": jax.process_index(), "processes": jax.process_count(),
+          "frozen_hidden": _frozen_hidden_iterations(data_dir, workdir)}
+
+
+PARTS = {"iteration": _iteration, "frozen_hidden": _frozen_hidden}
 
 
 def main():

@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -24,20 +25,25 @@ def _run_two_processes(tmp_path, data_dir, timeout, what, part="iteration"):
   port = _free_port()
   env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
   outs = [tmp_path / f"result{pid}.json" for pid in range(2)]
-  procs = [subprocess.Popen(
-      [sys.executable, "-m", "tests.multihost_worker", str(pid), str(port),
-       str(tmp_path / "run"), str(data_dir), str(out), part],
-      cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-           for pid, out in enumerate(outs)]
-  logs = []
+  # Each process writes its log to a file: a pipe read only after the other process ends could
+  # fill and stop its writer at a point where the other waits for it.
+  log_files = [tmp_path / f"log{pid}.txt" for pid in range(2)]
+  procs = []
+  for pid, (out, log) in enumerate(zip(outs, log_files)):
+    with open(log, "w") as f:
+      procs.append(subprocess.Popen(
+          [sys.executable, "-m", "tests.multihost_worker", str(pid), str(port),
+           str(tmp_path / "run"), str(data_dir), str(out), part],
+          cwd=ROOT, env=env, stdout=f, stderr=subprocess.STDOUT, text=True))
+  deadline = time.monotonic() + timeout
   for p in procs:
     try:
-      logs.append(p.communicate(timeout=timeout)[0])
+      p.wait(timeout=max(1.0, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:
       for q in procs:
         q.kill()
       pytest.fail(what)
-  return procs, logs, outs
+  return procs, [log.read_text() for log in log_files], outs
 
 
 def test_two_process_iteration(tmp_path):
@@ -49,13 +55,16 @@ def test_two_process_iteration(tmp_path):
   assert (r0["processes"], r0["devices"], r0["local_devices"]) == (2, 4, 2)
   assert {r0["process"], r1["process"]} == {0, 1}
   # The update ran on global arrays: its metrics and the global counts agree on both hosts.
-  for key in ("loss", "kl", "entropy", "grad_norm", "step_samples", "success_rate",
-              "invalid_rate", "episode_length"):
+  for key in ("loss", "kl", "entropy", "grad_norm", "step_samples", "sampled_tokens",
+              "success_rate", "invalid_rate", "episode_length"):
     assert r0["metrics"][key] == pytest.approx(r1["metrics"][key], rel=1e-6), key
   # One group of two episodes on each host; the count is global: the two hosts' own summed.
   assert r0["local_step_samples"] >= 2 and r1["local_step_samples"] >= 2
   assert r0["metrics"]["step_samples"] == r0["local_step_samples"] + r1["local_step_samples"]
-  assert r0["eval"] == r1["eval"]
+  # The evaluation's 4 tasks are shared out, 2 to each host, and its table covers both hosts'
+  # episodes: their partial scores 0.25 (process 0) and 0.5 (process 1) average to 37.5 %.
+  assert r0["local_eval_episodes"] == r1["local_eval_episodes"] == 2
+  assert r0["eval"] == r1["eval"] and r0["eval"]["Score"] == pytest.approx(37.5)
   # Each host's ProxMO advantages of its own groups, with the groups split over its devices,
   # equal the one-device computation (float32 summation order) on both hosts, and are not 0.
   for r in (r0, r1):
@@ -76,12 +85,15 @@ def test_two_process_frozen_hidden_iterations(tmp_path):
                                          part="frozen_hidden")
   for p, log in zip(procs, logs):
     assert p.returncode == 0, log[-4000:]
-  f0, f1 = (json.loads(o.read_text())["frozen_hidden"] for o in outs)
+  r0, r1 = (json.loads(o.read_text()) for o in outs)
+  assert (r0["processes"], r1["processes"]) == (2, 2) and {r0["process"], r1["process"]} == {0, 1}
+  f0, f1 = r0["frozen_hidden"], r1["frozen_hidden"]
   for key in ("loss", "kl", "pg_loss", "grad_norm", "entropy"):
-    assert f0["rollout"][key] == pytest.approx(f1["rollout"][key], rel=1e-6), key
+    for mode in ("recompute", "rollout"):
+      assert f0[mode][key] == pytest.approx(f1[mode][key], rel=1e-6), (mode, key)
     assert f0["rollout"][key] == pytest.approx(f0["recompute"][key], rel=1e-5), key
   for key in ("step_samples", "sampled_tokens", "adv/total_nonzero"):
-    assert f0["rollout"][key] == f0["recompute"][key], key
+    assert f0["rollout"][key] == f0["recompute"][key] == f1["rollout"][key], key
   assert f0["rollout"]["adv/total_nonzero"] > 0
 
 

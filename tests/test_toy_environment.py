@@ -118,11 +118,16 @@ def test_registered_toy_environment_trains_and_evaluates(tmp_path, monkeypatch):
   import jax  # pylint: disable=import-outside-toplevel
   lines = [json.loads(l) for l in (tmp_path / "environment.jsonl").read_text().splitlines()]
   assert len(lines) == 3 and all(e["packages"]["jax"] == jax.__version__ for e in lines)
-  # The decode's CPU compile options are a speed setting, not part of the stored episodes' key.
+  # The decode's CPU compile options are a speed setting, not part of the stored episodes' key;
+  # the config's switch reaches the policy's sampler.
+  from proxmo_jax.models import sampler  # pylint: disable=import-outside-toplevel
+  made = []
+  monkeypatch.setattr(sampler.Sampler, "__init__", taps.tap(
+      sampler.Sampler.__init__, lambda r, self, *a, **k: made.append(self.cpu_decode_options)))
   c.rollout.cpu_decode_options = False
   loaded.clear()
   assert train.train_and_evaluate(c, str(tmp_path), init_params_dir=sft) == rows
-  assert loaded == [0]
+  assert loaded == [0] and made == [False]
 
 
 def _params(directory):
