@@ -35,12 +35,13 @@ def _on_two_hosts(fn, args_a, args_b):
 
   def run(i, args, sum_fn):
     results[i] = fn(*args, sum_fn=sum_fn)
-  threads = [threading.Thread(target=run, args=(0, args_a, sum_a)),
-             threading.Thread(target=run, args=(1, args_b, sum_b))]
+  threads = [threading.Thread(target=run, args=(0, args_a, sum_a), daemon=True),
+             threading.Thread(target=run, args=(1, args_b, sum_b), daemon=True)]
   for t in threads:
     t.start()
   for t in threads:
     t.join(timeout=60)
+  assert not any(t.is_alive() for t in threads), "a simulated host waits for a sum forever"
   return results
 
 

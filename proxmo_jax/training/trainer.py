@@ -273,8 +273,8 @@ class Trainer:
     t_update = time.perf_counter() - t4
     total = time.perf_counter() - t0
     out = self.episode_metrics(episodes)
-    out.update(metrics_lib.advantage_metrics(
-        adv, batch.valid, sum_fn=multihost.sum_over_processes if multihost.count() > 1 else None))
+    out.update(metrics_lib.advantage_metrics(adv, batch.valid,
+                                             sum_fn=multihost.sum_over_processes))
     out.update(upd)
     out.update(stats.metrics())  # rollout stages: env reset/step (waiting on workers), ...
     out.update(self.compiles.metrics_since(compiles))
