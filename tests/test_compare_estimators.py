@@ -170,6 +170,9 @@ def test_an_interrupted_run_resumes_where_the_straight_run_ends(tmp_path, monkey
   assert sorted(os.listdir(out / "eval_episodes" / "grpo_s0")) == ["iter_0", "iter_1", "iter_2"]
   assert sorted(os.listdir(out / "eval_episodes" / "grpo_s0" / "iter_2" / "eval")) == [
       "p0_c0.json", "p0_c2.json"]
+  start_files = lambda: {p: os.stat(p).st_mtime_ns for p in glob.glob(os.path.join(sft, "*"))}
+  start_before = start_files()
+  assert os.path.join(sft, "params.npz") in start_before
   workdir = str(tmp_path / "stopped" / "grpo_s0")
   first = ce.train_one(ce.make_config("corridor", "smoke", "grpo", {**shared, "iterations": "1"},
                                       0), "smoke", workdir, sft, straight["start"],
@@ -211,6 +214,10 @@ def test_an_interrupted_run_resumes_where_the_straight_run_ends(tmp_path, monkey
   assert second["step"] == 2 and second["kl"] > 0
   assert second == pytest.approx(last(str(out / "grpo_s0")), rel=1e-5, abs=1e-7)
   assert resumed["final_kl"] == pytest.approx(straight["final_kl"], rel=1e-5)
+  # The three attempts trained from the straight run's start as it was: nothing in its
+  # directory was written again, and none made a start of its own.
+  assert start_files() == start_before
+  assert sorted(os.listdir(tmp_path / "stopped")) == ["eval_episodes", "grpo_s0"]
   # The per-iteration training metrics survive the stop: iteration 1 from progress.json.
   assert [h["iteration"] for h in resumed["history"]] == [1, 2]
   assert [h["iteration"] for h in straight["history"]] == [1, 2]

@@ -76,9 +76,10 @@ def test_iteration_checkpoint_and_identical_resume(data_dir, tmp_path, monkeypat
     state_b = jax.device_get((resumed.state.params, resumed.state.opt_state))
   finally:
     run.close()
-  assert _comparable(m2b) == pytest.approx(_comparable(m2), rel=1e-5, abs=1e-6)
-  # The same programs on the same inputs: the resumed run's state is the straight run's, bit
-  # for bit (Adam's moments and step count included).
+  # The same programs on the same inputs: the resumed run's metrics (all but timings and
+  # compile counts) and state are the straight run's, bit for bit (Adam's moments and step
+  # count included).
+  assert _comparable(m2b) == _comparable(m2)
   jax.tree_util.tree_map(np.testing.assert_array_equal, state_b, state_a)
 
 
