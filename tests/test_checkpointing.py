@@ -68,3 +68,31 @@ def test_restore_a_given_step(tmp_path):
   with pytest.raises(FileNotFoundError, match=r"no checkpoint of step 1 .*\[2, 3\]"):
     ck.restore_step(1, _state(0.0))
   ck.close()
+
+
+def test_a_missing_or_extra_array_is_named(tmp_path):
+  """A checkpoint that lacks one of the model's arrays, or holds one the model lacks (a LoRA
+  run's checkpoint against a full model, say), is named from its metadata before any array is
+  read; so is a shape mismatch inside an optimizer state (a named tuple, stored as a dict)."""
+  import optax  # pylint: disable=import-outside-toplevel
+  ck = Checkpointer(str(tmp_path / "ck"), keep=1, async_save=False)
+  ck.save(1, _state(1.0))
+  ck.close()
+  ck = Checkpointer(str(tmp_path / "ck"), keep=1)  # a new process's manager, as on a resume
+  with pytest.raises(CheckpointMismatch, match=r"\['params'\]\['b'\] is missing there"):
+    ck.restore_latest({**_state(0.0), "params": {"w": jnp.zeros((3, 2)), "b": jnp.zeros(2)}})
+  with pytest.raises(CheckpointMismatch, match=r"it holds \['step'\], which the model lacks"):
+    ck.restore_latest({"params": {"w": jnp.zeros((3, 2))}})
+  ck.close()
+  params = {"w": jnp.zeros((3, 2))}
+  opt = optax.adam(1e-3)
+  ck = Checkpointer(str(tmp_path / "opt"), keep=1, async_save=False)
+  ck.save(1, {"params": params, "opt": opt.init(params)})
+  ck.wait()
+  step, state, _ = ck.restore_latest({"params": params, "opt": opt.init(params)})
+  assert step == 1 and int(state["opt"][0].count) == 0
+  wide = {"w": jnp.zeros((3, 4))}
+  with pytest.raises(CheckpointMismatch, match=r"\['opt'\]\[0\]\['mu'\]\['w'\] has shape "
+                     r"\(3, 2\) there, the model expects \(3, 4\)"):
+    ck.restore_latest({"params": params, "opt": opt.init(wide)})
+  ck.close()

@@ -37,8 +37,12 @@ class Checkpointer:
     os.makedirs(self.directory, exist_ok=True)
     options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=True,
                                            enable_async_checkpointing=async_save)
-    self.manager = ocp.CheckpointManager(self.directory, options=options,
-                                         item_names=("state", "host"))
+    # The handlers given here (not found at the first save or restore) let a new manager
+    # read a checkpoint's metadata before restoring it (_check_saved_shapes).
+    self.manager = ocp.CheckpointManager(
+        self.directory, options=options,
+        item_handlers={"state": ocp.StandardCheckpointHandler(),
+                       "host": ocp.JsonCheckpointHandler()})
 
   def save(self, step: int, state, host_state: Optional[dict] = None, force: bool = False):
     self.manager.save(int(step), args=ocp.args.Composite(
@@ -58,6 +62,7 @@ class Checkpointer:
       CheckpointMismatch: the checkpoint's shapes are not the model's.
       Exception: anything else orbax raises for an unreadable checkpoint.
     """
+    self._check_saved_shapes(step, target)
     try:
       restored = self.manager.restore(step, args=ocp.args.Composite(
           state=ocp.args.StandardRestore(_abstract(target)), host=ocp.args.JsonRestore()))
@@ -96,9 +101,54 @@ class Checkpointer:
           "pruned.")
     return self._restore(step, target)
 
+  def _check_saved_shapes(self, step: int, target) -> None:
+    """Raises CheckpointMismatch naming the first array of `target` that checkpoint `step`
+    lacks or holds in another shape, or an array it holds that `target` lacks, from the
+    checkpoint's metadata alone. (A restore into the wrong shapes fails inside orbax's
+    concurrent reads and leaves reads of other arrays unfinished: read first, the error named
+    the mismatch but the interpreter later warned of a never-awaited coroutine.) Leaves are
+    matched by their key path, attribute and dict keys alike: orbax stores a named tuple (an
+    optimizer state) as a dict. Metadata it cannot read raises orbax's error (an unreadable
+    checkpoint, which restore_latest skips)."""
+    metadata = self.manager.item_metadata(step)["state"]
+    saved = _leaf_shapes(metadata) if metadata is not None else {}
+    wanted = _leaf_shapes(target)
+    if not saved or any(shape is None for shape in saved.values()):
+      return  # no metadata with shapes: left to the restore and _check_shapes
+    problem = next(
+        (f"{_path_text(p)} is missing there" if p not in saved else
+         f"{_path_text(p)} has shape {saved[p]} there, the model expects {shape}"
+         for p, shape in wanted.items() if shape is not None and saved.get(p) != shape),
+        next((f"it holds {_path_text(p)}, which the model lacks" for p in saved
+              if p not in wanted), None))
+    if problem:
+      raise CheckpointMismatch(
+          f"checkpoint step {step} in {self.directory} does not match the model: {problem}. "
+          "Use the same model config as the run that wrote it, or a fresh --workdir.")
+
   def close(self):
     self.manager.wait_until_finished()
     self.manager.close()
+
+
+def _key_name(key) -> str:
+  """A key path entry's name, alike for a dict key, an attribute and a sequence index."""
+  for field in ("key", "name", "idx"):
+    if hasattr(key, field):
+      return str(getattr(key, field))
+  return str(key)
+
+
+def _leaf_shapes(tree) -> dict[tuple, Optional[tuple]]:
+  """{key path as names: shape (None where a leaf has none)} of a tree of arrays or of
+  orbax's array metadata."""
+  return {tuple(_key_name(k) for k in path):
+          (tuple(leaf.shape) if getattr(leaf, "shape", None) is not None else None)
+          for path, leaf in jax.tree_util.tree_leaves_with_path(tree)}
+
+
+def _path_text(path: tuple) -> str:
+  return "".join(f"[{name!r}]" if not name.isdigit() else f"[{name}]" for name in path)
 
 
 def _check_shapes(target, restored, step):
