@@ -212,8 +212,8 @@ def test_an_interrupted_run_resumes_where_the_straight_run_ends(tmp_path, monkey
       d, "metrics.jsonl")).read().splitlines()) if "kl" in m][-1])
   second = last(workdir)
   assert second["step"] == 2 and second["kl"] > 0
-  assert second == pytest.approx(last(str(out / "grpo_s0")), rel=1e-5, abs=1e-7)
-  assert resumed["final_kl"] == pytest.approx(straight["final_kl"], rel=1e-5)
+  assert second == last(str(out / "grpo_s0"))
+  assert resumed["final_kl"] == straight["final_kl"]
   # The three attempts trained from the straight run's start as it was: nothing in its
   # directory was written again, and none made a start of its own.
   assert start_files() == start_before
@@ -222,7 +222,7 @@ def test_an_interrupted_run_resumes_where_the_straight_run_ends(tmp_path, monkey
   assert [h["iteration"] for h in resumed["history"]] == [1, 2]
   assert [h["iteration"] for h in straight["history"]] == [1, 2]
   for mine, theirs in zip(resumed["history"], straight["history"]):
-    assert _comparable(mine) == pytest.approx(_comparable(theirs), rel=1e-5, abs=1e-7)
+    assert _comparable(mine) == _comparable(theirs)
   with pytest.raises(SystemExit, match="no params.npz"):
     ce.compare("corridor", "smoke", ["grpo"], [0], shared, str(tmp_path / "x"), "tiny",
                str(tmp_path / "nowhere"))
