@@ -44,7 +44,8 @@ def test_shape_mismatch_is_named(tmp_path):
   ck.save(1, _state(1.0))
   ck.wait()
   wrong = {"params": {"w": jnp.zeros((4, 2))}, "step": jnp.int32(0)}
-  with pytest.raises(CheckpointMismatch, match="checkpoint step 1 .* does not match the model"):
+  with pytest.raises(CheckpointMismatch, match=r"checkpoint step 1 .* does not match the model: "
+                     r"\['params'\]\['w'\] has shape \(3, 2\) there, the model expects \(4, 2\)"):
     ck.restore_latest(wrong)
   ck.close()
 
