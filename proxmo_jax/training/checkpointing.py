@@ -37,8 +37,9 @@ class Checkpointer:
     os.makedirs(self.directory, exist_ok=True)
     options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=True,
                                            enable_async_checkpointing=async_save)
-    # The handlers given here (not found at the first save or restore) let a new manager
-    # read a checkpoint's metadata before restoring it (_check_saved_shapes).
+    # Handlers registered here, not at the first save or restore, so that a new manager (a
+    # resumed process) can read a checkpoint's metadata before restoring it
+    # (_check_saved_shapes).
     self.manager = ocp.CheckpointManager(
         self.directory, options=options,
         item_handlers={"state": ocp.StandardCheckpointHandler(),
@@ -104,9 +105,9 @@ class Checkpointer:
   def _check_saved_shapes(self, step: int, target) -> None:
     """Raises CheckpointMismatch naming the first array of `target` that checkpoint `step`
     lacks or holds in another shape, or an array it holds that `target` lacks, from the
-    checkpoint's metadata alone. (A restore into the wrong shapes fails inside orbax's
-    concurrent reads and leaves reads of other arrays unfinished: read first, the error named
-    the mismatch but the interpreter later warned of a never-awaited coroutine.) Leaves are
+    checkpoint's metadata alone. (Restoring into the wrong shapes fails inside orbax's
+    concurrent reads: its error named the mismatch, but the reads of the other arrays were
+    left unfinished and the interpreter later warned of a never-awaited coroutine.) Leaves are
     matched by their key path, attribute and dict keys alike: orbax stores a named tuple (an
     optimizer state) as a dict. Metadata it cannot read raises orbax's error (an unreadable
     checkpoint, which restore_latest skips)."""
